@@ -1,0 +1,46 @@
+"""Deterministic content: the bytes a file of a given name and size holds.
+
+The local server serves it, the disk workload writes it, and both sides can
+compute its SHA-256 without having seen the other, so every byte is checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import zlib
+from collections.abc import Iterator
+from functools import lru_cache
+
+BLOCK = 1 << 20  # 1 MiB: the repeating unit of every file
+
+
+def seed_for(name: str) -> int:
+    return zlib.crc32(name.encode())
+
+
+@lru_cache(maxsize=16)
+def block(seed: int) -> bytes:
+    """1 MiB of pseudo-random bytes; not crypto, just incompressible and repeatable."""
+    return random.Random(seed).randbytes(BLOCK)  # noqa: S311
+
+
+def chunks(seed: int, size: int, chunk: int = BLOCK) -> Iterator[memoryview]:
+    """The file's bytes, ``chunk`` at a time (zero-copy views of the block)."""
+    if chunk <= 0 or chunk > BLOCK:
+        raise ValueError("chunk must be in 1..BLOCK")
+    view = memoryview(block(seed))
+    offset = 0
+    while offset < size:
+        start = offset % BLOCK
+        n = min(chunk, size - offset, BLOCK - start)
+        yield view[start : start + n]
+        offset += n
+
+
+@lru_cache(maxsize=64)
+def sha256(seed: int, size: int) -> str:
+    h = hashlib.sha256()
+    for part in chunks(seed, size):
+        h.update(part)
+    return h.hexdigest()

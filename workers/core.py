@@ -1,0 +1,165 @@
+"""The contract between workloads and back ends: tasks, events, cancellation.
+
+A task is a module-level function ``fn(progress, cancel, **kwargs) -> Outcome``.
+``progress(done)`` reports the cumulative units done so far (bytes, or items);
+``cancel`` is anything with ``is_set()`` (a ``threading.Event`` or a
+multiprocessing one).  Tasks call :func:`checkpoint` between chunks, so every
+chunk is a cancel point.  Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+EventKind = Literal["started", "progress", "done", "failed", "cancelled"]
+FINAL_KINDS = frozenset({"done", "failed", "cancelled"})
+
+#: Shortest interval between two progress events of one task: a task may call
+#: ``progress`` a million times a second; the channel carries at most 50/s.
+PROGRESS_INTERVAL_S = 0.02
+
+
+class Cancelled(Exception):  # noqa: N818 - it is an outcome, not an error
+    """Raised at a cancel point once the run was cancelled."""
+
+
+class TaskError(Exception):
+    """A task failed for a reason worth showing to the learner as is."""
+
+
+class CancelToken(Protocol):
+    def is_set(self) -> bool: ...
+
+
+def checkpoint(cancel: CancelToken) -> None:
+    """A cancel point: raise :class:`Cancelled` once the run was cancelled."""
+    if cancel.is_set():
+        raise Cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a task returns: units done and a checkable result."""
+
+    units: int
+    check: str = ""
+
+
+TaskFn = Callable[..., Outcome]
+AsyncTaskFn = Callable[..., Awaitable[Outcome]]
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One picklable unit of work."""
+
+    index: int
+    fn: TaskFn
+    kwargs: dict[str, Any]
+    total: int
+    #: An ``async`` twin for the asyncio back end (I/O workloads only).
+    afn: AsyncTaskFn | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened to one task, as plain picklable data."""
+
+    kind: EventKind
+    task: int
+    t: float  # time.perf_counter() where it happened (same clock in children on Linux)
+    value: int = 0  # cumulative units for progress/done
+    detail: str = ""  # checksum for done, readable message for failed
+    worker: str = ""  # thread or process name
+    pid: int = 0
+    tid: int = 0
+
+    @property
+    def final(self) -> bool:
+        return self.kind in FINAL_KINDS
+
+
+def where() -> tuple[str, int, int]:
+    """Name of the thread (or process, outside its main thread) doing the work."""
+    import multiprocessing
+
+    thread = threading.current_thread()
+    name = thread.name
+    if name == "MainThread" and multiprocessing.parent_process() is not None:
+        name = multiprocessing.current_process().name
+    return name, os.getpid(), threading.get_native_id()
+
+
+def make_event(kind: EventKind, task: int, value: int = 0, detail: str = "") -> Event:
+    name, pid, tid = where()
+    return Event(kind, task, time.perf_counter(), value, detail, name, pid, tid)
+
+
+def describe(exc: BaseException) -> str:
+    """A readable, one-line message for an exception raised by a task."""
+    if isinstance(exc, TaskError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        where_ = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror.lower()}{where_}"
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if str(exc) else text
+
+
+@dataclass(slots=True)
+class Reporter:
+    """Turns a task's ``progress(done)`` calls into at most 50 events a second."""
+
+    task: int
+    emit: Callable[[Event], None]
+    last_t: float = 0.0
+    last_value: int = 0
+
+    def __call__(self, done: int) -> None:
+        self.last_value = done
+        now = time.perf_counter()
+        if now - self.last_t >= PROGRESS_INTERVAL_S:
+            self.last_t = now
+            self.emit(make_event("progress", self.task, done))
+
+
+def run_task(task: Task, emit: Callable[[Event], None], cancel: CancelToken) -> None:
+    """Run one task where we are: started, progress..., then one final event."""
+    if cancel.is_set():
+        emit(make_event("cancelled", task.index))
+        return
+    emit(make_event("started", task.index))
+    report = Reporter(task.index, emit)
+    try:
+        outcome = task.fn(report, cancel, **task.kwargs)
+    except Cancelled:
+        emit(make_event("cancelled", task.index, report.last_value))
+    except Exception as exc:  # a task's failure is data, never a crash
+        emit(make_event("failed", task.index, report.last_value, describe(exc)))
+    else:
+        emit(make_event("done", task.index, outcome.units, outcome.check))
+
+
+async def run_task_async(task: Task, emit: Callable[[Event], None], cancel: CancelToken) -> None:
+    """The coroutine twin of :func:`run_task` for the asyncio back end."""
+    if cancel.is_set():
+        emit(make_event("cancelled", task.index))
+        return
+    emit(make_event("started", task.index))
+    report = Reporter(task.index, emit)
+    try:
+        if task.afn is not None:
+            outcome = await task.afn(report, cancel, **task.kwargs)
+        else:  # CPU work has no await points: it blocks the loop, as naive asyncio does
+            outcome = task.fn(report, cancel, **task.kwargs)
+    except Cancelled:
+        emit(make_event("cancelled", task.index, report.last_value))
+    except Exception as exc:
+        emit(make_event("failed", task.index, report.last_value, describe(exc)))
+    else:
+        emit(make_event("done", task.index, outcome.units, outcome.check))

@@ -1,0 +1,201 @@
+"""What to run, validated once at the boundary (CLI or form).
+
+Every error names the field it is about, so the window can show it next to
+that field and the bench can print it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BACKENDS = ("gui-thread", "qthread", "threading", "thread-pool", "multiprocessing", "asyncio")
+WORKLOADS = ("download", "disk-write", "cpu-python", "cpu-native")
+IO_WORKLOADS = frozenset({"download", "disk-write"})
+
+MAX_WORKERS = 64
+MAX_TASKS = 10_000
+MAX_SIZE = 16 << 30  # per task
+MAX_LATENCY_MS = 60_000.0
+MAX_RATE_MBPS = 100_000.0
+MAX_URLS = 1_000
+
+#: Per-task sizes that make one task last a few hundred ms on one core here.
+DEFAULT_SIZE = {
+    "download": 32_000_000,
+    "disk-write": 32_000_000,
+    "cpu-python": 8_000_000,  # pure-Python Adler-32: ~24 MB/s
+    "cpu-native": 512_000_000,  # sha256 in C: ~1.8 GB/s
+}
+
+_UNITS = {
+    "": 1, "b": 1,
+    "k": 10**3, "kb": 10**3, "kib": 2**10,
+    "m": 10**6, "mb": 10**6, "mib": 2**20,
+    "g": 10**9, "gb": 10**9, "gib": 2**30,
+}  # fmt: skip
+_SIZE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*")
+
+
+class SpecError(ValueError):
+    """Bad input: ``field`` names the input, the message says what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def default_workers(workload: str) -> int:
+    return (os.cpu_count() or 1) if workload not in IO_WORKLOADS else 8
+
+
+def parse_size(text: object, name: str = "size") -> int:
+    """``8MB``, ``512KiB``, ``1.5 GB`` or plain bytes -> bytes."""
+    if isinstance(text, bool):
+        raise SpecError(name, "expected a size such as 8MB, 512KiB or 1000")
+    if isinstance(text, int):
+        value = float(text) if abs(text) < 10**30 else math.inf
+        unit = ""
+    else:
+        match = _SIZE_RE.fullmatch(str(text))
+        if not match or match[2].lower() not in _UNITS:
+            raise SpecError(name, f"{str(text)[:40]!r} is not a size such as 8MB, 512KiB or 1000")
+        digits, unit = match[1], match[2].lower()
+        value = float(digits) if len(digits) < 30 else math.inf
+    size = value * _UNITS[unit]
+    if not math.isfinite(size) or size > MAX_SIZE:
+        raise SpecError(name, f"at most {format_bytes(MAX_SIZE)}")
+    return round(size)
+
+
+def _number(value: object, name: str, lo: float, hi: float, *, integer: bool) -> float:
+    if isinstance(value, bool):
+        raise SpecError(name, "expected a number")
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > 40:
+            raise SpecError(name, f"must be between {lo:g} and {hi:g}")
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            raise SpecError(name, f"{text[:40]!r} is not {'a whole' if integer else 'a'} number") from None
+    if not isinstance(value, int | float):
+        raise SpecError(name, "expected a number")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SpecError(name, "must be a finite number")
+        if integer and not value.is_integer():
+            raise SpecError(name, "must be a whole number")
+    if not lo <= value <= hi:
+        raise SpecError(name, f"must be between {lo:g} and {hi:g}")
+    return value
+
+
+def check_url(url: str, name: str = "urls") -> str:
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise SpecError(name, f"{url[:80]!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SpecError(name, f"{url[:80]!r} is not an http(s) URL")
+    if any(c.isspace() for c in url):
+        raise SpecError(name, f"{url[:80]!r} contains spaces")
+    return url
+
+
+def check_folder(folder: str | os.PathLike[str], name: str = "folder") -> Path:
+    """A folder we can write into, or a clear reason why not."""
+    path = Path(folder).expanduser()
+    if not str(folder).strip():
+        raise SpecError(name, "is empty")
+    if not path.exists():
+        raise SpecError(name, f"{path} does not exist")
+    if not path.is_dir():
+        raise SpecError(name, f"{path} is a file, not a folder")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SpecError(name, f"{path} is not writable")
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """One job: a workload on a back end, with its parameters."""
+
+    workload: str
+    backend: str
+    workers: int
+    tasks: int
+    size: int  # bytes per task (for CPU workloads: bytes checksummed per task)
+    latency_ms: float = 0.0  # local server: first-byte latency per connection
+    rate_mbps: float = 0.0  # local server: per-connection cap in MB/s, 0 = none
+    urls: tuple[str, ...] = ()  # download these instead of the local server's files
+    folder: str | None = None  # None: a temp folder (disk-write) / memory (download)
+    fsync: bool = False
+    extra: Mapping[str, object] = field(default_factory=dict)  # test-only knobs
+
+    @property
+    def io_bound(self) -> bool:
+        return self.workload in IO_WORKLOADS
+
+    def with_(self, **changes: object) -> RunSpec:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def parse_spec(raw: Mapping[str, object]) -> RunSpec:
+    """Build a :class:`RunSpec` from user input (strings or numbers).
+
+    Raises :class:`SpecError` naming the first bad field.
+    """
+    workload = str(raw.get("workload", ""))
+    if workload not in WORKLOADS:
+        raise SpecError("workload", f"{workload[:40]!r} is not one of {', '.join(WORKLOADS)}")
+    backend = str(raw.get("backend", ""))
+    if backend not in BACKENDS:
+        raise SpecError("backend", f"{backend[:40]!r} is not one of {', '.join(BACKENDS)}")
+    workers = raw.get("workers")
+    workers = default_workers(workload) if workers in (None, "") else workers
+    size = raw.get("size")
+    urls_raw = raw.get("urls") or ()
+    if isinstance(urls_raw, str):
+        urls_raw = urls_raw.split()
+    urls = tuple(check_url(str(u)) for u in urls_raw)
+    if len(urls) > MAX_URLS:
+        raise SpecError("urls", f"at most {MAX_URLS} URLs")
+    if urls and workload != "download":
+        raise SpecError("urls", "URLs apply to the download workload only")
+    tasks_raw = raw.get("tasks")
+    tasks = int(_number(tasks_raw, "tasks", 1, MAX_TASKS, integer=True)) if tasks_raw not in (
+        None,
+        "",
+    ) else (len(urls) or 8)
+    folder = raw.get("folder") or None
+    if folder is not None:
+        folder = str(check_folder(str(folder)))
+    return RunSpec(
+        workload=workload,
+        backend=backend,
+        workers=int(_number(workers, "workers", 1, MAX_WORKERS, integer=True)),
+        tasks=tasks,
+        size=DEFAULT_SIZE[workload] if size in (None, "") else parse_size(size),
+        latency_ms=_number(raw.get("latency_ms", 0) or 0, "latency_ms", 0, MAX_LATENCY_MS, integer=False),
+        rate_mbps=_number(raw.get("rate_mbps", 0) or 0, "rate_mbps", 0, MAX_RATE_MBPS, integer=False),
+        urls=urls,
+        folder=folder,
+        fsync=bool(raw.get("fsync", False)),
+    )
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
