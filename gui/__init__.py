@@ -1,0 +1,1 @@
+"""The window of unfreeze: controls, live plots, run controller, probe, lessons."""

@@ -1,0 +1,87 @@
+"""The ``unfreeze`` command: the window, or ``unfreeze bench``.
+
+Imports stay light until a command runs: spawned worker processes import the
+main module again, and must not pay for Qt and pyqtgraph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from workers.spec import BACKENDS, WORKLOADS, SpecError
+
+
+def _choices(kind: str, allowed: tuple[str, ...]):  # noqa: ANN202
+    def parse(text: str) -> list[str]:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        unknown = [item for item in items if item not in allowed]
+        if unknown or not items:
+            raise argparse.ArgumentTypeError(
+                f"unknown {kind} {', '.join(unknown) or '(none)'}; choose from {', '.join(allowed)}"
+            )
+        return items
+
+    return parse
+
+
+def _job(text: str) -> tuple[str, str]:
+    workload, _, backend = text.partition(":")
+    if workload not in WORKLOADS or backend not in BACKENDS:
+        raise argparse.ArgumentTypeError(
+            f"expected WORKLOAD:BACKEND, e.g. cpu-python:gui-thread "
+            f"(workloads: {', '.join(WORKLOADS)}; back ends: {', '.join(BACKENDS)})"
+        )
+    return workload, backend
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="unfreeze",
+        description="See, measure and feel why a Qt window freezes, and how threads, "
+        "processes and asyncio keep it responsive.",
+    )
+    p.add_argument("--run", type=_job, metavar="WORKLOAD:BACKEND", help="start this job once the window is up")
+    p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window, then exit")
+    p.add_argument("--after", type=_seconds, default=1.0, metavar="SECONDS", help="wait before the screenshot (default 1)")
+    p.add_argument("--compare", action="store_true", help="run Compare all once the window is up")
+    sub = p.add_subparsers(dest="command")
+    b = sub.add_parser("bench", help="run workloads x back ends headless and print the table")
+    b.add_argument("--workloads", type=_choices("workload", WORKLOADS), default=list(WORKLOADS))
+    b.add_argument("--backends", type=_choices("back end", BACKENDS), default=list(BACKENDS))
+    b.add_argument("--workers", help="workers per run (default: CPU count for CPU work, 8 for I/O)")
+    b.add_argument("--tasks", help="tasks per run")
+    b.add_argument("--size", help="bytes per task: 8MB, 512KiB or plain bytes")
+    b.add_argument("--latency-ms", dest="latency_ms", help="local server: first-byte latency per connection")
+    b.add_argument("--rate-mbps", dest="rate_mbps", help="local server: MB/s per connection (0 = no cap)")
+    b.add_argument("--url", action="append", help="download this URL instead (repeatable)")
+    b.add_argument("--folder", help="write files here instead of a temp folder")
+    b.add_argument("--fsync", action="store_true", help="fsync each written file")
+    b.add_argument("--quick", action="store_true", help="a small configuration: all 24 runs in under a minute")
+    b.add_argument("--json", metavar="PATH", help="write the records as JSON")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "bench":
+        from gui import bench
+
+        try:
+            return bench.main(args)
+        except SpecError as exc:
+            print(f"unfreeze bench: {exc}", file=sys.stderr)
+            return 2
+    from gui.app import run_app
+
+    return run_app(args)

@@ -1,0 +1,44 @@
+"""The six back ends, one module each, behind one interface (:class:`Run`).
+
+Modules are imported on first use: a spawned worker process unpickling a
+task must not drag Qt in with it.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from workers.backends.base import Run
+from workers.core import Task
+
+REGISTRY = {
+    "gui-thread": "workers.backends.guithread:GuiThreadRun",
+    "qthread": "workers.backends.qthread:QThreadRun",
+    "threading": "workers.backends.threads:ThreadingRun",
+    "thread-pool": "workers.backends.threads:ThreadPoolRun",
+    "multiprocessing": "workers.backends.processes:ProcessRun",
+    "asyncio": "workers.backends.aio:AsyncioRun",
+}
+
+DESCRIPTIONS = {
+    "gui-thread": "Runs each task in one block on the GUI thread: the window freezes. "
+    "Never do this; it is here so you can feel why.",
+    "qthread": "QThread workers (moveToThread) that signal back to the GUI: "
+    "Qt's own threads, good for I/O and for C code that releases the GIL.",
+    "threading": "Plain threading.Thread workers: good for I/O; pure-Python work "
+    "still runs one thread at a time (the GIL).",
+    "thread-pool": "concurrent.futures.ThreadPoolExecutor: the same threads, "
+    "managed for you; the easy default for I/O.",
+    "multiprocessing": "A pool of processes (spawn), each with its own GIL: "
+    "scales pure-Python work over all cores, at a start-up and pickling cost.",
+    "asyncio": "Coroutines on an asyncio loop driven by Qt's event loop, all on the GUI thread: "
+    "juggles many downloads with no thread, but CPU work blocks it.",
+}
+
+
+def start(backend: str, tasks: list[Task], workers: int) -> Run:
+    """Start ``tasks`` on ``backend`` with ``workers`` workers."""
+    module, _, name = REGISTRY[backend].partition(":")
+    run: Run = getattr(import_module(module), name)(tasks, workers)
+    run.start()
+    return run

@@ -1,0 +1,95 @@
+"""What every back end is: start tasks, stream their events, cancel, close."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+from workers.core import Event, Task, make_event
+
+
+class Run:
+    """A started run of tasks on one back end.
+
+    Events cross from wherever the work runs into ``inbox`` (one channel per
+    back end); the GUI thread calls :meth:`drain`, which enforces the
+    contract: at most one final event per task, nothing after it.
+    """
+
+    backend = "?"
+
+    def __init__(self, tasks: list[Task], workers: int) -> None:
+        self.tasks = tasks
+        self.workers = max(1, min(workers, len(tasks) or 1))
+        self.cancel_token = threading.Event()
+        self.inbox: deque[Event] = deque()  # append/popleft are thread-safe
+        self.final: dict[int, Event] = {}
+        self.started_at = 0.0
+        self.first_started: float | None = None
+        self.closed = False
+
+    # -- to implement -------------------------------------------------
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _close(self, deadline: float) -> None:
+        """Join threads / shut pools; the run was cancelled or is finished."""
+
+    def _collect(self) -> None:
+        """Move events from a back end's own channel into ``inbox``."""
+
+    # -- the interface ------------------------------------------------
+    def start(self) -> None:
+        self.started_at = time.perf_counter()
+        self._start()
+
+    def emit(self, event: Event) -> None:
+        self.inbox.append(event)
+
+    def drain(self) -> list[Event]:
+        """New events in arrival order, with the contract enforced."""
+        self._collect()
+        out: list[Event] = []
+        final = self.final
+        while self.inbox:
+            event = self.inbox.popleft()
+            if event.task in final:
+                continue  # late progress from another channel, or a duplicate final
+            if event.final:
+                final[event.task] = event
+            elif event.kind == "started" and self.first_started is None:
+                self.first_started = event.t
+            out.append(event)
+        return out
+
+    @property
+    def finished(self) -> bool:
+        return len(self.final) == len(self.tasks)
+
+    @property
+    def startup_s(self) -> float:
+        """Time from start to the first task starting (pool start-up)."""
+        if self.first_started is None:
+            return 0.0
+        return max(0.0, self.first_started - self.started_at)
+
+    def cancel(self) -> None:
+        """Queued tasks never start; running ones stop at their next chunk."""
+        self.cancel_token.set()
+
+    def close(self, timeout: float = 3.0) -> None:
+        """Cancel what still runs, then release every thread and process."""
+        if self.closed:
+            return
+        self.closed = True
+        if not self.finished:
+            self.cancel()
+        self._close(time.perf_counter() + timeout)
+        self.drain()
+        for task in self.tasks:  # whatever never reported back ends as cancelled
+            if task.index not in self.final:
+                self.final[task.index] = make_event("cancelled", task.index)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {len(self.final)}/{len(self.tasks)} final>"

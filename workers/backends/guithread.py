@@ -1,0 +1,52 @@
+"""``gui-thread``: the naive way — each task runs in one block on the GUI thread.
+
+The event loop only gets a turn between tasks, so while a task runs nothing
+repaints, no click is seen and the responsiveness probe stops ticking: the
+freeze the learner is meant to feel.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from PySide6.QtCore import QObject, QTimer, Slot
+
+from workers.backends.base import Run
+from workers.core import run_task
+
+
+class _Stepper(QObject):
+    """Runs one task per event-loop turn."""
+
+    def __init__(self, run: GuiThreadRun) -> None:
+        super().__init__()
+        self.run = run
+        self.queue = deque(run.tasks)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self.step)
+
+    @Slot()
+    def step(self) -> None:
+        if not self.queue:
+            return
+        run_task(self.queue.popleft(), self.run.emit, self.run.cancel_token)
+        if self.queue:
+            self.timer.start()
+
+
+class GuiThreadRun(Run):
+    backend = "gui-thread"
+
+    def __init__(self, tasks: list, workers: int) -> None:  # noqa: ANN001
+        super().__init__(tasks, 1)  # there is one GUI thread, whatever was asked
+
+    def _start(self) -> None:
+        self.stepper = _Stepper(self)
+        self.stepper.timer.start()
+
+    def _close(self, deadline: float) -> None:
+        self.stepper.timer.stop()
+        while self.stepper.queue:  # cancelled: report the rest without running them
+            run_task(self.stepper.queue.popleft(), self.emit, self.cancel_token)

@@ -1,0 +1,63 @@
+"""``threading`` and ``thread-pool``: the work runs on Python threads.
+
+Threads help wherever the work waits (sockets, disks) or runs C code that
+releases the GIL; pure-Python work still runs one thread at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+from workers.backends.base import Run
+from workers.core import run_task
+
+
+class ThreadingRun(Run):
+    """N ``threading.Thread`` workers pulling tasks from one queue."""
+
+    backend = "threading"
+    _count = 0
+
+    def _start(self) -> None:
+        queue = deque(self.tasks)
+        ThreadingRun._count += 1
+
+        def work() -> None:
+            while True:
+                try:
+                    task = queue.popleft()
+                except IndexError:
+                    return
+                run_task(task, self.emit, self.cancel_token)
+
+        self.threads = [
+            threading.Thread(target=work, name=f"Worker-{ThreadingRun._count}_{i}", daemon=True)
+            for i in range(self.workers)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _close(self, deadline: float) -> None:
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.perf_counter()))
+
+
+class ThreadPoolRun(Run):
+    """``concurrent.futures.ThreadPoolExecutor`` with N workers."""
+
+    backend = "thread-pool"
+
+    def _start(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=self.workers)
+        for task in self.tasks:
+            # Queued tasks still get called once cancelled: they see the token
+            # and report "cancelled" at once, so every task reports back.
+            self.pool.submit(run_task, task, self.emit, self.cancel_token)
+
+    def _close(self, deadline: float) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for thread in list(self.pool._threads):  # no public join with a timeout
+            thread.join(max(0.0, deadline - time.perf_counter()))
