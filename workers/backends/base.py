@@ -27,6 +27,7 @@ class Run:
         self.final: dict[int, Event] = {}
         self.started_at = 0.0
         self.first_started: float | None = None
+        self.started: set[int] = set()
         self.closed = False
 
     # -- to implement -------------------------------------------------
@@ -58,8 +59,12 @@ class Run:
                 continue  # late progress from another channel, or a duplicate final
             if event.final:
                 final[event.task] = event
-            elif event.kind == "started" and self.first_started is None:
-                self.first_started = event.t
+            elif event.kind == "started":
+                if event.task in self.started:
+                    continue  # reported by two channels (multiprocessing)
+                self.started.add(event.task)
+                if self.first_started is None or event.t < self.first_started:
+                    self.first_started = event.t
             out.append(event)
         return out
 

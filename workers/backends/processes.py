@@ -37,18 +37,19 @@ def _init(events: Any, cancel: Any) -> None:
     _events, _cancel = events, cancel
 
 
-def _run(task: Task) -> Event:
-    """Runs in the worker: progress goes to the queue, the final event is returned."""
-    final: list[Event] = []
+def _run(task: Task) -> list[Event]:
+    """Runs in the worker: live events go to the queue; "started" and the final
+    event are also returned, since the queue may deliver later than the future."""
+    kept: list[Event] = []
 
     def emit(event: Event) -> None:
-        if event.final:
-            final.append(event)
-        else:
+        if event.kind != "progress":
+            kept.append(event)
+        if not event.final:
             _events.put(event)
 
     run_task(task, emit, _cancel)
-    return final[0]
+    return kept
 
 
 class ProcessRun(Run):
@@ -69,14 +70,15 @@ class ProcessRun(Run):
             future = self.pool.submit(_run, task)
             future.add_done_callback(lambda f, i=task.index: self._settle(i, f))
 
-    def _settle(self, index: int, future: Future[Event]) -> None:
+    def _settle(self, index: int, future: Future[list[Event]]) -> None:
         """Runs on the executor's manager thread: turn a future into a final event."""
         if future.cancelled():
             self.emit(make_event("cancelled", index))
             return
         exc = future.exception()
         if exc is None:
-            self.emit(future.result())
+            for event in future.result():
+                self.emit(event)
         elif self.cancel_token.is_set():
             self.emit(make_event("cancelled", index))
         elif isinstance(exc, BrokenProcessPool):

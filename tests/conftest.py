@@ -1,0 +1,80 @@
+"""Shared test set-up: offscreen Qt, and a guard that fails any test leaving work behind."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.setdefault("QT_API", "pyside6")
+
+import threading
+import time
+
+import psutil
+import pytest
+
+
+def _live_threads() -> set[threading.Thread]:
+    # Dummy threads are Python's view of threads it did not start (QThreads);
+    # they never report dead, so QThreads are checked through Qt instead.
+    return {t for t in threading.enumerate() if not isinstance(t, threading._DummyThread)}
+
+
+def _children() -> set[int]:
+    out = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            cmd = " ".join(child.cmdline())
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+        except psutil.Error:
+            continue
+        if "resource_tracker" in cmd:  # multiprocessing's own, one per process life
+            continue
+        out.add(child.pid)
+    return out
+
+
+def _qt_leftovers() -> list[str]:
+    try:
+        from PySide6.QtCore import QThread, QThreadPool
+        from PySide6.QtWidgets import QApplication
+    except ImportError:
+        return []
+    app = QApplication.instance()
+    if app is None:
+        return []
+    from workers.backends import qthread
+
+    out = []
+    if QThreadPool.globalInstance().activeThreadCount():
+        out.append("a QThreadPool task")
+    for thread in [*app.findChildren(QThread), *qthread.LIVE]:
+        if thread.isRunning():
+            out.append(f"QThread {thread.objectName()!r}")
+    return out
+
+
+@pytest.fixture(autouse=True)
+def leak_guard():
+    """No thread, QThread, pool task or child process may outlive a test."""
+    threads, children = _live_threads(), _children()
+    yield
+    deadline = time.monotonic() + 3.0
+    while True:
+        extra_threads = _live_threads() - threads
+        extra_children = _children() - children
+        qt = _qt_leftovers()
+        if not (extra_threads or extra_children or qt) or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    problems = [f"thread {t.name!r}" for t in extra_threads]
+    problems += [f"child process {pid}" for pid in extra_children]
+    problems += qt
+    if problems:
+        for pid in extra_children:
+            try:
+                psutil.Process(pid).kill()
+            except psutil.Error:
+                pass
+        pytest.fail("left running after the test: " + ", ".join(problems))
