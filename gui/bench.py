@@ -82,7 +82,7 @@ def row(r: RunRecord) -> str:
     )
 
 
-def specs_from_args(args) -> list[RunSpec]:  # noqa: ANN001
+def specs_from_args(args) -> list[RunSpec]:
     """The bench's combinations, each validated as the window validates input."""
     from workers.spec import parse_spec
 
@@ -108,7 +108,7 @@ def specs_from_args(args) -> list[RunSpec]:  # noqa: ANN001
     return out
 
 
-def main(args) -> int:  # noqa: ANN001
+def main(args) -> int:
     specs = specs_from_args(args)
     result = run_bench(specs)
     print(

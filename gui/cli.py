@@ -12,7 +12,7 @@ import sys
 from workers.spec import BACKENDS, WORKLOADS, SpecError
 
 
-def _choices(kind: str, allowed: tuple[str, ...]):  # noqa: ANN202
+def _choices(kind: str, allowed: tuple[str, ...]):
     def parse(text: str) -> list[str]:
         items = [item.strip() for item in text.split(",") if item.strip()]
         unknown = [item for item in items if item not in allowed]
@@ -51,9 +51,17 @@ def parser() -> argparse.ArgumentParser:
         description="See, measure and feel why a Qt window freezes, and how threads, "
         "processes and asyncio keep it responsive.",
     )
-    p.add_argument("--run", type=_job, metavar="WORKLOAD:BACKEND", help="start this job once the window is up")
+    p.add_argument(
+        "--run", type=_job, metavar="WORKLOAD:BACKEND", help="start this job once the window is up"
+    )
     p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window, then exit")
-    p.add_argument("--after", type=_seconds, default=1.0, metavar="SECONDS", help="wait before the screenshot (default 1)")
+    p.add_argument(
+        "--after",
+        type=_seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help="wait before the screenshot (default 1)",
+    )
     p.add_argument("--compare", action="store_true", help="run Compare all once the window is up")
     sub = p.add_subparsers(dest="command")
     b = sub.add_parser("bench", help="run workloads x back ends headless and print the table")
@@ -62,12 +70,18 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", help="workers per run (default: CPU count for CPU work, 8 for I/O)")
     b.add_argument("--tasks", help="tasks per run")
     b.add_argument("--size", help="bytes per task: 8MB, 512KiB or plain bytes")
-    b.add_argument("--latency-ms", dest="latency_ms", help="local server: first-byte latency per connection")
-    b.add_argument("--rate-mbps", dest="rate_mbps", help="local server: MB/s per connection (0 = no cap)")
+    b.add_argument(
+        "--latency-ms", dest="latency_ms", help="local server: first-byte latency per connection"
+    )
+    b.add_argument(
+        "--rate-mbps", dest="rate_mbps", help="local server: MB/s per connection (0 = no cap)"
+    )
     b.add_argument("--url", action="append", help="download this URL instead (repeatable)")
     b.add_argument("--folder", help="write files here instead of a temp folder")
     b.add_argument("--fsync", action="store_true", help="fsync each written file")
-    b.add_argument("--quick", action="store_true", help="a small configuration: all 24 runs in under a minute")
+    b.add_argument(
+        "--quick", action="store_true", help="a small configuration: all 24 runs in under a minute"
+    )
     b.add_argument("--json", metavar="PATH", help="write the records as JSON")
     return p
 

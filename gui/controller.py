@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from gui.probe import Probe
 from workers import backends, workloads
 from workers.backends.base import Run
-from workers.core import Event
 from workers.record import RunRecord, RunState
 from workers.spec import RunSpec
 
@@ -48,6 +47,7 @@ class RunController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        backends.preload()
         self.probe = Probe(self)
         self.probe.start()
         self.queue: deque[RunSpec] = deque()
@@ -101,6 +101,7 @@ class RunController(QObject):
         return self.server.base_url
 
     # -- internals ------------------------------------------------------
+    @Slot()
     def _start_next(self) -> None:
         while self.queue and self.active is None:
             spec = self.queue.popleft()
@@ -156,7 +157,9 @@ class RunController(QObject):
         record = RunRecord.of(active.state, active.run.workers, lag)
         self.records.append(record)
         self.run_finished.emit(record)
-        self._start_next()
+        # Start the next run only after the probe has ticked once more, so the
+        # cost of closing this one is not counted against the next.
+        QTimer.singleShot(2 * self.probe.interval_ms, self, self._start_next)
 
     @staticmethod
     def _cleanup(active: Active) -> None:

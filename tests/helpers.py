@@ -7,7 +7,7 @@ from workers.backends.base import Run
 from workers.core import Event, Task
 
 
-def drive(qtbot, run: Run, timeout_ms: int = 20_000) -> list[Event]:  # noqa: ANN001
+def drive(qtbot, run: Run, timeout_ms: int = 20_000) -> list[Event]:
     """Drain ``run`` while Qt's event loop spins, until every task is final."""
     events: list[Event] = []
 

@@ -139,7 +139,7 @@ def test_cancel_before_start_never_runs() -> None:
     token.set()
     calls = []
 
-    def fn(progress, cancel) -> None:  # noqa: ANN001
+    def fn(progress, cancel) -> None:
         calls.append(1)
 
     out: list[Event] = []

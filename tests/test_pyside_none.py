@@ -29,7 +29,9 @@ print(before, after)
 
 
 def test_void_qt_calls_keep_none_alive() -> None:
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     before, after = map(int, proc.stdout.split())
     # On 3.12+ None is immortal and its count is a constant; on 3.11 it must not fall.

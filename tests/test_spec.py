@@ -16,13 +16,22 @@ from workers.spec import MAX_SIZE, SpecError, check_folder, parse_size, parse_sp
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("8MB", 8_000_000), ("512KiB", 524_288), ("1.5 GB", 1_500_000_000), ("1000", 1000), (0, 0), ("0", 0)],
+    [
+        ("8MB", 8_000_000),
+        ("512KiB", 524_288),
+        ("1.5 GB", 1_500_000_000),
+        ("1000", 1000),
+        (0, 0),
+        ("0", 0),
+    ],
 )
 def test_sizes(text: object, size: int) -> None:
     assert parse_size(text) == size
 
 
-@pytest.mark.parametrize("text", ["12XB", "-1", "", "MB", "1e3", "nan", "inf", "9" * 5000, "17GiB", True])
+@pytest.mark.parametrize(
+    "text", ["12XB", "-1", "", "MB", "1e3", "nan", "inf", "9" * 5000, "17GiB", True]
+)
 def test_bad_sizes_name_the_field(text: object) -> None:
     with pytest.raises(SpecError) as info:
         parse_size(text)
@@ -48,7 +57,9 @@ def test_bad_fields_are_named(field: str, value: object) -> None:
     assert info.value.field == field
 
 
-@pytest.mark.parametrize("url", ["ftp://x/y", "http://", "not a url", "http://h:99999/x", "javascript:x"])
+@pytest.mark.parametrize(
+    "url", ["ftp://x/y", "http://", "not a url", "http://h:99999/x", "javascript:x"]
+)
 def test_bad_urls(url: str) -> None:
     with pytest.raises(SpecError) as info:
         parse_spec({"workload": "download", "backend": "asyncio", "urls": [url]})

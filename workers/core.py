@@ -24,7 +24,7 @@ FINAL_KINDS = frozenset({"done", "failed", "cancelled"})
 PROGRESS_INTERVAL_S = 0.02
 
 
-class Cancelled(Exception):  # noqa: N818 - it is an outcome, not an error
+class Cancelled(Exception):
     """Raised at a cancel point once the run was cancelled."""
 
 

@@ -91,7 +91,9 @@ class RunRecord:
     unit: str
     lag_ms: dict[str, float]
     errors: tuple[str, ...] = ()
-    python: str = field(default_factory=lambda: f"{platform.python_implementation()} {platform.python_version()}")
+    python: str = field(
+        default_factory=lambda: f"{platform.python_implementation()} {platform.python_version()}"
+    )
     switch_interval_ms: float = field(default_factory=lambda: sys.getswitchinterval() * 1000)
 
     @classmethod
@@ -122,5 +124,3 @@ class RunRecord:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-

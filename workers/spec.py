@@ -84,7 +84,9 @@ def _number(value: object, name: str, lo: float, hi: float, *, integer: bool) ->
         try:
             value = int(text) if integer else float(text)
         except ValueError:
-            raise SpecError(name, f"{text[:40]!r} is not {'a whole' if integer else 'a'} number") from None
+            raise SpecError(
+                name, f"{text[:40]!r} is not {'a whole' if integer else 'a'} number"
+            ) from None
     if not isinstance(value, int | float):
         raise SpecError(name, "expected a number")
     if isinstance(value, float):
@@ -172,10 +174,15 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
     if urls and workload != "download":
         raise SpecError("urls", "URLs apply to the download workload only")
     tasks_raw = raw.get("tasks")
-    tasks = int(_number(tasks_raw, "tasks", 1, MAX_TASKS, integer=True)) if tasks_raw not in (
-        None,
-        "",
-    ) else (len(urls) or 8)
+    tasks = (
+        int(_number(tasks_raw, "tasks", 1, MAX_TASKS, integer=True))
+        if tasks_raw
+        not in (
+            None,
+            "",
+        )
+        else (len(urls) or 8)
+    )
     folder = raw.get("folder") or None
     if folder is not None:
         folder = str(check_folder(str(folder)))
@@ -185,8 +192,12 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
         workers=int(_number(workers, "workers", 1, MAX_WORKERS, integer=True)),
         tasks=tasks,
         size=DEFAULT_SIZE[workload] if size in (None, "") else parse_size(size),
-        latency_ms=_number(raw.get("latency_ms", 0) or 0, "latency_ms", 0, MAX_LATENCY_MS, integer=False),
-        rate_mbps=_number(raw.get("rate_mbps", 0) or 0, "rate_mbps", 0, MAX_RATE_MBPS, integer=False),
+        latency_ms=_number(
+            raw.get("latency_ms", 0) or 0, "latency_ms", 0, MAX_LATENCY_MS, integer=False
+        ),
+        rate_mbps=_number(
+            raw.get("rate_mbps", 0) or 0, "rate_mbps", 0, MAX_RATE_MBPS, integer=False
+        ),
         urls=urls,
         folder=folder,
         fsync=bool(raw.get("fsync", False)),

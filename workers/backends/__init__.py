@@ -36,9 +36,20 @@ DESCRIPTIONS = {
 }
 
 
+def load(backend: str) -> type[Run]:
+    module, _, name = REGISTRY[backend].partition(":")
+    return getattr(import_module(module), name)
+
+
+def preload() -> None:
+    """Import every back end now: a first import mid-run would freeze the GUI
+    thread for milliseconds and be measured as lag."""
+    for backend in REGISTRY:
+        load(backend)
+
+
 def start(backend: str, tasks: list[Task], workers: int) -> Run:
     """Start ``tasks`` on ``backend`` with ``workers`` workers."""
-    module, _, name = REGISTRY[backend].partition(":")
-    run: Run = getattr(import_module(module), name)(tasks, workers)
+    run = load(backend)(tasks, workers)
     run.start()
     return run

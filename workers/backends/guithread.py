@@ -39,7 +39,7 @@ class _Stepper(QObject):
 class GuiThreadRun(Run):
     backend = "gui-thread"
 
-    def __init__(self, tasks: list, workers: int) -> None:  # noqa: ANN001
+    def __init__(self, tasks: list, workers: int) -> None:
         super().__init__(tasks, 1)  # there is one GUI thread, whatever was asked
 
     def _start(self) -> None:

@@ -10,9 +10,12 @@ worker that dies still leaves a clear verdict for its task.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing.queues
+import multiprocessing.synchronize  # noqa: F401
 import os
 import queue
 import signal
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -33,6 +36,7 @@ def _init(events: Any, cancel: Any) -> None:
     """Worker initializer: die with the app, keep the channel and the token."""
     global _events, _cancel
     procs.die_with_parent()
+    procs.lower_priority()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the app's to handle
     _events, _cancel = events, cancel
 
@@ -60,15 +64,26 @@ class ProcessRun(Run):
         self.events = ctx.Queue()
         self.mp_cancel = ctx.Event()
         self.cancelled_at: float | None = None
-        self.pool = ProcessPoolExecutor(
+        self.pool: ProcessPoolExecutor | None = None
+        # Spawning blocks for tens of ms: do it off the GUI thread, so starting
+        # processes costs start-up time but never UI responsiveness.
+        self.launcher = threading.Thread(target=self._launch, args=(ctx,), name="pool-launcher")
+        self.launcher.start()
+
+    def _launch(self, ctx: Any) -> None:
+        procs.lower_priority(thread_only=True)  # children inherit it from their first instruction
+        pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=ctx,
             initializer=_init,
             initargs=(self.events, self.mp_cancel),
         )
         for task in self.tasks:
-            future = self.pool.submit(_run, task)
+            future = pool.submit(_run, task)
             future.add_done_callback(lambda f, i=task.index: self._settle(i, f))
+        self.pool = pool
+        if self.cancel_token.is_set():
+            self._cancel_queued()
 
     def _settle(self, index: int, future: Future[list[Event]]) -> None:
         """Runs on the executor's manager thread: turn a future into a final event."""
@@ -100,11 +115,17 @@ class ProcessRun(Run):
         super().cancel()
         self.mp_cancel.set()
         self.cancelled_at = time.perf_counter()
-        for future in list(self.pool._pending_work_items.values()):
-            future.future.cancel()  # queued tasks never start
+        self._cancel_queued()
+
+    def _cancel_queued(self) -> None:
+        if self.pool is not None:
+            for item in list(self.pool._pending_work_items.values()):
+                item.future.cancel()  # queued tasks never start
 
     def pids(self) -> list[int]:
         """Worker pids (the executor has no public way to list its processes)."""
+        if self.pool is None:
+            return []
         return [p.pid for p in list((self.pool._processes or {}).values()) if p.pid]
 
     @staticmethod
@@ -114,6 +135,9 @@ class ProcessRun(Run):
                 os.kill(pid, signal.SIGKILL)
 
     def _close(self, deadline: float) -> None:
+        self.launcher.join(max(0.0, deadline - time.perf_counter()))
+        if self.pool is None:  # could not even start its processes in time
+            return
         processes = list((self.pool._processes or {}).values())
         manager = self.pool._executor_manager_thread  # shutdown(wait=False) forgets it
         self.pool.shutdown(wait=False, cancel_futures=True)  # idle workers exit now

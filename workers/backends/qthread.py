@@ -17,7 +17,6 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from workers.backends.base import Run
 from workers.core import Event, run_task
 
-
 #: Every QThread ever started here, weakly: lets tests prove none outlives its run.
 LIVE: weakref.WeakSet[QThread] = weakref.WeakSet()
 
@@ -63,7 +62,7 @@ class QThreadRun(Run):
         self.receiver = _Receiver(self)
         self.threads: list[QThread] = []
         self.workers_: list[_Worker] = []
-        for i in range(self.workers):
+        for _ in range(self.workers):
             QThreadRun._count += 1
             name = f"QThread-{QThreadRun._count}"
             thread = QThread()

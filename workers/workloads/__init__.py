@@ -8,7 +8,9 @@ from workers.spec import RunSpec
 UNITS = {"download": "B", "disk-write": "B", "cpu-python": "B", "cpu-native": "B"}
 
 
-def make_tasks(spec: RunSpec, *, base_url: str | None = None, folder: str | None = None) -> list[Task]:
+def make_tasks(
+    spec: RunSpec, *, base_url: str | None = None, folder: str | None = None
+) -> list[Task]:
     """The tasks of ``spec``: ``base_url`` is the local server, ``folder`` where files go."""
     if spec.workload == "download":
         from workers.workloads import download

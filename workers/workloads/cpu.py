@@ -43,7 +43,7 @@ def _sha_reference(seed: int, start: int, n: int) -> bytes:
     return hashlib.sha256(content.block(seed)[start : start + n]).digest()
 
 
-def cpu_python(progress, cancel: CancelToken, *, size: int, seed: int) -> Outcome:  # noqa: ANN001
+def cpu_python(progress, cancel: CancelToken, *, size: int, seed: int) -> Outcome:
     """Adler-32 of ``size`` bytes in pure Python, verified chunk by chunk."""
     done = 0
     combined = 0
@@ -59,7 +59,7 @@ def cpu_python(progress, cancel: CancelToken, *, size: int, seed: int) -> Outcom
     return Outcome(done, f"adler32-xor {combined:08x}")
 
 
-def cpu_native(progress, cancel: CancelToken, *, size: int, seed: int) -> Outcome:  # noqa: ANN001
+def cpu_native(progress, cancel: CancelToken, *, size: int, seed: int) -> Outcome:
     """SHA-256 of ``size`` bytes in C (GIL released), verified chunk by chunk."""
     done = 0
     combined = hashlib.sha256()
@@ -75,7 +75,7 @@ def cpu_native(progress, cancel: CancelToken, *, size: int, seed: int) -> Outcom
     return Outcome(done, f"sha256-chain {combined.hexdigest()[:16]}")
 
 
-def make_tasks(fn, spec) -> list[Task]:  # noqa: ANN001
+def make_tasks(fn, spec) -> list[Task]:
     return [
         Task(i, fn, {"size": spec.size, "seed": content.seed_for(f"cpu-{i}")}, spec.size)
         for i in range(spec.tasks)

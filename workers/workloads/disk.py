@@ -85,7 +85,9 @@ def _verify(path: str, size: int) -> Outcome:
     return Outcome(size, "size verified")
 
 
-def disk_write(progress, cancel: CancelToken, *, folder: str, name: str, size: int, fsync: bool = False) -> Outcome:  # noqa: ANN001, E501
+def disk_write(
+    progress, cancel: CancelToken, *, folder: str, name: str, size: int, fsync: bool = False
+) -> Outcome:
     """Write ``size`` bytes of deterministic content to ``folder/name``."""
     with AtomicFile(folder, name, fsync=fsync) as out:
         for part in content.chunks(content.seed_for(name), size, CHUNK):
@@ -95,7 +97,9 @@ def disk_write(progress, cancel: CancelToken, *, folder: str, name: str, size: i
     return _verify(out.path, size)
 
 
-async def adisk_write(progress, cancel: CancelToken, *, folder: str, name: str, size: int, fsync: bool = False) -> Outcome:  # noqa: ANN001, E501
+async def adisk_write(
+    progress, cancel: CancelToken, *, folder: str, name: str, size: int, fsync: bool = False
+) -> Outcome:
     """The asyncio twin: files have no async API, so yield to the loop between chunks.
 
     A 1 MiB write into the page cache takes about a millisecond, so the loop
@@ -110,12 +114,17 @@ async def adisk_write(progress, cancel: CancelToken, *, folder: str, name: str, 
     return _verify(out.path, size)
 
 
-def make_tasks(spec, folder: str) -> list[Task]:  # noqa: ANN001
+def make_tasks(spec, folder: str) -> list[Task]:
     return [
         Task(
             i,
             disk_write,
-            {"folder": folder, "name": f"unfreeze-{i:04d}.bin", "size": spec.size, "fsync": spec.fsync},
+            {
+                "folder": folder,
+                "name": f"unfreeze-{i:04d}.bin",
+                "size": spec.size,
+                "fsync": spec.fsync,
+            },
             spec.size,
             adisk_write,
         )
