@@ -164,6 +164,14 @@ class _Server(ThreadingHTTPServer):
         self.faults, self.max_size = faults, max_size
         self.stopping = threading.Event()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away mid-file (a cancel, a closing app) is normal: no traceback."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError | TimeoutError):
+            print(f"unfreeze server: {type(exc).__name__}: {exc}", file=sys.stderr)
+
 
 def _serve_forever(conn: Any, faults: bool, max_size: int) -> None:
     """The server process: die with the app, report the port, serve."""
