@@ -47,7 +47,7 @@ def test_sigterm_during_a_run_exits_cleanly(tmp_path, backend: str) -> None:
         assert children  # at least the local server
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=10)
         took = time.monotonic() - t0
     finally:
         if proc.poll() is None:
