@@ -109,6 +109,14 @@ def specs_from_args(args) -> list[RunSpec]:
 
 
 def main(args) -> int:
+    if args.ui:
+        report = ui_report()
+        for key, value in report.items():
+            print(f"{key:<32} {value}")
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as out:
+                json.dump(report, out, indent=2)
+        return 0
     specs = specs_from_args(args)
     result = run_bench(specs)
     print(
@@ -132,3 +140,58 @@ def main(args) -> int:
 
 
 __all__ = ["BACKENDS", "QUICK", "WORKLOADS", "main", "run_bench"]
+
+
+def ui_report(seconds: float = 3.0) -> dict[str, float]:
+    """What the window itself costs: idle lag and CPU, and one frame with 5 × 20 000 points."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import numpy as np
+    import psutil
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from gui.app import make_app
+    from gui.window import MainWindow
+    from workers.stats import Ring
+
+    make_app()
+    settings = QSettings(os.devnull, QSettings.Format.IniFormat)
+    window = MainWindow(settings)
+    window.resize(1400, 900)
+    window.show()
+    me = psutil.Process()
+
+    def spin(ms: int) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    spin(1000)  # first paints settle
+    t0, cpu0 = time.perf_counter(), me.cpu_times()
+    spin(int(seconds * 1000))
+    cpu1 = me.cpu_times()
+    busy = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (time.perf_counter() - t0)
+    idle = window.controller.probe.stats(t0)
+    # Five finished runs of 20 000 points each, then time full redraws.
+    rng = np.random.default_rng(1)
+    lag = Ring(1 << 15)
+    units = Ring(1 << 15)
+    start = time.perf_counter()
+    for i in range(20_000):
+        lag.append(start + i * 0.01, float(rng.exponential(3.0)))
+        units.append(start + i * 0.01, i * 1e5)
+    for i in range(5):
+        window.plots.refresh(window.plots.add_run(f"run {i}", start), lag, units, start + 200)
+    frames = []
+    for _ in range(20):
+        t = time.perf_counter()
+        window.plots.refresh(window.plots.traces[-1], lag, units, start + 200)
+        window.plots.grab()  # a full render of the three plots
+        frames.append(time.perf_counter() - t)
+    window.close()
+    return {
+        "idle_lag_p99_ms": idle.p99,
+        "idle_lag_p50_ms": idle.p50,
+        "idle_cpu_percent_of_one_core": round(100 * busy, 2),
+        "frame_ms_5x20k_median": round(1000 * float(np.median(frames)), 2),
+        "frame_ms_5x20k_max": round(1000 * max(frames), 2),
+    }

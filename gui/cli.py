@@ -83,6 +83,11 @@ def parser() -> argparse.ArgumentParser:
         "--quick", action="store_true", help="a small configuration: all 24 runs in under a minute"
     )
     b.add_argument("--json", metavar="PATH", help="write the records as JSON")
+    b.add_argument(
+        "--ui",
+        action="store_true",
+        help="measure the window itself: idle lag, idle CPU, frame cost",
+    )
     return p
 
 

@@ -23,11 +23,11 @@ COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
 MAX_BANDS = 100
 SHORT = {
     "gui-thread": "GUI",
-    "qthread": "QThread",
-    "threading": "thread",
+    "qthread": "QThr",
+    "threading": "thr",
     "thread-pool": "pool",
-    "multiprocessing": "procs",
-    "asyncio": "asyncio",
+    "multiprocessing": "proc",
+    "asyncio": "aio",
 }
 
 
@@ -66,7 +66,6 @@ def _setup(plot: pg.PlotItem, title: str, left: str) -> None:
     plot.setTitle(title, size="10pt")
     plot.setLabel("left", left)
     plot.setLabel("bottom", "seconds since the run started")
-    plot.showGrid(x=True, y=True, alpha=0.2)
     plot.setMenuEnabled(False)
 
 
@@ -105,7 +104,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
             for i in range(cores)
         ]
         for plot in (self.lag_plot, self.tp_plot, self.cpu_plot):
-            plot.setDownsampling(mode="peak")
+            plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
         self.traces: list[Trace] = []
 

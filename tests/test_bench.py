@@ -52,3 +52,12 @@ def test_bad_bench_input_is_named_and_nothing_runs() -> None:
     assert proc.returncode == 2
     assert "size" in proc.stderr and "12XB" in proc.stderr
     assert "workload" not in proc.stdout  # no table: nothing started
+
+
+def test_ui_report_measures_the_window_itself(qtbot) -> None:
+    from gui.bench import ui_report
+
+    report = ui_report(seconds=0.5)
+    assert report["idle_lag_p50_ms"] >= 0 and report["idle_lag_p99_ms"] >= report["idle_lag_p50_ms"]
+    assert 0 <= report["idle_cpu_percent_of_one_core"] < 100
+    assert 0 < report["frame_ms_5x20k_median"] <= report["frame_ms_5x20k_max"]
