@@ -19,7 +19,8 @@ from gui.probe import Probe
 from workers import backends, workloads
 from workers.backends.base import Run
 from workers.record import RunRecord, RunState
-from workers.spec import RunSpec
+from workers.spec import RunSpec, check_folder
+from workers.workloads import disk
 
 FRAME_MS = 16
 #: After the last task ends, wait this long so the probe sample covering the
@@ -119,6 +120,9 @@ class RunController(QObject):
         folder = spec.folder
         if spec.workload == "disk-write" and folder is None:
             folder = temp_dir = tempfile.mkdtemp(prefix="unfreeze-")
+        elif spec.workload == "disk-write":
+            check_folder(folder)  # it may have gone since the form checked it
+            disk.sweep_stale(folder)  # temp files of writers killed earlier
         base_url = None
         if spec.workload == "download" and not spec.urls:
             base_url = self.base_url()
@@ -165,3 +169,5 @@ class RunController(QObject):
     def _cleanup(active: Active) -> None:
         if active.temp_dir:
             shutil.rmtree(active.temp_dir, ignore_errors=True)
+        elif active.spec.workload == "disk-write" and active.spec.folder:
+            disk.sweep_stale(active.spec.folder)  # of workers killed by a cancel

@@ -9,6 +9,7 @@ os.environ.setdefault("QT_API", "pyside6")
 
 import threading
 import time
+import weakref
 
 import psutil
 import pytest
@@ -35,6 +36,26 @@ def _children() -> set[int]:
     return out
 
 
+def _track_qthreads() -> weakref.WeakSet:
+    """Every QThread started anywhere (not only ours, not only the app's children)."""
+    started: weakref.WeakSet = weakref.WeakSet()
+    try:
+        from PySide6.QtCore import QThread
+    except ImportError:
+        return started
+    start = QThread.start
+
+    def tracked_start(self, *args):
+        started.add(self)
+        return start(self, *args)
+
+    QThread.start = tracked_start
+    return started
+
+
+STARTED_QTHREADS = _track_qthreads()
+
+
 def _qt_leftovers() -> list[str]:
     try:
         from PySide6.QtCore import QThread, QThreadPool
@@ -49,7 +70,7 @@ def _qt_leftovers() -> list[str]:
     out = []
     if QThreadPool.globalInstance().activeThreadCount():
         out.append("a QThreadPool task")
-    for thread in [*app.findChildren(QThread), *qthread.LIVE]:
+    for thread in {*app.findChildren(QThread), *qthread.LIVE, *STARTED_QTHREADS}:
         if thread.isRunning():
             out.append(f"QThread {thread.objectName()!r}")
     return out

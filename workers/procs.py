@@ -18,18 +18,27 @@ def context() -> multiprocessing.context.SpawnContext:
     return multiprocessing.get_context("spawn")
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent_pid: int | None = None) -> None:
     """Ask Linux to SIGKILL this process when its parent dies (even by SIGKILL).
 
+    ``parent_pid`` is the app's pid (by default multiprocessing's parent).
     Elsewhere a no-op: the app still cancels and joins children on every
     normal exit.
+
+    Linux sends the signal when the *thread* that started this process ends,
+    not the whole parent: the thread that spawns workers must outlive them
+    (see ``ProcessRun``).
     """
     if not sys.platform.startswith("linux"):
         return
+    if parent_pid is None:
+        parent = multiprocessing.parent_process()
+        parent_pid = parent.pid if parent is not None else None
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    # The parent may have died before prctl: then we are already orphaned.
-    if os.getppid() == 1:
+    # The parent may have died before prctl: then we are already an orphan,
+    # adopted by pid 1 or, in many containers, by a reaper with another pid.
+    if parent_pid is not None and os.getppid() != parent_pid:
         os._exit(1)
 
 

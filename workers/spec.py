@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -69,6 +71,8 @@ def parse_size(text: object, name: str = "size") -> int:
         digits, unit = match[1], match[2].lower()
         value = float(digits) if len(digits) < 30 else math.inf
     size = value * _UNITS[unit]
+    if size < 0:
+        raise SpecError(name, "cannot be negative")
     if not math.isfinite(size) or size > MAX_SIZE:
         raise SpecError(name, f"at most {format_bytes(MAX_SIZE)}")
     return round(size)
@@ -114,17 +118,33 @@ def check_url(url: str, name: str = "urls") -> str:
 
 
 def check_folder(folder: str | os.PathLike[str], name: str = "folder") -> Path:
-    """A folder we can write into, or a clear reason why not."""
+    """A folder we can write into, or a clear reason why not.
+
+    It tries: ``os.access`` answers for the real user, and for root it says
+    yes where writes fail (an effective uid dropped, NFS root squash).
+    """
     path = Path(folder).expanduser()
     if not str(folder).strip():
         raise SpecError(name, "is empty")
-    if not path.exists():
-        raise SpecError(name, f"{path} does not exist")
-    if not path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise SpecError(name, f"{path} does not exist") from None
+    except OSError as exc:  # e.g. a parent folder we may not enter
+        raise SpecError(name, f"{path} cannot be reached ({_reason(exc)})") from None
+    if not stat.S_ISDIR(mode):
         raise SpecError(name, f"{path} is a file, not a folder")
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise SpecError(name, f"{path} is not writable")
+    try:
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".unfreeze-probe-")
+    except OSError as exc:
+        raise SpecError(name, f"{path} is not writable ({_reason(exc)})") from None
+    os.close(fd)
+    os.unlink(probe)
     return path
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or type(exc).__name__).lower()
 
 
 @dataclass(frozen=True, slots=True)

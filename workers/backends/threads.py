@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from workers.backends.base import Run
 from workers.core import run_task
@@ -52,10 +52,24 @@ class ThreadPoolRun(Run):
 
     def _start(self) -> None:
         self.pool = ThreadPoolExecutor(max_workers=self.workers)
-        for task in self.tasks:
-            # Queued tasks still get called once cancelled: they see the token
-            # and report "cancelled" at once, so every task reports back.
-            self.pool.submit(run_task, task, self.emit, self.cancel_token)
+        self.queued = deque(self.tasks)
+        # Submitting 10 000 futures at once would block the GUI thread ~140 ms:
+        # keep two per worker in flight, each finished one submits the next.
+        for _ in range(2 * self.workers):
+            self._submit_next()
+
+    def _submit_next(self, _finished: Future | None = None) -> None:
+        try:
+            task = self.queued.popleft()
+        except IndexError:
+            return
+        try:
+            # Once cancelled, tasks still get called: they see the token and
+            # report "cancelled" at once, so every task reports back.
+            future = self.pool.submit(run_task, task, self.emit, self.cancel_token)
+        except RuntimeError:  # shut down by close(), which reports the rest as cancelled
+            return
+        future.add_done_callback(self._submit_next)
 
     def _close(self, deadline: float) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -3,6 +3,11 @@
 Each file is written to a hidden temp file in the target folder and renamed
 over its final name only once complete, so a crash, a cancel or a full disk
 never leaves a truncated file under the final name.
+
+Only a writer killed outright (SIGKILL, power cut) leaves its temp file
+behind.  Writers hold a lock on their temp file, which the kernel drops when
+they die, so :func:`sweep_stale` can tell a dead writer's leftovers from a
+live writer's file; the run controller sweeps before and after each run.
 """
 
 from __future__ import annotations
@@ -16,6 +21,11 @@ from types import TracebackType
 
 from workers import content
 from workers.core import CancelToken, Outcome, Task, TaskError, checkpoint
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, and open files cannot be deleted anyway
+    fcntl = None  # type: ignore[assignment]
 
 CHUNK = 1 << 20
 UNIT = "B"
@@ -35,7 +45,16 @@ class AtomicFile:
         self.size = 0
 
     def __enter__(self) -> AtomicFile:
-        fd, self.temp = tempfile.mkstemp(dir=self.folder, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+        while True:
+            fd, self.temp = tempfile.mkstemp(
+                dir=self.folder, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX
+            )
+            if fcntl is None:
+                break
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held until closed: "a live writer owns this"
+            if os.fstat(fd).st_nlink:
+                break
+            os.close(fd)  # swept away before we held the lock: take another name
         self.out = os.fdopen(fd, "wb", buffering=0)
         return self
 
@@ -59,8 +78,8 @@ class AtomicFile:
             if kind is None:
                 if self.fsync:
                     os.fsync(self.out.fileno())
+                os.replace(self.temp, self.path)  # still locked: a sweep never races the rename
                 self.out.close()
-                os.replace(self.temp, self.path)
                 if self.fsync:  # make the rename itself durable
                     dir_fd = os.open(self.folder, os.O_RDONLY)
                     try:
@@ -74,8 +93,41 @@ class AtomicFile:
         self._discard()
 
     def _discard(self) -> None:
-        self.out.close()
         Path(self.temp).unlink(missing_ok=True)
+        self.out.close()
+
+
+def sweep_stale(folder: str) -> list[str]:
+    """Delete the temp files of writers that died; returns their names.
+
+    A live writer (a thread or a process, of this app or another) holds the
+    lock of its temp file, so its file is left alone.
+    """
+    removed: list[str] = []
+    if fcntl is None:
+        return removed
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed  # no folder, no leftovers; starting the run will say why
+    for entry in entries:
+        if not (entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)):
+            continue
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue  # gone already, or not a plain file
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # Still the same file under that name (not renamed, then the name reused)?
+            if os.stat(entry.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                os.unlink(entry.path)
+                removed.append(entry.name)
+        except OSError:
+            pass  # locked by a live writer (or it vanished meanwhile)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _verify(path: str, size: int) -> Outcome:
