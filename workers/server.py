@@ -2,30 +2,46 @@
 
 It runs in its own process (so serving never competes with the app for the
 GIL), binds 127.0.0.1 on a free port, and answers only requests whose Host is
-a loopback name. ``/files/<name>?size=N`` serves ``content.chunks`` of that
-name, with its SHA-256 in ``X-Content-SHA256``; ``latency_ms`` delays the
-first byte and ``rate_mbps`` caps each connection. Fault modes exist for
-tests only (``faults=True``).
+a loopback name, so a web page cannot reach it by DNS rebinding.
+``/files/<name>?size=N`` serves ``content.chunks`` of that name with its
+SHA-256; ``latency_ms`` delays the first byte and ``rate_mbps`` caps each
+connection. Fault modes exist for tests only (``faults=True``).
+
+The digest goes in the ``X-Content-SHA256`` header when it is cheap to know
+up front. A bigger file would make the client wait for the server to hash it
+all (16 GiB takes ~10 s here) before the first byte, so it is sent chunked
+and the digest, computed while sending, follows as a trailer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
+import selectors
+import signal
 import socket
+import struct
+import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from workers import content, procs
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 FAULTS = ("500", "short", "close", "stall", "badsum", "redirect")
-PACE_CHUNK = 64 << 10
+MAX_SIZE = 16 << 30
 MAX_LATENCY_S = 60.0
+MAX_REDIRECT_HOPS = 99
 STALL_S = 60.0
+PACE_CHUNK = 64 << 10  # a capped stream is written 64 KiB at a time, each on schedule
+#: Hashing 64 MiB before answering takes ~40 ms here; bigger files go chunked.
+HASH_FIRST_MAX = 64 << 20
 
 
 def local_url(
@@ -37,6 +53,7 @@ def local_url(
     rate_mbps: float = 0,
     fault: str | None = None,
 ) -> str:
+    """The URL of the local server's file ``name`` of ``size`` bytes."""
     query: dict[str, Any] = {"size": size}
     if latency_ms:
         query["latency_ms"] = f"{latency_ms:g}"
@@ -44,17 +61,16 @@ def local_url(
         query["rate_mbps"] = f"{rate_mbps:g}"
     if fault:
         query["fault"] = fault
-    return f"{base_url}/files/{quote(name)}?{urlencode(query)}"
+    return f"{base_url.rstrip('/')}/files/{quote(name)}?{urlencode(query)}"
 
 
-def _loopback(host_header: str | None) -> bool:
-    if not host_header:
-        return False
-    host = host_header.strip().lower()
+def is_loopback_host(host_header: str | None) -> bool:
+    """``127.0.0.1``, ``localhost`` or ``[::1]``, with or without a port."""
+    host = (host_header or "").strip().lower()
     if host.startswith("["):
         host = host[: host.find("]") + 1]
-    elif ":" in host:
-        host = host.rsplit(":", 1)[0]
+    else:
+        host = host.partition(":")[0]
     return host in LOOPBACK_HOSTS
 
 
@@ -63,33 +79,34 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # a quiet server: the app's log says what matters
+        pass  # a quiet server: the app's own log says what matters
 
     def do_GET(self) -> None:
-        if not _loopback(self.headers.get("Host")):
+        if not is_loopback_host(self.headers.get("Host")):
             return self._plain(403, "forbidden: this server answers loopback names only")
         parts = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         if parts.path == "/health":
             return self._plain(200, "ok")
-        match = re.fullmatch(r"/redirect/(\d{1,2})/([^/]+)", parts.path)
-        if match:
-            left, name = int(match[1]), match[2]
+        hop = re.fullmatch(r"/redirect/(\d{1,2})/([^/]+)", parts.path)
+        if hop:
+            left, name = int(hop[1]), hop[2]
             target = f"/redirect/{left - 1}/{name}" if left > 1 else f"/files/{name}"
             return self._redirect(f"{target}?{parts.query}")
         match = re.fullmatch(r"/files/([^/]+)", parts.path)
         if not match or not NAME_RE.fullmatch(match[1]) or ".." in match[1]:
             return self._plain(404, "no such file")
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         try:
             size = int(query.get("size", "0"))
             latency_s = float(query.get("latency_ms", "0")) / 1000
             rate = float(query.get("rate_mbps", "0")) * 1e6
         except ValueError:
             return self._plain(400, "size, latency_ms and rate_mbps must be numbers")
-        if not (
-            0 <= size <= self.server.max_size and 0 <= latency_s <= MAX_LATENCY_S and rate >= 0
-        ):
-            return self._plain(400, "size, latency_ms or rate_mbps out of range")
+        # NaN fails every comparison, so it is refused here too.
+        if not (0 <= size <= self.server.max_size):
+            return self._plain(400, f"size must be between 0 and {self.server.max_size}")
+        if not (0 <= latency_s <= MAX_LATENCY_S and rate >= 0):
+            return self._plain(400, "latency_ms or rate_mbps out of range")
         fault = query.get("fault")
         if fault is not None and (not self.server.faults or fault not in FAULTS):
             return self._plain(400, "fault modes are for tests only")
@@ -105,38 +122,61 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "redirect":
             return self._redirect(self.path)
         seed = content.seed_for(name)
-        digest = content.sha256(seed, size)
+        digest = self.server.known_digest(seed, size)
         if fault == "badsum":
             digest = "0" * 64
+        chunked = digest is None
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(size))
         self.send_header("Content-Disposition", f'attachment; filename="{name}"')
-        self.send_header("X-Content-SHA256", digest)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Trailer", "X-Content-SHA256")
+        else:
+            self.send_header("Content-Length", str(size))
+            self.send_header("X-Content-SHA256", digest)
         self.end_headers()
-        limit = {"short": size // 2, "close": size // 3}.get(fault or "", size)
+        self.wfile.flush()
         if fault == "stall":
-            self.wfile.flush()
-            self.server.stopping.wait(STALL_S)
-            limit = 0
-        sent = 0
-        started = time.perf_counter()
-        chunk = PACE_CHUNK if rate else content.BLOCK
-        for part in content.chunks(seed, limit, chunk):
-            self.wfile.write(part)
+            return self._hold_silently()
+        limit = {"short": size // 2, "close": size // 3}.get(fault or "", size)
+        sha = hashlib.sha256() if chunked else None
+        sent, started = 0, time.perf_counter()
+        for part in content.chunks(seed, limit, PACE_CHUNK if rate else content.BLOCK):
+            if sha is not None:
+                sha.update(part)
+                self.wfile.write(b"%x\r\n" % len(part))
+                self.wfile.write(part)
+                self.wfile.write(b"\r\n")
+            else:
+                self.wfile.write(part)
             sent += len(part)
-            if rate:  # pace to the cap: never ahead of where the rate says we may be
+            if rate:  # a token bucket one chunk deep: never ahead of what the cap allows
                 ahead = sent / rate - (time.perf_counter() - started)
                 if ahead > 0:
                     time.sleep(ahead)
-        self.wfile.flush()
-        if fault in ("short", "close"):
+        if fault == "close":
+            return self._reset()
+        if fault == "short":
             self.close_connection = True
-            if fault == "close":  # abrupt: a reset, not a clean end of stream
-                with contextlib.suppress(OSError):
-                    self.connection.setsockopt(
-                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                    )
+            return
+        if sha is not None:
+            self.server.remember_digest(seed, size, sha.hexdigest())
+            self.wfile.write(b"0\r\nX-Content-SHA256: %s\r\n\r\n" % sha.hexdigest().encode())
+
+    def _hold_silently(self) -> None:
+        """Send nothing more until the client gives up (it closes) or STALL_S pass."""
+        self.close_connection = True
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.connection, selectors.EVENT_READ)
+            sel.select(STALL_S)  # readable: the client closed (it has nothing more to send)
+
+    def _reset(self) -> None:
+        """Drop the connection abruptly: a reset (RST), not a clean end of stream."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()  # socketserver's own shutdown then fails quietly
 
     def _plain(self, status: int, text: str) -> None:
         body = text.encode()
@@ -154,43 +194,55 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+    daemon_threads = True  # a stalled connection must not hold the process at exit
 
     def __init__(self, faults: bool, max_size: int) -> None:
-        import threading
-
         super().__init__(("127.0.0.1", 0), _Handler)
         self.faults, self.max_size = faults, max_size
-        self.stopping = threading.Event()
+        self._digests: dict[tuple[int, int], str] = {}
+        self._lock = threading.Lock()
+
+    def known_digest(self, seed: int, size: int) -> str | None:
+        """The file's SHA-256 if known or cheap to compute now, else None."""
+        with self._lock:
+            known = self._digests.get((seed, size))
+        if known is None and size <= HASH_FIRST_MAX:
+            known = content.sha256(seed, size)
+        return known
+
+    def remember_digest(self, seed: int, size: int, digest: str) -> None:
+        with self._lock:
+            if len(self._digests) >= 256:
+                self._digests.clear()
+            self._digests[(seed, size)] = digest
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that goes away mid-file (a cancel, a closing app) is normal: no traceback."""
-        import sys
-
         exc = sys.exc_info()[1]
         if not isinstance(exc, ConnectionError | TimeoutError):
             print(f"unfreeze server: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
-def _serve_forever(conn: Any, faults: bool, max_size: int) -> None:
+def _serve_forever(conn: Connection, faults: bool, max_size: int) -> None:
     """The server process: die with the app, report the port, serve."""
-    import signal
-
     procs.die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the app's to handle
     server = _Server(faults, max_size)
     conn.send(server.server_address[1])
     conn.close()
-    server.serve_forever(poll_interval=0.1)
+    server.serve_forever(poll_interval=0.5)
 
 
 class LocalServer:
-    """The app's own download server, in its own process."""
+    """The app's own download server, in its own process.
 
-    def __init__(self, *, faults: bool = False, max_size: int = 16 << 30) -> None:
+    ``faults=True`` enables the test-only ``fault`` parameter; ``max_size``
+    is the largest file it agrees to serve.
+    """
+
+    def __init__(self, *, faults: bool = False, max_size: int = MAX_SIZE) -> None:
         self.faults, self.max_size = faults, max_size
-        self.process: Any = None
+        self.process: Any = None  # a multiprocessing SpawnProcess while running
         self.port = 0
 
     @property
@@ -198,6 +250,9 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 10.0) -> str:
+        """Start the server process; return its base URL once it listens."""
+        if self.process is not None:
+            return self.base_url
         ctx = procs.context()
         parent, child = ctx.Pipe(duplex=False)
         self.process = ctx.Process(
@@ -206,12 +261,18 @@ class LocalServer:
             name="unfreeze-server",
             daemon=True,
         )
-        self.process.start()
-        child.close()
         try:
+            self.process.start()
+            child.close()
             if not parent.poll(timeout):
-                raise RuntimeError("the local server did not start in time")
-            self.port = parent.recv()
+                raise RuntimeError(f"the local server did not start within {timeout:g} s")
+            try:
+                self.port = parent.recv()
+            except EOFError:
+                self.process.join(1.0)
+                raise RuntimeError(
+                    f"the local server exited while starting (exit code {self.process.exitcode})"
+                ) from None
         except BaseException:
             self.stop()
             raise
@@ -219,18 +280,30 @@ class LocalServer:
             parent.close()
         return self.base_url
 
-    def url(self, name: str, size: int, **kw: Any) -> str:
-        return local_url(self.base_url, name, size, **kw)
+    def url(
+        self,
+        name: str,
+        size: int,
+        *,
+        latency_ms: float = 0,
+        rate_mbps: float = 0,
+        fault: str | None = None,
+    ) -> str:
+        return local_url(
+            self.base_url, name, size, latency_ms=latency_ms, rate_mbps=rate_mbps, fault=fault
+        )
 
     def stop(self, timeout: float = 2.0) -> None:
+        """End the server process (open connections die with it); safe to call twice."""
         process, self.process = self.process, None
         if process is None:
             return
-        process.terminate()
-        process.join(timeout)
-        if process.is_alive():
-            process.kill()
+        if process.pid is not None:
+            process.terminate()
             process.join(timeout)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout)
         process.close()
 
     def __enter__(self) -> LocalServer:
@@ -239,3 +312,6 @@ class LocalServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+__all__ = ["LocalServer", "is_loopback_host", "local_url"]

@@ -1,17 +1,20 @@
 """Downloading files over real HTTP, verified by size and SHA-256.
 
-Bytes are hashed as they arrive; without a target folder they are then
-dropped (the work is the transfer, not the memory), with one they go to a
-hidden temp file renamed over the final name only once complete and
-verified — a cancel, a fault or a crash never leaves a partial file.
+Bytes are hashed as they arrive. Without a target folder they are then
+dropped: the work being shown is the transfer, and keeping 16 GiB in memory
+would teach nothing. With a folder they go to a hidden temp file there, renamed
+over the final name only once complete and verified, so a cancel, a fault or
+a crash never leaves a partial file under a real name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import zlib
-from pathlib import PurePosixPath
+from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from workers import http
@@ -22,54 +25,103 @@ from workers.workloads.disk import AtomicFile
 
 UNIT = "B"
 TIMEOUT_S = 10.0
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]")
+MAX_NAME = 120
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]")
+_STAR = re.compile(r"filename\*\s*=\s*[\w!#$%&+^`{}~-]*'[^']*'([^;\s]+)", re.IGNORECASE)
+_PLAIN = re.compile(r'filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))', re.IGNORECASE)
+
+Progress = Callable[[int], None]
 
 
-def safe_name(url: str, disposition: str | None = None, fallback: str = "download.bin") -> str:
+def _disposition_name(value: str | None) -> str:
+    """The file name a Content-Disposition header suggests (RFC 6266), raw."""
+    if not value:
+        return ""
+    star = _STAR.search(value)
+    if star:
+        return unquote(star[1], errors="replace")
+    plain = _PLAIN.search(value)
+    if not plain:
+        return ""
+    return re.sub(r"\\(.)", r"\1", plain[1]) if plain[1] is not None else plain[2]
+
+
+def _clean(candidate: str) -> str:
+    """The last path segment of ``candidate`` made harmless, or '' if nothing is left."""
+    base = candidate.replace("\\", "/").rsplit("/", 1)[-1]
+    if base in ("", ".", ".."):
+        return ""
+    base = _UNSAFE.sub("_", base).lstrip(". ").rstrip(". ")
+    if len(base) > MAX_NAME:  # keep the suffix: it says what the file is
+        _, dot, suffix = base.rpartition(".")
+        if dot and 0 < len(suffix) <= 16:
+            base = f"{base[: MAX_NAME - len(suffix) - 1]}.{suffix}"
+        else:
+            base = base[:MAX_NAME]
+    return base
+
+
+def safe_name(url: str, content_disposition: str | None = None, *, fallback: str = "") -> str:
     """A plain base name for a downloaded file: no folders, no dot-files, no tricks.
 
-    ``../../x`` → ``x``, ``/etc/x`` → ``x``, ``..\\x`` → ``x``; empty or
-    all-dots names become ``fallback``.
+    The server's suggested name (Content-Disposition) wins over the URL's
+    last segment; each is percent-decoded, cut to its last segment (``/`` and
+    ``\\`` both count), stripped of leading dots and spaces, with characters
+    outside a small safe set (control characters included) replaced by ``_``.
+    ``../../x``, ``/etc/x``, ``..\\x`` and ``%2e%2e%2fx`` all give ``x``. When
+    nothing usable is left: ``fallback``, by default ``download-<crc32 of url>.bin``.
     """
-    candidate = ""
-    if disposition:
-        match = re.search(r'filename\*?=(?:UTF-8\'\')?"?([^";]+)"?', disposition, re.IGNORECASE)
-        if match:
-            candidate = unquote(match[1])
-    if not candidate:
-        candidate = unquote(PurePosixPath(urlsplit(url).path).name)
-    candidate = candidate.replace("\\", "/").split("/")[-1]
-    candidate = _UNSAFE.sub("_", candidate).strip(" .")
-    return candidate[:120] or fallback
+    path = urlsplit(url).path
+    for raw in (_disposition_name(content_disposition), unquote(path, errors="replace")):
+        name = _clean(raw)
+        if name:
+            return name
+    return fallback or f"download-{zlib.crc32(url.encode(errors='replace')):08x}.bin"
+
+
+def final_path(folder: str, name: str) -> Path:
+    """``folder/name``, refusing any name that would land anywhere else."""
+    base = Path(folder)
+    path = base / name
+    if path.parent != base or name in ("", ".", ".."):
+        raise TaskError(f"refusing to save {name!r} outside {folder}")
+    return path
 
 
 class _Receiver(http.Sink):
     """Hashes, counts and stores a response body, enforcing its limits."""
 
     def __init__(
-        self, progress, cancel: CancelToken, max_bytes: int, out: AtomicFile | None
+        self,
+        progress: Progress,
+        max_bytes: int,
+        folder: str | None,
+        files: contextlib.ExitStack,
     ) -> None:
-        self.progress, self.cancel, self.max_bytes, self.out = progress, cancel, max_bytes, out
+        self.progress, self.max_bytes, self.folder, self.files = progress, max_bytes, folder, files
         self.sha = hashlib.sha256()
         self.size = 0
-        self.expected: int | None = None
-        self.digest: str | None = None
-        self.head_: http.Head | None = None
+        self.response: http.Head | None = None
+        self.out: AtomicFile | None = None
 
     def head(self, head: http.Head) -> None:
-        self.head_ = head
-        self.expected = head.length
-        self.digest = head.headers.get("x-content-sha256")
-        if self.expected is not None and self.expected > self.max_bytes:
+        self.response = head
+        if head.length is not None and head.length > self.max_bytes:
             raise TaskError(
-                f"{format_bytes(self.expected)} is larger than the limit of {format_bytes(self.max_bytes)}"
+                f"{format_bytes(head.length)} is larger than the limit of "
+                f"{format_bytes(self.max_bytes)}"
             )
+        if self.folder is not None:  # named only now: redirects and Content-Disposition count
+            name = safe_name(head.url, head.headers.get("content-disposition"))
+            path = final_path(self.folder, name)
+            self.out = self.files.enter_context(AtomicFile(self.folder, path.name))
 
     def data(self, piece: memoryview) -> None:
         self.size += len(piece)
         if self.size > self.max_bytes:
             raise TaskError(
-                f"stopped at {format_bytes(self.size)}: larger than the limit of {format_bytes(self.max_bytes)}"
+                f"stopped at {format_bytes(self.size)}: larger than the limit of "
+                f"{format_bytes(self.max_bytes)}"
             )
         self.sha.update(piece)
         if self.out is not None:
@@ -77,27 +129,20 @@ class _Receiver(http.Sink):
         self.progress(self.size)
 
     def verify(self, expect_sha256: str | None) -> Outcome:
-        if self.expected is not None and self.size != self.expected:
-            raise TaskError(f"got {self.size:,} bytes, expected {self.expected:,}")
+        """Size against Content-Length, digest against the caller's or the server's."""
+        length = self.response.length if self.response else None
+        if length is not None and self.size != length:
+            raise TaskError(f"got {self.size:,} bytes, expected {length:,}")
         got = self.sha.hexdigest()
-        want = expect_sha256 or self.digest
-        if want and got != want.lower():
-            raise TaskError(f"checksum mismatch: expected {want[:12]}…, got {got[:12]}…")
+        header = self.response.headers.get("x-content-sha256") if self.response else None
+        want = (expect_sha256 or header or "").strip().lower()
+        if want and got != want:
+            raise TaskError(f"checksum mismatch: expected {want[:12]}… got {got[:12]}…")
         return Outcome(self.size, got)
 
 
-def _open(folder: str | None, url: str) -> AtomicFile | None:
-    if folder is None:
-        return None
-    # The final name is only known from the URL up front; a Content-Disposition
-    # name cannot be used safely before the body starts, so the URL's wins.
-    return AtomicFile(
-        folder, safe_name(url, fallback=f"download-{zlib.crc32(url.encode()):08x}.bin")
-    )
-
-
 def download(
-    progress,
+    progress: Progress,
     cancel: CancelToken,
     *,
     url: str,
@@ -107,20 +152,14 @@ def download(
     expect_sha256: str | None = None,
 ) -> Outcome:
     """GET ``url``; verify size and SHA-256; keep it in ``folder`` if given."""
-    out = _open(folder, url)
-    if out is None:
-        receiver = _Receiver(progress, cancel, max_bytes, None)
+    with contextlib.ExitStack() as files:  # any exception discards the temp file
+        receiver = _Receiver(progress, max_bytes, folder, files)
         http.get(url, receiver, cancel, timeout=timeout)
-        return receiver.verify(expect_sha256)
-    with out:
-        receiver = _Receiver(progress, cancel, max_bytes, out)
-        http.get(url, receiver, cancel, timeout=timeout)
-        outcome = receiver.verify(expect_sha256)
-    return outcome
+        return receiver.verify(expect_sha256)  # before the exit renames it into place
 
 
 async def adownload(
-    progress,
+    progress: Progress,
     cancel: CancelToken,
     *,
     url: str,
@@ -129,36 +168,40 @@ async def adownload(
     timeout: float = TIMEOUT_S,
     expect_sha256: str | None = None,
 ) -> Outcome:
-    """The asyncio twin of :func:`download` (the same receiver and checks)."""
-    out = _open(folder, url)
-    if out is None:
-        receiver = _Receiver(progress, cancel, max_bytes, None)
+    """The asyncio twin of :func:`download`: the same receiver and checks.
+
+    Hashing and file writes run on the loop's thread between reads; each
+    covers one read (at most 1 MiB, well under a millisecond).
+    """
+    with contextlib.ExitStack() as files:
+        receiver = _Receiver(progress, max_bytes, folder, files)
         await http.aget(url, receiver, cancel, timeout=timeout)
         return receiver.verify(expect_sha256)
-    with out:
-        receiver = _Receiver(progress, cancel, max_bytes, out)
-        await http.aget(url, receiver, cancel, timeout=timeout)
-        outcome = receiver.verify(expect_sha256)
-    return outcome
 
 
 def make_tasks(spec: RunSpec, base_url: str | None) -> list[Task]:
-    """Task i fetches the local server's ``file-i.bin``, or the user's URLs in turn."""
+    """Task i fetches the local server's ``file-i.bin``, or the user's URLs in turn.
+
+    A user URL's size is unknown until it answers, so its total is 0.
+    """
     tasks = []
     for i in range(spec.tasks):
         if spec.urls:
             url, total = spec.urls[i % len(spec.urls)], 0
+        elif base_url is None:
+            raise ValueError("downloads need the local server's address or URLs")
         else:
-            if base_url is None:
-                raise ValueError("downloads need the local server's address or URLs")
-            name = f"file-{i:04d}.bin"
             url = local_url(
-                base_url, name, spec.size, latency_ms=spec.latency_ms, rate_mbps=spec.rate_mbps
+                base_url,
+                f"file-{i:04d}.bin",
+                spec.size,
+                latency_ms=spec.latency_ms,
+                rate_mbps=spec.rate_mbps,
             )
             total = spec.size
-        kwargs = {"url": url, "folder": spec.folder}
+        kwargs = {"url": url, "folder": spec.folder, "timeout": TIMEOUT_S}
         tasks.append(Task(i, download, kwargs, total, adownload))
     return tasks
 
 
-__all__ = ["adownload", "download", "make_tasks", "safe_name"]
+__all__ = ["UNIT", "adownload", "download", "final_path", "make_tasks", "safe_name"]

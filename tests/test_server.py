@@ -1,0 +1,181 @@
+"""The local download server, seen from a plain HTTP client: content, limits, pacing, its process."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+
+import psutil
+import pytest
+
+from workers import content
+from workers.server import LocalServer, is_loopback_host, local_url
+
+MAX_SIZE = 100_000_000
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LocalServer(faults=True, max_size=MAX_SIZE) as srv:
+        yield srv
+
+
+def request(server: LocalServer, path: str, host: str | None = None) -> tuple[int, dict, bytes]:
+    """GET ``path`` with an explicit Host header; status, headers (lower case), body."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        conn.putrequest("GET", path, skip_host=True)
+        conn.putheader("Host", host or f"127.0.0.1:{server.port}")
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("size", [0, 1, content.BLOCK + 7, 3_000_001])
+def test_files_hold_their_content_and_say_its_digest(server, size: int) -> None:
+    status, headers, body = request(server, f"/files/data.bin?size={size}")
+    seed = content.seed_for("data.bin")
+    assert status == 200
+    assert body == b"".join(content.chunks(seed, size))
+    assert headers["content-length"] == str(size)
+    assert headers["x-content-sha256"] == content.sha256(seed, size)
+    assert headers["content-type"] == "application/octet-stream"
+    assert headers["content-disposition"] == 'attachment; filename="data.bin"'
+
+
+def test_health_says_ok(server) -> None:
+    assert request(server, "/health")[::2] == (200, b"ok")
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:{port}", 200),
+        ("localhost:{port}", 200),
+        ("[::1]:{port}", 200),
+        ("LOCALHOST", 200),
+        ("example.com", 403),
+        ("evil.127.0.0.1.nip.io:{port}", 403),
+        ("127.0.0.1.evil.com", 403),
+        ("", 403),
+    ],
+)
+def test_only_loopback_host_names_are_answered(server, host: str, status: int) -> None:
+    path = "/files/a.bin?size=10"
+    assert request(server, path, host.format(port=server.port) or " ")[0] == status
+
+
+@pytest.mark.parametrize(
+    "value", [None, "", "[::1", "::1", "127.0.0.2", "localhost.", "localhost@evil.com"]
+)
+def test_other_host_values_are_not_loopback(value: str | None) -> None:
+    assert not is_loopback_host(value)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/../etc/passwd",
+        "/files/..%2f..%2fx",
+        "/files/%2e%2e",
+        "/files/.hidden",
+        "/files/a..b",
+        "/files/a%20b",
+        "/files/" + "x" * 101,
+        "/files/",
+        "/files/a/b",
+        "/x",
+    ],
+)
+def test_names_outside_the_safe_set_are_not_found(server, path: str) -> None:
+    assert request(server, path + "?size=10")[0] == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "size=-1",
+        "size=abc",
+        f"size={MAX_SIZE + 1}",
+        "size=10&latency_ms=nan",
+        "size=10&latency_ms=-5",
+        "size=10&latency_ms=60001",
+        "size=10&rate_mbps=-1",
+        "size=10&rate_mbps=nan",
+        "size=10&fault=unknown",
+    ],
+)
+def test_bad_parameters_are_refused(server, query: str) -> None:
+    assert request(server, f"/files/a.bin?{query}")[0] == 400
+
+
+def test_redirects_count_down_to_the_file(server) -> None:
+    status, headers, _ = request(server, "/redirect/2/x.bin?size=5")
+    assert (status, headers["location"]) == (302, "/redirect/1/x.bin?size=5")
+    status, headers, _ = request(server, "/redirect/1/x.bin?size=5")
+    assert (status, headers["location"]) == (302, "/files/x.bin?size=5")
+
+
+def test_latency_delays_the_first_byte(server) -> None:
+    t0 = time.perf_counter()
+    status, _, body = request(server, "/files/l.bin?size=10&latency_ms=150")
+    assert status == 200 and len(body) == 10
+    assert time.perf_counter() - t0 >= 0.15
+
+
+def test_the_rate_cap_holds_per_connection(server) -> None:
+    """One connection at 10 MB/s needs 0.2 s for 2 MB; four in parallel each get the full cap."""
+    t0 = time.perf_counter()
+    assert len(request(server, "/files/r.bin?size=2000000&rate_mbps=10")[2]) == 2_000_000
+    assert time.perf_counter() - t0 >= 0.19
+
+    took: list[float] = []
+
+    def one() -> None:
+        t = time.perf_counter()
+        assert len(request(server, "/files/p.bin?size=1000000&rate_mbps=10")[2]) == 1_000_000
+        took.append(time.perf_counter() - t)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(took) == 4 and min(took) >= 0.095
+    assert time.perf_counter() - t0 < 0.3  # one after another would take 0.4 s
+
+
+def test_files_above_64_mib_come_chunked(server) -> None:
+    """The digest of a big file is not known up front: http.client reads the body all the same."""
+    size = (64 << 20) + 3
+    status, headers, body = request(server, f"/files/big.bin?size={size}")
+    assert status == 200 and headers["transfer-encoding"] == "chunked"
+    assert "content-length" not in headers and headers["trailer"] == "X-Content-SHA256"
+    assert len(body) == size and body[-3:] == bytes(content.block(content.seed_for("big.bin"))[:3])
+
+
+def test_local_url_builds_the_query() -> None:
+    url = local_url("http://127.0.0.1:1/", "f.bin", 10, latency_ms=5, rate_mbps=2.5, fault="500")
+    assert url == "http://127.0.0.1:1/files/f.bin?size=10&latency_ms=5&rate_mbps=2.5&fault=500"
+    assert local_url("http://h", "f.bin", 0) == "http://h/files/f.bin?size=0"
+
+
+def test_a_plain_server_refuses_faults_starts_fast_and_leaves_no_process() -> None:
+    plain = LocalServer()
+    t0 = time.perf_counter()
+    url = plain.start()
+    started = time.perf_counter() - t0
+    try:
+        assert url == plain.base_url and plain.start() == url  # a second start is a no-op
+        assert request(plain, "/files/a.bin?size=10&fault=500")[0] == 400
+        assert request(plain, "/files/a.bin?size=10")[0] == 200
+        pid = plain.process.pid
+    finally:
+        plain.stop()
+    plain.stop()  # twice is fine
+    assert started < 2.0, started  # ~0.1 s bare; pytest's own imports ride along with spawn
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
