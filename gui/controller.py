@@ -120,7 +120,7 @@ class RunController(QObject):
         folder = spec.folder
         if spec.workload == "disk-write" and folder is None:
             folder = temp_dir = tempfile.mkdtemp(prefix="unfreeze-")
-        elif spec.workload == "disk-write":
+        elif folder is not None and spec.workload in ("disk-write", "download"):
             check_folder(folder)  # it may have gone since the form checked it
             disk.sweep_stale(folder)  # temp files of writers killed earlier
         base_url = None
@@ -169,5 +169,5 @@ class RunController(QObject):
     def _cleanup(active: Active) -> None:
         if active.temp_dir:
             shutil.rmtree(active.temp_dir, ignore_errors=True)
-        elif active.spec.workload == "disk-write" and active.spec.folder:
+        elif active.spec.workload in ("disk-write", "download") and active.spec.folder:
             disk.sweep_stale(active.spec.folder)  # of workers killed by a cancel
