@@ -128,6 +128,17 @@ class Reporter:
             self.emit(make_event("progress", self.task, done))
 
 
+def _verdict(task: Task, report: Reporter, outcome: Outcome | None, exc: Exception | None) -> Event:
+    """The one final event of a task, from what it returned or raised."""
+    if exc is None and outcome is not None:
+        return make_event("done", task.index, outcome.units, outcome.check)
+    if isinstance(exc, Cancelled):
+        return make_event("cancelled", task.index, report.last_value)
+    return make_event(
+        "failed", task.index, report.last_value, describe(exc or TaskError("no result"))
+    )
+
+
 def run_task(task: Task, emit: Callable[[Event], None], cancel: CancelToken) -> None:
     """Run one task where we are: started, progress..., then one final event."""
     if cancel.is_set():
@@ -137,12 +148,10 @@ def run_task(task: Task, emit: Callable[[Event], None], cancel: CancelToken) -> 
     report = Reporter(task.index, emit)
     try:
         outcome = task.fn(report, cancel, **task.kwargs)
-    except Cancelled:
-        emit(make_event("cancelled", task.index, report.last_value))
-    except Exception as exc:  # a task's failure is data, never a crash
-        emit(make_event("failed", task.index, report.last_value, describe(exc)))
+    except Exception as exc:  # a task's failure (or cancel) is data, never a crash
+        emit(_verdict(task, report, None, exc))
     else:
-        emit(make_event("done", task.index, outcome.units, outcome.check))
+        emit(_verdict(task, report, outcome, None))
 
 
 async def run_task_async(task: Task, emit: Callable[[Event], None], cancel: CancelToken) -> None:
@@ -157,9 +166,7 @@ async def run_task_async(task: Task, emit: Callable[[Event], None], cancel: Canc
             outcome = await task.afn(report, cancel, **task.kwargs)
         else:  # CPU work has no await points: it blocks the loop, as naive asyncio does
             outcome = task.fn(report, cancel, **task.kwargs)
-    except Cancelled:
-        emit(make_event("cancelled", task.index, report.last_value))
     except Exception as exc:
-        emit(make_event("failed", task.index, report.last_value, describe(exc)))
+        emit(_verdict(task, report, None, exc))
     else:
-        emit(make_event("done", task.index, outcome.units, outcome.check))
+        emit(_verdict(task, report, outcome, None))
