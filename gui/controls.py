@@ -1,8 +1,16 @@
-"""The job form: bounded inputs, validated by the same code as the bench."""
+"""The job form: bounded inputs, validated by the same code as the bench.
+
+Every field has its own red label: an invalid value is explained where it was
+typed, and the window keeps Start disabled until :meth:`JobForm.spec` returns
+a spec. :func:`validate` is plain Python, so its rules are tested without Qt.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Signal, Slot
+import json
+from collections.abc import Mapping
+
+from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,26 +36,102 @@ from workers.spec import (
     WORKLOADS,
     RunSpec,
     SpecError,
+    check_folder,
     default_workers,
+    format_bytes,
     parse_spec,
 )
 
-#: Defaults that make one run last ~5-15 s on the slowest back end of a
-#: 2-core machine (measured: cpu-python 26 MB/s, sha256 1.8 GB/s per core,
-#: downloads capped at 20 MB/s per connection, disk writes ~0.5-4 GB/s).
-DEFAULTS = {
-    "download": {"tasks": 16, "size": "20MB", "rate_mbps": 20.0, "latency_ms": 50.0},
-    "disk-write": {"tasks": 16, "size": "256MB"},
-    "cpu-python": {"tasks": 8, "size": "16MB"},
-    "cpu-native": {"tasks": 8, "size": "1GB"},
+#: The one table of default jobs. Each lasts ~5-15 s on the naive back end of
+#: the 2-core project machine, from the rates measured there (``RATE_MBPS``):
+#: download  16 x 16 MB at 20 MB/s + 50 ms per file: 13.6 s serial, 1.7 s on 8 workers
+#: disk-write 16 x 256 MB = 4 GB at 0.4-4 GB/s (page cache): 1-10 s, ~8 s at the 0.5 GB/s seen
+#: cpu-python 8 x 16 MB at 26 MB/s: 4.9 s on one core (and on 2 threads: the GIL)
+#: cpu-native 8 x 1.5 GB at 1.8 GB/s: 6.7 s on one core, 3.4 s on 2 threads
+DEFAULTS: dict[str, dict[str, object]] = {
+    "download": {"tasks": 16, "size": "16MB", "latency_ms": 50.0, "rate_mbps": 20.0},
+    "disk-write": {"tasks": 16, "size": "256MB", "latency_ms": 0.0, "rate_mbps": 0.0},
+    "cpu-python": {"tasks": 8, "size": "16MB", "latency_ms": 0.0, "rate_mbps": 0.0},
+    "cpu-native": {"tasks": 8, "size": "1.5GB", "latency_ms": 0.0, "rate_mbps": 0.0},
 }
+for _workload, _values in DEFAULTS.items():
+    _values["workers"] = default_workers(_workload)
+
+#: One worker's speed here, MB/s: what the estimates and Compare all scale by.
+RATE_MBPS = {"download": 1000.0, "disk-write": 500.0, "cpu-python": 26.0, "cpu-native": 1800.0}
+#: Compare all shrinks the job so one serial run lasts about this long:
+#: six back ends then take ~20 s instead of a minute or more.
+COMPARE_SERIAL_S = 3.0
 
 WORKLOAD_TIPS = {
-    "download": "HTTP GET of N files from the app's own throttled server (or your URLs): I/O-bound.",
-    "disk-write": "N files written in 1 MiB chunks, atomically: I/O-bound (page cache, optional fsync).",
-    "cpu-python": "Adler-32 in a pure-Python loop: CPU-bound and holds the GIL.",
-    "cpu-native": "SHA-256 in C (hashlib): CPU-bound but releases the GIL.",
+    "download": "HTTP GET of N files from the app's own throttled server (or your URLs): "
+    "I/O-bound.",
+    "disk-write": "N files written in 1 MiB chunks, each atomically: I/O-bound "
+    "(page cache, optional fsync).",
+    "cpu-python": "Adler-32 in a pure-Python loop: CPU-bound, and holds the GIL.",
+    "cpu-native": "SHA-256 in C (hashlib): CPU-bound, but releases the GIL.",
 }
+
+#: A value each field can take that is always valid: lets :func:`validate`
+#: look past the first error and report every field that is wrong.
+_NEUTRAL: dict[str, object] = {
+    "workers": 1,
+    "tasks": 1,
+    "size": 1,
+    "latency_ms": 0,
+    "rate_mbps": 0,
+    "urls": (),
+    "folder": "",
+}
+
+
+def validate(raw: Mapping[str, object]) -> tuple[RunSpec | None, dict[str, str]]:
+    """The spec, or None and one message per bad field (all of them, not just the first)."""
+    raw = dict(raw)
+    errors: dict[str, str] = {}
+    while True:
+        try:
+            spec = parse_spec(raw)
+        except SpecError as exc:
+            if exc.field in errors or exc.field not in _NEUTRAL:
+                errors.setdefault(exc.field, exc.message)
+                return None, errors
+            errors[exc.field] = exc.message
+            raw[exc.field] = _NEUTRAL[exc.field]
+            continue
+        return (None, errors) if errors else (spec, {})
+
+
+def serial_seconds(spec: RunSpec) -> float:
+    """Roughly how long ``spec`` takes on one worker here (the naive back end)."""
+    if spec.workload == "download" and spec.urls:
+        return 0.0  # unknown: the network decides
+    rate = RATE_MBPS[spec.workload]
+    if spec.workload == "download" and spec.rate_mbps:
+        rate = min(rate, spec.rate_mbps)
+    per_task = spec.size / 1e6 / rate
+    if spec.workload == "download":
+        per_task += spec.latency_ms / 1000
+    return spec.tasks * per_task
+
+
+def compare_spec(spec: RunSpec, budget_s: float = COMPARE_SERIAL_S) -> RunSpec:
+    """``spec`` with a smaller size per task if one serial run would outlast ``budget_s``."""
+    serial = serial_seconds(spec)
+    if serial <= budget_s or (spec.workload == "download" and spec.urls):
+        return spec
+    fixed = spec.tasks * spec.latency_ms / 1000 if spec.workload == "download" else 0.0
+    scale = max(budget_s - fixed, budget_s / 4) / max(serial - fixed, 1e-9)
+    return spec.with_(size=max(64 << 10, int(spec.size * scale) // 1000 * 1000))
+
+
+def describe_job(spec: RunSpec) -> str:
+    """``8 × 20.0 MB = 160.0 MB, ≈ 6 s serial``: the form's hint line."""
+    if spec.workload == "download" and spec.urls:
+        return f"{spec.tasks} downloads of {len(spec.urls)} URL(s), in turn"
+    total = format_bytes(spec.tasks * spec.size)
+    seconds = serial_seconds(spec)
+    return f"{spec.tasks} × {format_bytes(spec.size)} = {total}, ≈ {seconds:.0f} s serial"
 
 
 class JobForm(QWidget):
@@ -60,57 +144,82 @@ class JobForm(QWidget):
         self.workload = QComboBox()
         for i, name in enumerate(WORKLOADS):
             self.workload.addItem(name)
-            self.workload.setItemData(i, WORKLOAD_TIPS[name], 3)  # 3 = ToolTipRole
+            self.workload.setItemData(i, WORKLOAD_TIPS[name], Qt.ItemDataRole.ToolTipRole)
         self.backend = QComboBox()
         for i, name in enumerate(BACKENDS):
             self.backend.addItem(name)
-            self.backend.setItemData(i, DESCRIPTIONS[name], 3)
+            self.backend.setItemData(i, DESCRIPTIONS[name], Qt.ItemDataRole.ToolTipRole)
         self.workers = QSpinBox(minimum=1, maximum=MAX_WORKERS)
         self.tasks = QSpinBox(minimum=1, maximum=MAX_TASKS)
-        self.size = QLineEdit(placeholderText="e.g. 8MB, 512KiB, 1000")
+        self.size = QLineEdit(placeholderText="e.g. 8MB, 512KiB, 1000", maxLength=40)
         self.latency = QDoubleSpinBox(minimum=0, maximum=MAX_LATENCY_MS, decimals=0, suffix=" ms")
         self.rate = QDoubleSpinBox(minimum=0, maximum=MAX_RATE_MBPS, decimals=1, suffix=" MB/s")
         self.rate.setSpecialValueText("unlimited")
-        self.urls = QPlainTextEdit(placeholderText="Optional: http(s) URLs, one per line")
-        self.urls.setMaximumHeight(54)
+        self.urls = QPlainTextEdit(placeholderText="optional: http(s) URLs, one per line")
+        self.urls.setFixedHeight(44)
+        self.urls.setTabChangesFocus(True)
         self.folder = QLineEdit(placeholderText="empty: a temp folder / memory")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self.browse)
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.clicked.connect(self.browse)
         self.fsync = QCheckBox("fsync each file")
-        self.error = QLabel(objectName="error", wordWrap=True)
-        self.error.setStyleSheet("color: #d32f2f;")
+        self.defaults_button = QPushButton("Defaults")
+        self.defaults_button.setToolTip("Put this workload's default job back in the form.")
+        self.defaults_button.clicked.connect(self.reset)
+        self.hint = QLabel()
+        self.hint.setEnabled(False)  # greyed: a remark, not an input
 
-        tips = {
+        for widget, tip in {
+            self.workload: "What kind of work to run. Hover an entry for what it is.",
+            self.backend: "Where the work runs. Hover an entry for what it is.",
             self.workers: "How many threads, processes or coroutines work at once.",
             self.tasks: "How many files or chunks of work the job is split into.",
             self.size: "Bytes per task: 8MB, 512KiB or plain bytes (MB = 10^6, MiB = 2^20).",
             self.latency: "Local server: delay before the first byte of each file.",
             self.rate: "Local server: bandwidth cap per connection (0 = unlimited).",
+            self.urls: "Download these instead of the local server's files (task i gets URL i).",
             self.folder: "Where written or downloaded files go.",
             self.fsync: "Force each file to the disk before counting it done.",
-        }
-        for widget, tip in tips.items():
+        }.items():
             widget.setToolTip(tip)
-        self.workload.setToolTip("What kind of work to run.")
-        self.backend.setToolTip("Where the work runs. Hover an entry for what it is.")
 
+        workload_row = QHBoxLayout()
+        workload_row.addWidget(self.workload, 1)
+        workload_row.addWidget(self.defaults_button)
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
-        folder_row.addWidget(browse)
-        form = QFormLayout(self)
+        folder_row.addWidget(self.browse_button)
+        self.form = form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("&Workload", self.workload)
-        form.addRow("&Back end", self.backend)
-        form.addRow("W&orkers", self.workers)
-        form.addRow("&Tasks", self.tasks)
-        form.addRow("&Size per task", self.size)
-        form.addRow("Server &latency", self.latency)
-        form.addRow("Server &rate", self.rate)
-        form.addRow("&URLs", self.urls)
-        form.addRow("Folder", folder_row)
+        form.setVerticalSpacing(4)
+        self.errors: dict[str, QLabel] = {}
+        for field, text, widget, buddy in (
+            ("workload", "&Workload", workload_row, self.workload),
+            ("backend", "&Back end", self.backend, self.backend),
+            ("workers", "W&orkers", self.workers, self.workers),
+            ("tasks", "&Tasks", self.tasks, self.tasks),
+            ("size", "&Size per task", self.size, self.size),
+            ("latency_ms", "Server &latency", self.latency, self.latency),
+            ("rate_mbps", "Server &rate", self.rate, self.rate),
+            ("urls", "&URLs", self.urls, self.urls),
+            ("folder", "&Folder", folder_row, self.folder),
+        ):
+            label = QLabel(text)
+            label.setBuddy(buddy)  # Alt+letter focuses the field, also when it sits in a row
+            form.addRow(label, widget)
+            error = QLabel(objectName=f"error-{field}", wordWrap=True)
+            error.setStyleSheet("color: #e53935;")
+            form.addRow("", error)
+            form.setRowVisible(error, False)
+            self.errors[field] = error
+            if field == "size":
+                form.addRow("", self.hint)
         form.addRow("", self.fsync)
-        form.addRow(self.error)
 
+        self.workload.setCurrentText("cpu-python")  # the first lesson: feel the freeze
+        self.current = self.workload.currentText()
+        self.memory: dict[str, dict[str, object]] = {}  # the user's values, per workload
+        self.folder_checked: tuple[str, str, str] | None = None  # text, error, resolved path
+        self._apply(self.current, DEFAULTS[self.current])
         self.workload.currentTextChanged.connect(self.on_workload)
         for signal in (
             self.backend.currentTextChanged,
@@ -124,46 +233,100 @@ class JobForm(QWidget):
             self.fsync.toggled,
         ):
             signal.connect(self.changed)
-        self.on_workload(self.workload.currentText())
 
-    # -- values -----------------------------------------------------------
+    # -- values -------------------------------------------------------------
     def raw(self) -> dict[str, object]:
-        return {
-            "workload": self.workload.currentText(),
+        """The form as parse_spec reads it; fields the workload ignores are left out."""
+        workload = self.workload.currentText()
+        raw: dict[str, object] = {
+            "workload": workload,
             "backend": self.backend.currentText(),
+            "workers": self.workers.value(),
+            "tasks": self.tasks.value(),
+            "size": self.size.text(),
+        }
+        if workload == "download":
+            raw["latency_ms"] = self.latency.value()
+            raw["rate_mbps"] = self.rate.value()
+            raw["urls"] = self.urls.toPlainText().split()
+        if workload in ("download", "disk-write"):
+            raw["folder"] = self.folder.text().strip()
+        raw["fsync"] = workload == "disk-write" and self.fsync.isChecked()
+        return raw
+
+    def spec(self, *, fresh: bool = False) -> RunSpec | None:
+        """The job, or None with each bad field explained under it.
+
+        The folder is probed (a file created and removed) only when its text
+        changed, or when ``fresh``: not on every keystroke elsewhere.
+        """
+        raw = self.raw()
+        folder = str(raw.pop("folder", "") or "")
+        spec, errors = validate(raw)
+        if folder:
+            if fresh or self.folder_checked is None or self.folder_checked[0] != folder:
+                try:
+                    self.folder_checked = (folder, "", str(check_folder(folder)))
+                except SpecError as exc:
+                    self.folder_checked = (folder, exc.message, "")
+            _, error, path = self.folder_checked
+            if error:
+                errors["folder"] = error
+                spec = None
+            elif spec is not None:
+                spec = spec.with_(folder=path)
+        for field, label in self.errors.items():
+            message = errors.get(field, "")
+            label.setText(f"{field.split('_')[0]}: {message}" if message else "")
+            self.form.setRowVisible(label, bool(message))
+        self.hint.setText(describe_job(spec) if spec is not None else "")
+        return spec
+
+    def set_job(self, workload: str, backend: str) -> None:
+        """``workload`` on ``backend`` with the default job (for --run and --compare)."""
+        self.workload.setCurrentText(workload)
+        self.backend.setCurrentText(backend)
+        self.reset()
+
+    @Slot()
+    def reset(self) -> None:
+        workload = self.workload.currentText()
+        self.memory.pop(workload, None)
+        self._apply(workload, DEFAULTS[workload])
+        self.urls.clear()
+        self.folder.clear()
+        self.fsync.setChecked(False)
+
+    @Slot(str)
+    def on_workload(self, workload: str) -> None:
+        self.memory[self.current] = self._values()
+        self.current = workload
+        self._apply(workload, {**DEFAULTS[workload], **self.memory.get(workload, {})})
+
+    def _values(self) -> dict[str, object]:
+        return {
             "workers": self.workers.value(),
             "tasks": self.tasks.value(),
             "size": self.size.text(),
             "latency_ms": self.latency.value(),
             "rate_mbps": self.rate.value(),
-            "urls": self.urls.toPlainText().split(),
-            "folder": self.folder.text().strip(),
-            "fsync": self.fsync.isChecked(),
         }
 
-    def spec(self) -> RunSpec | None:
-        """The job, or None with the reason shown next to the form."""
+    def _apply(self, workload: str, values: Mapping[str, object]) -> None:
         try:
-            spec = parse_spec(self.raw())
-        except SpecError as exc:
-            self.error.setText(f"{exc.field.replace('_', ' ')}: {exc.message}")
-            return None
-        self.error.clear()
-        return spec
-
-    @Slot(str)
-    def on_workload(self, workload: str) -> None:
-        defaults = DEFAULTS[workload]
-        self.workers.setValue(default_workers(workload))
-        self.tasks.setValue(int(defaults["tasks"]))
-        self.size.setText(str(defaults["size"]))
-        self.latency.setValue(float(defaults.get("latency_ms", 0.0)))
-        self.rate.setValue(float(defaults.get("rate_mbps", 0.0)))
+            self.workers.setValue(int(values["workers"]))  # type: ignore[call-overload]
+            self.tasks.setValue(int(values["tasks"]))  # type: ignore[call-overload]
+            self.latency.setValue(float(values["latency_ms"]))  # type: ignore[arg-type]
+            self.rate.setValue(float(values["rate_mbps"]))  # type: ignore[arg-type]
+        except (KeyError, TypeError, ValueError):
+            pass  # damaged remembered values: the widgets keep what they had
+        self.size.setText(str(values.get("size", DEFAULTS[workload]["size"])))
         download = workload == "download"
         for widget in (self.latency, self.rate, self.urls):
             widget.setEnabled(download)
         self.fsync.setEnabled(workload == "disk-write")
         self.folder.setEnabled(workload in ("download", "disk-write"))
+        self.browse_button.setEnabled(self.folder.isEnabled())
         self.changed.emit()
 
     @Slot()
@@ -172,25 +335,33 @@ class JobForm(QWidget):
         if folder:
             self.folder.setText(folder)
 
-    # -- settings ---------------------------------------------------------
+    # -- settings -----------------------------------------------------------
     def save(self, settings: QSettings) -> None:
-        for key, value in self.raw().items():
-            settings.setValue(f"form/{key}", " ".join(value) if isinstance(value, list) else value)
+        self.memory[self.current] = self._values()
+        settings.setValue("form/workload", self.workload.currentText())
+        settings.setValue("form/backend", self.backend.currentText())
+        settings.setValue("form/per_workload", json.dumps(self.memory))
+        settings.setValue("form/urls", "\n".join(self.urls.toPlainText().split()))
+        settings.setValue("form/folder", self.folder.text())
+        settings.setValue("form/fsync", self.fsync.isChecked())
 
     def restore(self, settings: QSettings) -> None:
-        def get(key: str, default: object) -> object:
-            return settings.value(f"form/{key}", default)
-
-        self.workload.setCurrentText(str(get("workload", self.workload.currentText())))
-        self.backend.setCurrentText(str(get("backend", self.backend.currentText())))
         try:
-            self.workers.setValue(int(get("workers", self.workers.value())))
-            self.tasks.setValue(int(get("tasks", self.tasks.value())))
-            self.latency.setValue(float(get("latency_ms", self.latency.value())))
-            self.rate.setValue(float(get("rate_mbps", self.rate.value())))
-        except (TypeError, ValueError):
-            pass  # a damaged settings file: keep the defaults
-        self.size.setText(str(get("size", self.size.text())))
-        self.urls.setPlainText(str(get("urls", "")).replace(" ", "\n"))
-        self.folder.setText(str(get("folder", "")))
-        self.fsync.setChecked(str(get("fsync", "false")).lower() == "true")
+            memory = json.loads(str(settings.value("form/per_workload", "{}")))
+        except ValueError:
+            memory = {}
+        if isinstance(memory, dict):
+            self.memory = {k: v for k, v in memory.items() if k in DEFAULTS and isinstance(v, dict)}
+        workload = str(settings.value("form/workload", self.current))
+        if workload in WORKLOADS:
+            self.workload.blockSignals(True)  # on_workload would file the defaults as memory
+            self.workload.setCurrentText(workload)
+            self.workload.blockSignals(False)
+            self.current = workload
+        self._apply(self.current, {**DEFAULTS[self.current], **self.memory.get(self.current, {})})
+        backend = str(settings.value("form/backend", self.backend.currentText()))
+        if backend in BACKENDS:
+            self.backend.setCurrentText(backend)
+        self.urls.setPlainText(str(settings.value("form/urls", "")))
+        self.folder.setText(str(settings.value("form/folder", "")))
+        self.fsync.setChecked(str(settings.value("form/fsync", "false")).lower() == "true")

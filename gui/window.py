@@ -1,8 +1,13 @@
-"""The main window: the job form, live plots, progress, log, results, lessons."""
+"""The main window: the job, live plots, progress, log, results, lessons.
+
+Everything the learner sees is drawn from a frame timer that runs only while
+a run is on screen; worker events only land in the controller's state and a
+pending log, so a flood of events costs one redraw per frame.
+"""
 
 from __future__ import annotations
 
-import datetime
+import gc
 import multiprocessing
 import os
 import platform
@@ -11,182 +16,227 @@ import time
 
 import numpy as np
 import psutil
+import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QColor, QFontDatabase, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
     QDoubleSpinBox,
-    QFileDialog,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
-    QSplitter,
-    QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from gui.alive import BouncingBall, TaskGrid
+from gui.alive import AlivePanel, ProgressPanel
+from gui.app import apply_theme
 from gui.controller import Active, RunController
-from gui.lessons import lesson_markdown, readback
-from gui.plots import CompareBars, LivePlots, Trace
-from gui.results import ResultsTable, save_text, to_csv, to_json
+from gui.controls import JobForm, compare_spec
+from gui.lessons import LessonsPanel, compare_summary, lesson_for, readback
+from gui.plots import LivePlots, Trace
+from gui.results import ResultsPanel
 from workers.core import Event
 from workers.record import RunRecord
-from workers.spec import BACKENDS, RunSpec
-from workers.stats import Ring
+from workers.spec import BACKENDS, RunSpec, format_bytes
 
 PLOT_MS = 33  # ≤ 30 Hz: plots redraw on this timer, never per event
-CPU_MS = 500
+MAX_FRAME_GAP_MS = 2000  # however slow frames get, the plots move every 2 s
+PAUSED_MS = 500  # plots paused (GIL contention): progress and log move twice a second
+GIL_BUSY_S = 0.002
+CPU_BUSY_MS = 250  # psutil.cpu_percent costs ~0.1 ms: 4 Hz while a run goes...
+CPU_IDLE_MS = 2000  # ...and every 2 s when idle: under 1% of probe ticks, so p99 stays clean
+CPU_SAMPLES = 240
+LOG_LINES = 5000
+WELCOME = (
+    "Press Start: this job runs on the GUI thread, so the window will freeze for a few "
+    "seconds — try typing in the box meanwhile. Then pick another back end and Start again."
+)
+
+
+def gil_busy(threshold_s: float = GIL_BUSY_S) -> bool:
+    """Do other threads hold the GIL? sleep(0) lets it go and takes it back:
+    ~0.05 ms when free, a switch interval (5 ms) or more when threads compute.
+    The faster of two tries, so one preemption by another program does not count."""
+    waits = []
+    for _ in range(2):
+        start = time.perf_counter()
+        time.sleep(0)
+        waits.append(time.perf_counter() - start)
+    return min(waits) > threshold_s
+
+
+def format_event(e: Event, wall_offset: float) -> str:
+    """One log line: when, which task, what happened, and who did it (thread or process)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(e.t + wall_offset))
+    ms = int((e.t + wall_offset) % 1 * 1000)
+    line = f"{stamp}.{ms:03d} #{e.task:<3} {e.kind:<9} {e.worker} · pid {e.pid} tid {e.tid}"
+    if e.detail:
+        line += f": {e.detail}"
+    return line
 
 
 class MainWindow(QMainWindow):
+    """The lab. ``settings`` is where the form, switch interval and layout persist;
+    closing the window cancels every run and shuts the controller down."""
+
     def __init__(self, settings: QSettings) -> None:
         super().__init__()
         self.settings = settings
-        self.setWindowTitle("unfreeze — why a Qt window freezes")
+        self.setWindowTitle("unfreeze — why a Qt window freezes, and how to keep it alive")
         self.controller = RunController(self)
-        self.trace: Trace | None = None
+        self.wall_offset = time.time() - time.perf_counter()
         self.current: Active | None = None  # the run on screen; outlives the controller's
-        self.compare_left = 0
+        self.trace: Trace | None = None
+        self.trace_label = ""
+        self.compare_specs: list[RunSpec] = []  # queued runs of the Compare all going on
         self.compare_records: list[RunRecord] = []
+        self.in_compare = False  # the current run belongs to the comparison
         self.pending_log: list[str] = []
+        self.runs = 0
+        self.closed = False
 
         self._build()
         self._wire()
         self.form.restore(settings)
-        self.switch.setValue(
-            float(settings.value("switch_interval_ms", sys.getswitchinterval() * 1000))
-        )
-        geometry = settings.value("geometry")
+        try:
+            switch_ms = float(settings.value("switch_interval_ms", sys.getswitchinterval() * 1000))
+        except (TypeError, ValueError):
+            switch_ms = sys.getswitchinterval() * 1000
+        self.switch.setValue(switch_ms)
+        self.on_switch(self.switch.value())
+        self.resize(1400, 900)
+        geometry, state = settings.value("geometry"), settings.value("state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 900)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
         self.on_form_changed()
 
     # -- layout -------------------------------------------------------------
     def _build(self) -> None:
-        from gui.controls import JobForm
-
         self.form = JobForm()
         self.start_button = QPushButton("Start")
-        self.start_button.setToolTip(
-            "Start the job (Ctrl+R). While a run goes, further jobs are queued."
-        )
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Cancel the running job and the queued ones (Esc).")
+        self.cancel_button.setToolTip("Cancel the running job and drop the queued ones (Esc).")
         self.compare_button = QPushButton("Compare all")
         self.compare_button.setToolTip(
-            "Run this job on every back end in turn (Ctrl+Shift+R), then compare the bars."
+            "Run this job on every back end in turn (Ctrl+Shift+R) and compare the bars. "
+            "The size per task is scaled down so each serial run lasts about 3 s."
         )
-        self.clear_button = QPushButton("Clear plots")
         buttons = QHBoxLayout()
-        for b in (self.start_button, self.cancel_button, self.compare_button):
-            buttons.addWidget(b)
-
-        self.ball = BouncingBall()
-        self.typing = QLineEdit(placeholderText="Type here during a run…")
-        self.typing.setToolTip("If your typing does not appear, the GUI thread is frozen.")
-        self.progress = QProgressBar()
-        self.progress.setFormat("%p%")
-        self.counts = QLabel("idle")
-        self.grid = TaskGrid()
-
-        left = QVBoxLayout()
-        left.addWidget(self.form)
-        left.addLayout(buttons)
-        left.addWidget(QLabel("<b>Is the GUI thread alive?</b>"))
-        left.addWidget(self.ball)
-        left.addWidget(self.typing)
-        left.addWidget(QLabel("<b>Progress</b>"))
-        left.addWidget(self.progress)
-        left.addWidget(self.counts)
-        left.addWidget(self.grid, 1)
-        left.addWidget(self.clear_button)
-        left_panel = QWidget()
-        left_panel.setLayout(left)
-        left_panel.setMaximumWidth(360)
-
-        self.plots = LivePlots(os.cpu_count() or 1)
-        self.results = ResultsTable()
-        self.bars = CompareBars()
-        results_split = QSplitter(Qt.Orientation.Horizontal)
-        results_split.addWidget(self.results)
-        results_split.addWidget(self.bars)
-        results_split.setSizes([520, 380])
+        for button in (self.start_button, self.cancel_button, self.compare_button):
+            buttons.addWidget(button)
+        self.alive = AlivePanel()
+        self.progress = ProgressPanel()
         self.log = QPlainTextEdit(readOnly=True)
-        self.log.setMaximumBlockCount(5000)
-        tabs = QTabWidget()
-        tabs.addTab(results_split, "Results")
-        tabs.addTab(self.log, "Log")
-        self.tabs = tabs
-        center = QSplitter(Qt.Orientation.Vertical)
-        center.addWidget(self.plots)
-        center.addWidget(tabs)
-        center.setSizes([560, 300])
+        self.log.setMaximumBlockCount(LOG_LINES)
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        self.log.setFont(font)
+        self.log.setPlaceholderText(
+            "Events appear here, with the thread or process that sent them."
+        )
 
-        self.readback = QLabel("Start a job, then another on a different back end, and compare.")
-        self.readback.setWordWrap(True)
-        self.readback.setStyleSheet("font-weight: bold; padding: 4px;")
-        self.readback.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.readback.setMinimumHeight(110)
-        lessons = QTextBrowser()
-        lessons.setMarkdown(lesson_markdown())
-        right = QVBoxLayout()
-        right.addWidget(QLabel("<b>What this run says</b>"))
-        right.addWidget(self.readback)
-        right.addWidget(QLabel("<b>Lessons</b>"))
-        right.addWidget(lessons, 1)
-        right_panel = QWidget()
-        right_panel.setLayout(right)
-        right_panel.setMaximumWidth(300)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.addWidget(self.form)
+        column.addLayout(buttons)
+        column.addWidget(_group("Is the GUI thread alive?", self.alive))
+        column.addWidget(_group("Progress", self.progress))
+        column.addWidget(_group("Log", self.log), 1)
+        self.job_dock = self._dock("Job", left, Qt.DockWidgetArea.LeftDockWidgetArea)
 
-        main = QSplitter(Qt.Orientation.Horizontal)
-        main.addWidget(left_panel)
-        main.addWidget(center)
-        main.addWidget(right_panel)
-        main.setStretchFactor(1, 1)
-        self.setCentralWidget(main)
+        self.readback = QLabel(WELCOME, wordWrap=True, objectName="readback")
+        self.readback.setStyleSheet(
+            "#readback { font-weight: bold; padding: 6px 10px; "
+            "border-left: 4px solid palette(highlight); background: palette(alternate-base); }"
+        )
+        self.plots = LivePlots(os.cpu_count() or 1)
+        self.clear_button = QPushButton("Clear plots")
+        self.clear_button.setToolTip("Remove every run from the plots (the results stay).")
+        center = QWidget()
+        box = QVBoxLayout(center)
+        box.setContentsMargins(4, 4, 4, 0)
+        top = QHBoxLayout()
+        top.addWidget(self.readback, 1)
+        top.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignTop)
+        box.addLayout(top)
+        box.addWidget(self.plots.legend)
+        box.addWidget(self.plots, 1)
+        self.setCentralWidget(center)
 
+        self.lessons = LessonsPanel()
+        self.lessons_dock = self._dock(
+            "Lessons", self.lessons, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+
+        self.results_panel = ResultsPanel()
+        self.results, self.bars = self.results_panel.table, self.results_panel.bars
+        self.results_dock = self._dock(
+            "Results", self.results_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([self.job_dock, self.lessons_dock], [330, 290], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.results_dock], [280], Qt.Orientation.Vertical)
         self._build_menu()
         self._build_status()
 
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self, objectName=title.lower())
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetMovable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
     def _build_menu(self) -> None:
-        menu = self.menuBar().addMenu("&File")
+        file_menu = self.menuBar().addMenu("&File")
         for text, slot in (
-            ("Export results as &CSV…", self.export_csv),
-            ("Export results as &JSON…", self.export_json),
+            ("Export results as &CSV…", self.results_panel.export_csv),
+            ("Export results as &JSON…", self.results_panel.export_json),
         ):
-            action = QAction(text, self)
-            action.triggered.connect(slot)
-            menu.addAction(action)
+            file_menu.addAction(text, slot)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        menu.addAction(quit_action)
+        file_menu.addAction(quit_action)
+        view = self.menuBar().addMenu("&View")
+        for dock in (self.job_dock, self.lessons_dock, self.results_dock):
+            view.addAction(dock.toggleViewAction())
 
     def _build_status(self) -> None:
         bar = self.statusBar()
-        gil = getattr(sys, "_is_gil_enabled", lambda: True)()
-        facts = (
-            f"{platform.python_implementation()} {platform.python_version()} · "
-            f"GIL {'on' if gil else 'off'} · {os.cpu_count()} CPUs · processes: spawn "
-            f"(default here: {multiprocessing.get_start_method(allow_none=True) or 'fork'})"
+        gil_check = getattr(sys, "_is_gil_enabled", None)
+        gil = "on" if gil_check is None or gil_check() else "off"
+        facts = QLabel(
+            f"{platform.python_implementation()} {platform.python_version()} · GIL {gil} · "
+            f"{os.cpu_count()} CPUs · processes: spawn"
+        )
+        facts.setToolTip(
+            "Processes are started with 'spawn' (a fresh interpreter); the platform default "
+            f"here is '{multiprocessing.get_start_method(allow_none=True) or 'fork'}'."
         )
         self.state_label = QLabel("idle")
-        bar.addWidget(self.state_label, 1)
-        bar.addPermanentWidget(QLabel(facts))
+        self.queue_label = QLabel("")
         self.switch = QDoubleSpinBox(
             minimum=0.1, maximum=50.0, decimals=1, singleStep=0.5, suffix=" ms"
         )
         self.switch.setToolTip(
-            "sys.setswitchinterval: how often a thread holding the GIL is asked to let another run. "
-            "Lower it during a pure-Python threaded run and watch the lag plot."
+            "sys.setswitchinterval: how often a thread holding the GIL is asked to let another "
+            "run. Lower it during a pure-Python threaded run and watch the lag plot."
         )
+        bar.addWidget(self.state_label)
+        bar.addWidget(self.queue_label)
+        bar.addPermanentWidget(facts)
         bar.addPermanentWidget(QLabel("switch interval"))
         bar.addPermanentWidget(self.switch)
 
@@ -196,13 +246,15 @@ class MainWindow(QMainWindow):
         c.updated.connect(self.on_events)
         c.run_finished.connect(self.on_run_finished)
         c.queue_changed.connect(self.on_queue)
-        c.error.connect(self.on_run_failed_to_start)
+        c.error.connect(self.on_run_error)
         self.form.changed.connect(self.on_form_changed)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.compare_button.clicked.connect(self.compare_all)
         self.clear_button.clicked.connect(self.clear_plots)
+        self.results_panel.message.connect(self.on_message)
         self.switch.valueChanged.connect(self.on_switch)
+        QApplication.styleHints().colorSchemeChanged.connect(self.on_color_scheme)
         for keys, slot in (
             ("Ctrl+R", self.start),
             ("F5", self.start),
@@ -212,12 +264,15 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(keys), self, activated=slot)
         self.plot_timer = QTimer(self)
         self.plot_timer.setInterval(PLOT_MS)
-        self.plot_timer.timeout.connect(self.on_plot_frame)
-        self.cpu_t = Ring(240)
-        self.cpu_v = np.zeros((240, os.cpu_count() or 1))
+        self.plot_timer.timeout.connect(self.on_frame)
+        cores = os.cpu_count() or 1
+        self.cpu_t = np.full(CPU_SAMPLES, -np.inf)
+        self.cpu_v = np.zeros((CPU_SAMPLES, cores))
+        self.cpu_n = 0
+        self.cpu_dirty = False
         psutil.cpu_percent(percpu=True)  # the first reading only primes the counters
         self.cpu_timer = QTimer(self)
-        self.cpu_timer.setInterval(CPU_MS)
+        self.cpu_timer.setInterval(CPU_IDLE_MS)
         self.cpu_timer.timeout.connect(self.on_cpu)
         self.cpu_timer.start()
 
@@ -227,193 +282,248 @@ class MainWindow(QMainWindow):
         ok = self.form.spec() is not None
         self.start_button.setEnabled(ok)
         self.compare_button.setEnabled(ok)
-        self.start_button.setText("Queue" if self.controller.busy else "Start")
+        self._show_busy()
+
+    def _show_busy(self) -> None:
+        busy = self.controller.busy or bool(self.controller.queue)
+        self.start_button.setText("Queue" if busy else "Start")
+        self.start_button.setToolTip(
+            "A run is going: this job will wait in the queue (Ctrl+R)."
+            if busy
+            else "Start the job (Ctrl+R or F5)."
+        )
+        self.cancel_button.setEnabled(busy)
 
     @Slot()
     def start(self) -> None:
-        spec = self.form.spec()
+        spec = self.form.spec(fresh=True)  # the folder may have gone since it was typed
         if spec is not None:
             self.controller.submit(spec)
+            self._show_busy()
 
     def start_job(self, workload: str, backend: str) -> None:
-        """Select ``workload`` on ``backend`` with its defaults, and start it."""
-        self.form.workload.setCurrentText(workload)
-        self.form.on_workload(workload)
-        self.form.backend.setCurrentText(backend)
+        """``workload`` on ``backend`` with the default job, started now (--run)."""
+        self.form.set_job(workload, backend)
         self.start()
 
     @Slot()
     def cancel(self) -> None:
-        self.compare_left = 0
+        self.compare_specs.clear()
         self.controller.cancel()
 
     @Slot()
-    def compare_all(self) -> None:
-        spec = self.form.spec()
+    def compare_all(self, workload: str | None = None) -> None:
+        """The form's job (shrunk to ~3 s serial) on every back end, one after another."""
+        if workload:
+            self.form.set_job(workload, self.form.backend.currentText())
+        spec = self.form.spec(fresh=True)
         if spec is None:
             return
+        small = compare_spec(spec)
         self.compare_records = []
-        self.compare_left = len(BACKENDS)
-        for backend in BACKENDS:
-            self.controller.submit(spec.with_(backend=backend))
+        self.bars.show_records([])
+        self.compare_specs = [small.with_(backend=b) for b in BACKENDS]
+        self.pending_log.append(
+            f"Compare all: {small.workload}, {small.tasks} × {format_bytes(small.size)} "
+            f"on {len(BACKENDS)} back ends"
+            + (
+                f" (scaled from {format_bytes(spec.size)} per task)"
+                if small.size != spec.size
+                else ""
+            )
+        )
+        for s in list(self.compare_specs):
+            self.controller.submit(s)
+        self._show_busy()
 
     @Slot()
     def clear_plots(self) -> None:
         self.plots.clear_runs()
-        self.trace = None
+        self.trace = None  # a run going on gets a new curve on the next frame
+
+    @Slot(Qt.ColorScheme)
+    def on_color_scheme(self, scheme: Qt.ColorScheme) -> None:
+        """Follow the system from light to dark (or back) while the app runs."""
+        apply_theme(QApplication.instance())  # type: ignore[arg-type]
+        background = QColor(pg.getConfigOption("background"))
+        foreground = QColor(pg.getConfigOption("foreground"))
+        self.plots.set_theme(background, foreground)
+        self.bars.set_theme(background, foreground)
 
     @Slot(float)
     def on_switch(self, ms: float) -> None:
         sys.setswitchinterval(ms / 1000)
-        self.settings.setValue("switch_interval_ms", ms)
 
-    # -- controller -> view ---------------------------------------------------
+    # -- controller -> view -------------------------------------------------
     @Slot(object)
     def on_run_started(self, active: Active) -> None:
-        spec: RunSpec = active.spec
-        label = f"{spec.workload} · {spec.backend}"
+        spec = active.spec
+        self.runs += 1
         self.current = active
-        self.trace = self.plots.add_run(label, active.state.t_start)
-        self.state_label.setText(f"running {label} ({active.run.workers} workers)")
-        self.pending_log.append(f"{self._stamp()} run started: {label}, {spec.tasks} tasks")
-        self.progress.setValue(0)
-        self.plot_timer.start()
-        self.on_form_changed()
+        self.in_compare = any(s is spec for s in self.compare_specs)
+        self.compare_specs = [s for s in self.compare_specs if s is not spec]
+        self.trace = None  # the first frame adds it, unless threads hold the GIL
+        self.trace_label = self._label(spec)
+        self.state_label.setText(
+            f"running {spec.workload} · {spec.backend} ({active.run.workers} workers)"
+        )
+        self.pending_log.append(
+            f"── run {self.runs}: {spec.workload} on {spec.backend}, {active.run.workers} workers, "
+            f"{spec.tasks} × {format_bytes(spec.size)} ──"
+        )
+        self.plot_timer.start(PLOT_MS)
+        self.cpu_timer.setInterval(CPU_BUSY_MS)
+        self._show_busy()
+
+    def _label(self, spec: RunSpec) -> str:
+        label = f"{spec.workload} · {spec.backend}"
+        switch_ms = sys.getswitchinterval() * 1000
+        return label + (f" · switch {switch_ms:g} ms" if abs(switch_ms - 5.0) > 1e-6 else "")
 
     @Slot(object)
     def on_events(self, events: list[Event]) -> None:
-        for e in events:
-            where = f"{e.worker} (pid {e.pid}, tid {e.tid})"
-            text = f"task {e.task} {e.kind} on {where}"
-            if e.kind == "done" and e.detail:
-                text += f": {e.detail[:24]}"
-            elif e.detail:
-                text += f": {e.detail}"
-            self.pending_log.append(f"{self._stamp(e.t)} {text}")
+        self.pending_log.extend(format_event(e, self.wall_offset) for e in events)
 
     @Slot(object)
     def on_run_finished(self, record: RunRecord) -> None:
-        self.on_plot_frame()  # the last samples, including the freeze that just ended
-        self.current = None
+        self.on_frame(force=True)  # the last samples, including the freeze that just ended
+        self.progress.finish()
+        history = list(self.results.records)
         self.results.add(record)
-        history = self.results.records[:-1]
+        self.current = None
         self.readback.setText(readback(record, history))
+        self.lessons.show_lesson(lesson_for(record))
         self.pending_log.append(
-            f"{self._stamp()} run finished: {record.workload} on {record.backend}: "
-            f"{record.throughput:.1f} MB/s, lag p99 {record.lag_ms['p99']:.1f} ms"
-            + ("" if record.ok else f"; {'; '.join(record.errors[:3])}")
+            f"── finished: {record.done} done, {record.failed} failed, {record.cancelled} "
+            f"cancelled in {record.wall_s:.2f} s (start-up {record.startup_s:.2f} s), "
+            f"{record.throughput:,.1f} MB/s, UI lag p99 {record.lag_ms['p99']:.1f} ms ──"
         )
-        self._flush_log()
-        if self.compare_left:
+        self.pending_log.extend(f"   error: {e}" for e in record.errors[:5])
+        if self.in_compare:
+            self.in_compare = False
             self.compare_records.append(record)
-            self.compare_left -= 1
             self.bars.show_records(self.compare_records)
-        if not self.controller.busy:
+            if not self.compare_specs:
+                self.readback.setText(compare_summary(self.compare_records))
+                cpu = record.workload.startswith("cpu")
+                self.lessons.show_lesson("gil" if cpu else "io-vs-cpu")
+        self._flush_log()
+        # Collect this run's garbage now, between runs: a collection that starts in
+        # the middle of one, while threads compete for the GIL, stalls the GUI thread.
+        gc.collect()
+        if not self.controller.busy and not self.controller.queue:
             self.plot_timer.stop()
+            self.cpu_timer.setInterval(CPU_IDLE_MS)
             self.state_label.setText("idle")
-        self.on_form_changed()
+        self._show_busy()
 
     @Slot(int)
     def on_queue(self, waiting: int) -> None:
-        self.start_button.setText("Queue" if self.controller.busy or waiting else "Start")
-        if waiting:
-            self.state_label.setText(
-                f"{self.state_label.text().split(' · ')[0]} · {waiting} queued"
-            )
+        self.queue_label.setText(f"{waiting} queued" if waiting else "")
+        self._show_busy()
 
     @Slot(str)
-    def on_run_failed_to_start(self, message: str) -> None:
-        self.compare_left = max(0, self.compare_left - 1)
-        self.on_error(message)
+    def on_run_error(self, message: str) -> None:
+        queued = self.controller.queue
+        self.compare_specs = [s for s in self.compare_specs if any(s is q for q in queued)]
+        self.show_error(message)
 
-    @Slot(str)
-    def on_error(self, message: str) -> None:
-        self.pending_log.append(f"{self._stamp()} error: {message}")
+    def show_error(self, message: str) -> None:
+        self.pending_log.append(f"error: {message}")
         self._flush_log()
         self.statusBar().showMessage(message, 10_000)
 
+    # -- frames -------------------------------------------------------------
     @Slot()
-    def on_plot_frame(self) -> None:
+    def on_frame(self, force: bool = False) -> None:
+        """Redraw what changed; while threads fight over the GIL, pause the plots.
+
+        Drawing pyqtgraph calls back into Python hundreds of times, and while
+        pure-Python threads run each call waits its turn for the GIL: a frame
+        then costs 100-300 ms, which the lag plot would blame on the threads
+        (measured, 2 threads: p99 ~150 ms headless, 0.7-1.3 s with live plots).
+        So under contention the plots wait for the run's end (``force``), and
+        only the progress and the log move.
+        """
+        start = time.perf_counter()
         active = self.current
-        now = time.perf_counter()
-        if active is not None and self.trace is not None:
-            state = active.state
-            self.plots.refresh(
-                self.trace, self.controller.probe.samples, state.units_over_time, now
-            )
-            total = state.total_units
-            fraction = state.units / total if total else 0.0
-            self.progress.setValue(round(100 * min(fraction, 1.0)))
-            elapsed = now - state.t_start
-            eta = elapsed * (1 - fraction) / fraction if fraction > 0.01 else None
-            self.counts.setText(
-                f"{state.count('done')} done · {state.count('failed')} failed · "
-                f"{state.count('cancelled')} cancelled · {state.count('started')} running"
-                + (f" · ETA {eta:.0f} s" if eta is not None else "")
-            )
-            fractions = [
-                u / t if t else (1.0 if s == "done" else 0.0)
-                for u, t, s in zip(state.done_units, state.totals, state.state, strict=True)
-            ]
-            self.grid.show_state(state.state, [min(f, 1.0) for f in fractions])
+        paused = False
+        if active is not None:
+            self.progress.show_state(active.state, start)
+            paused = not force and gil_busy()
+            if not paused:
+                if self.trace is None:
+                    self.trace = self.plots.add_run(self.trace_label, active.state.t_start)
+                samples, units = self.controller.probe.samples, active.state.units_over_time
+                self.plots.refresh(self.trace, samples, units, start)
+        self.plots.set_paused(paused)
+        # psutil reads /proc: each read lets the GIL go and waits to get it back.
+        cpu_ms = CPU_IDLE_MS if active is None else 1000 if paused else CPU_BUSY_MS
+        if self.cpu_timer.interval() != cpu_ms:  # setInterval restarts a running timer
+            self.cpu_timer.setInterval(cpu_ms)
+        if self.cpu_dirty and not paused:
+            self._draw_cpu(start)
         self._flush_log()
+        # However cheap a frame is, keep drawing under ~10% of the GUI thread.
+        spent = time.perf_counter() - start + (0.0 if paused else self.plots.paint_s)
+        interval = PAUSED_MS if paused else max(PLOT_MS, 9000 * spent)
+        self.plot_timer.setInterval(round(min(MAX_FRAME_GAP_MS, interval)))
 
     @Slot()
     def on_cpu(self) -> None:
+        """Sample every core (cheap); draw now when idle, else on the next paced frame."""
         now = time.perf_counter()
         per_core = psutil.cpu_percent(percpu=True)
-        i = self.cpu_t.count % self.cpu_t.capacity
-        self.cpu_t.append(now, 0)
-        self.cpu_v[i, : len(per_core)] = per_core
-        t, _ = self.cpu_t.arrays()
-        n = len(t)
-        order = np.arange(self.cpu_t.count - n, self.cpu_t.count) % self.cpu_t.capacity
-        self.plots.refresh_cpu(t, self.cpu_v[order], now)
+        i = self.cpu_n % CPU_SAMPLES
+        self.cpu_t[i] = now
+        self.cpu_v[i, : len(per_core)] = per_core[: self.cpu_v.shape[1]]
+        self.cpu_n += 1
+        self.cpu_dirty = True
+        if not self.plot_timer.isActive():
+            self._draw_cpu(now)
 
-    # -- helpers ------------------------------------------------------------
+    def _draw_cpu(self, now: float) -> None:
+        order = np.argsort(self.cpu_t)
+        order = order[np.isfinite(self.cpu_t[order])]
+        self.plots.refresh_cpu(self.cpu_t[order], self.cpu_v[order], now)
+        self.cpu_dirty = False
+
     def _flush_log(self) -> None:
         if self.pending_log:
             self.log.appendPlainText("\n".join(self.pending_log))
             self.pending_log.clear()
 
-    @staticmethod
-    def _stamp(t: float | None = None) -> str:
-        wall = time.time() - (time.perf_counter() - t if t is not None else 0.0)
-        return datetime.datetime.fromtimestamp(wall).strftime("%H:%M:%S.%f")[:-3]
+    # -- messages and screenshot ----------------------------------------------
+    @Slot(str, bool)
+    def on_message(self, text: str, is_error: bool) -> None:
+        if is_error:
+            self.show_error(text)
+        else:
+            self.statusBar().showMessage(text, 5000)
 
-    def _export(self, kind: str, render) -> None:
-        if not self.results.records:
-            self.statusBar().showMessage("No results to export yet.", 5000)
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self, f"Export results as {kind}", f"unfreeze-results.{kind.lower()}"
-        )
-        if path:
-            self.save_results(path, render)
+    def screenshot(self, path: str) -> bool:
+        """Save a PNG of the whole window as it is now, with the latest data drawn."""
+        self.on_frame(force=True)
+        self.on_cpu()
+        return self.grab().save(path, "PNG")
 
-    def save_results(self, path: str, render) -> bool:
-        try:
-            save_text(path, render(self.results.records))
-        except OSError as exc:
-            self.on_error(f"could not export to {path}: {exc.strerror or exc}")
-            return False
-        self.statusBar().showMessage(f"Saved {len(self.results.records)} results to {path}", 5000)
-        return True
+    def closeEvent(self, event: object) -> None:
+        if not self.closed:
+            self.closed = True
+            self.form.save(self.settings)
+            self.settings.setValue("switch_interval_ms", self.switch.value())
+            self.settings.setValue("geometry", self.saveGeometry())
+            self.settings.setValue("state", self.saveState())
+            self.settings.sync()
+            for timer in (self.plot_timer, self.cpu_timer, self.alive.ball.timer):
+                timer.stop()
+            self.controller.shutdown()
+        event.accept()  # type: ignore[attr-defined]
 
-    @Slot()
-    def export_csv(self) -> None:
-        self._export("CSV", to_csv)
 
-    @Slot()
-    def export_json(self) -> None:
-        self._export("JSON", to_json)
-
-    def closeEvent(self, event) -> None:
-        self.form.save(self.settings)
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.sync()
-        self.plot_timer.stop()
-        self.cpu_timer.stop()
-        self.ball.timer.stop()
-        self.controller.shutdown()
-        event.accept()
+def _group(title: str, widget: QWidget) -> QGroupBox:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(6, 4, 6, 6)
+    layout.addWidget(widget)
+    return box

@@ -2,32 +2,53 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import dataclasses
+import gc
+import json
 import sys
 import threading
+import time
 
+import numpy as np
 import psutil
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QEvent, QSettings, QStandardPaths, Qt
+from PySide6.QtWidgets import QApplication
 
 from gui.app import make_app
-from gui.lessons import readback
-from gui.plots import FROZEN_MS
-from gui.window import MainWindow
+from gui.controls import DEFAULTS, compare_spec, serial_seconds, validate
+from gui.lessons import compare_summary, lesson_for, readback
+from gui.plots import FROZEN_MS, frame_cost_ms, frozen_spans, rate
+from gui.results import COLUMNS, to_csv, to_json
+from gui.window import MainWindow, gil_busy
 from workers.record import RunRecord
-from workers.spec import BACKENDS
+from workers.spec import BACKENDS, RunSpec
+
+QStandardPaths.setTestModeEnabled(True)  # never the user's real settings
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
     make_app()
     win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
     win.show()
     yield win
+    dispose(win)
+    sys.setswitchinterval(0.005)
+
+
+def dispose(win: MainWindow) -> None:
+    """Close and destroy ``win`` now. Left to the garbage collector, its ~70 000
+    objects would be torn down in the middle of a later test's run, where under
+    GIL contention each release of the lock costs a wait (seen: a 4.5 s freeze)."""
     win.close()
+    win.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 def job(win: MainWindow, workload: str, backend: str, **values: object) -> None:
@@ -38,81 +59,132 @@ def job(win: MainWindow, workload: str, backend: str, **values: object) -> None:
         widget = getattr(form, name)
         if hasattr(widget, "setValue"):
             widget.setValue(value)
+        elif hasattr(widget, "setPlainText"):
+            widget.setPlainText(str(value))
         else:
             widget.setText(str(value))
 
 
 def click(qtbot, button) -> None:
-    assert button.isEnabled()
+    assert button.isEnabled(), button.text()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
-def cell(win: MainWindow, row: int, col: int):
-    return win.results.item(row, col).data(Qt.ItemDataRole.DisplayRole)
+def finish(qtbot, win: MainWindow, button, timeout: int = 30_000) -> RunRecord:
+    with qtbot.waitSignal(win.controller.run_finished, timeout=timeout) as finished:
+        click(qtbot, button)
+    return finished.args[0]
 
 
+# -- runs ---------------------------------------------------------------------
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_start_on_each_backend_gives_a_row_with_the_runs_numbers(qtbot, window, backend) -> None:
     job(window, "cpu-native", backend, workers=2, tasks=3, size="20MB")
-    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
-        click(qtbot, window.start_button)
-    record: RunRecord = finished.args[0]
-    qtbot.waitUntil(lambda: window.results.rowCount() == 1, timeout=2000)
+    record = finish(qtbot, window, window.start_button)
+    qtbot.waitUntil(lambda: len(window.results.records) == 1, timeout=2000)
     assert record.ok and record.done == 3 and record.backend == backend
-    assert [cell(window, 0, c) for c in range(3)] == ["cpu-native", backend, record.workers]
-    assert cell(window, 0, 5) == round(record.throughput, 1)
-    assert cell(window, 0, 8) == record.lag_ms["p99"]
-    assert cell(window, 0, 10) == "yes"
-    assert f"UI lag p99 {record.lag_ms['p99']:,.0f} ms" in window.readback.text()
-    assert "task 2 done" in window.log.toPlainText()
+    assert window.results.records == [record]
+    row = {c: window.results.cell(0, c) for c in ("workload", "back end", "workers", "MB/s")}
+    assert row == {
+        "workload": "cpu-native",
+        "back end": backend,
+        "workers": record.workers,
+        "MB/s": record.throughput,
+    }
+    assert window.results.cell(0, "p99") == record.lag_ms["p99"]
+    assert window.results.cell(0, "wall s") == record.wall_s
+    assert window.results.cell(0, "verified") == "yes"
+    assert "UI lag p99" in window.readback.text() and "C code" in window.readback.text()
+    log = window.log.toPlainText()
+    assert "#2   done" in log
+    producer = {
+        "gui-thread": "MainThread",
+        "qthread": "QThread-",
+        "threading": "Worker-",
+        "thread-pool": "ThreadPoolExecutor-",
+        "multiprocessing": "SpawnProcess-",
+        "asyncio": "MainThread",
+    }
+    assert f"done      {producer[backend]}" in log  # who did the work is named
+    assert window.progress.bar.value() == 100
+    assert window.start_button.text() == "Start" and window.state_label.text() == "idle"
 
 
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
-        ("size", "12XB", "size"),
-        ("folder", "/no/such/folder", "folder"),
-        ("urls", "ftp://example.com/x", "urls"),
+        ("size", "12XB", "'12XB' is not a size"),
+        ("folder", "/no/such/folder", "does not exist"),
+        ("urls", "ftp://example.com/x", "not an http(s) URL"),
     ],
 )
-def test_invalid_input_disables_start_with_a_message(window, field, value, words) -> None:
-    job(window, "download", "threading")
-    widget = getattr(window.form, field)
-    (widget.setPlainText if field == "urls" else widget.setText)(value)
+def test_invalid_input_disables_start_with_a_message_by_the_field(
+    window, field, value, words
+) -> None:
+    job(window, "download", "threading", **{field: value})
     assert not window.start_button.isEnabled()
     assert not window.compare_button.isEnabled()
-    assert words in window.form.error.text()
-    window.start()  # the shortcut path refuses too
-    assert not window.controller.busy
+    label = window.form.errors[field]
+    assert label.text().startswith(f"{field}: ") and words in label.text()
+    assert not label.isHidden()
+    assert all(other.isHidden() for name, other in window.form.errors.items() if name != field)
+    window.start()  # the shortcut's path refuses too
+    window.compare_all()
+    assert not window.controller.busy and not window.controller.queue
 
 
-def test_cancel_mid_run(qtbot, window) -> None:
+def test_every_bad_field_is_named_and_fixing_them_enables_start(qtbot, window) -> None:
+    job(window, "disk-write", "thread-pool", size="lots", folder="/no/such/folder")
+    assert not window.start_button.isEnabled()
+    shown = {f for f, label in window.form.errors.items() if not label.isHidden()}
+    assert shown == {"size", "folder"}
+    window.form.size.setText("1MB")
+    window.form.folder.setText("")
+    assert window.start_button.isEnabled()
+    assert all(label.isHidden() for label in window.form.errors.values())
+
+
+def test_workers_cannot_be_typed_below_one(qtbot, window) -> None:
+    spin = window.form.workers
+    spin.selectAll()
+    qtbot.keyClicks(spin, "0")
+    spin.interpretText()
+    assert spin.value() >= 1 and window.start_button.isEnabled()
+
+
+def test_cancel_mid_run_stops_within_a_second(qtbot, window) -> None:
     job(window, "cpu-python", "threading", workers=2, tasks=8, size="16MB")
     click(qtbot, window.start_button)
-    qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=10_000)
-    with qtbot.waitSignal(window.controller.run_finished, timeout=1500) as finished:
-        click(qtbot, window.cancel_button)
-    record = finished.args[0]
+    qtbot.waitUntil(lambda: window.progress.bar.value() > 0, timeout=10_000)
+    t0 = time.perf_counter()
+    record = finish(qtbot, window, window.cancel_button, timeout=3000)
+    took = time.perf_counter() - t0
     assert record.cancelled > 0 and not record.ok
-    assert "cancelled" in cell(window, 0, 10)
+    assert took < 1.0, f"the run ended {took:.2f} s after Cancel"
+    assert window.results.cell(0, "verified").startswith("no: ")
+    assert "cancelled" in window.progress.counts.text()
 
 
-def test_a_second_start_is_queued(qtbot, window) -> None:
-    job(window, "cpu-native", "thread-pool", workers=2, tasks=2, size="50MB")
+def test_a_second_start_is_queued_and_says_so(qtbot, window) -> None:
+    job(window, "cpu-native", "thread-pool", workers=2, tasks=2, size="200MB")
     click(qtbot, window.start_button)
     assert window.start_button.text() == "Queue"
     click(qtbot, window.start_button)
-    qtbot.waitUntil(lambda: window.results.rowCount() == 2, timeout=20_000)
+    assert window.queue_label.text() == "1 queued"
+    qtbot.waitUntil(lambda: len(window.results.records) == 2, timeout=20_000)
+    assert window.queue_label.text() == "" and window.start_button.text() == "Start"
 
 
 def test_compare_all_gives_a_row_and_a_bar_per_backend(qtbot, window) -> None:
     job(window, "cpu-native", "threading", workers=2, tasks=2, size="8MB")
     click(qtbot, window.compare_button)
-    qtbot.waitUntil(lambda: window.results.rowCount() == len(BACKENDS), timeout=60_000)
-    assert {cell(window, r, 1) for r in range(len(BACKENDS))} == set(BACKENDS)
-    throughput_bars = window.bars.bars[0]
-    assert len(throughput_bars.opts["height"]) == len(BACKENDS)
-    assert all(h > 0 for h in throughput_bars.opts["height"])
+    qtbot.waitUntil(lambda: len(window.results.records) == len(BACKENDS), timeout=60_000)
+    assert [r.backend for r in window.results.records] == list(BACKENDS)
+    throughput, lag = window.bars.bars
+    assert list(throughput.opts["width"]) == [r.throughput for r in window.results.records]
+    assert list(lag.opts["width"]) == [r.lag_ms["p99"] for r in window.results.records]
+    assert window.readback.text().startswith("Compare all on cpu-native")
+    assert len(window.plots.traces) == len(BACKENDS)
 
 
 def settled(window: MainWindow) -> bool:
@@ -124,100 +196,236 @@ def settled(window: MainWindow) -> bool:
 def test_lag_plot_alive_under_processes_and_frozen_on_the_gui_thread(qtbot, window) -> None:
     qtbot.waitUntil(lambda: settled(window), timeout=5000)
     job(window, "cpu-python", "multiprocessing", workers=2, tasks=4, size="4MB")
-    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000):
-        click(qtbot, window.start_button)
-    x, y = window.plots.traces[0].lag.xData, window.plots.traces[0].lag.yData
-    assert len(x) > 20  # the probe kept ticking while processes worked
-    assert not window.plots.traces[0].bands
+    record = finish(qtbot, window, window.start_button)
+    trace = window.plots.traces[0]
+    assert len(trace.lag.xData) > 20  # the probe kept ticking while processes worked
+    assert trace.lag.xData.max() >= record.work_s * 0.8
+    assert not trace.spans
 
     job(window, "cpu-python", "gui-thread", tasks=3, size="6MB")
-    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000):
-        click(qtbot, window.start_button)
+    record = finish(qtbot, window, window.start_button)
     trace = window.plots.traces[1]
-    x, y = trace.lag.xData, trace.lag.yData
-    assert y.max() >= FROZEN_MS  # one sample spans each frozen task: a gap of >= 100 ms
-    assert trace.bands, "the frozen stretch is marked"
+    assert trace.lag.yData.max() >= FROZEN_MS  # one sample spans each frozen task
+    assert trace.spans and trace.frozen_s >= 0.1
+    start, end, frozen = trace.spans[0]
+    assert end - start >= 0.1 and frozen >= 0.1
+    assert trace.bands.path().boundingRect().width() >= end - start  # drawn
+    labelled = [s for s in trace.spans if s[2] >= 0.25]
+    assert trace.labels[0].toPlainText() == f"frozen {labelled[0][2]:.1f} s"
+    assert record.lag_ms["max"] >= FROZEN_MS
+
+
+def test_plots_pause_while_threads_hold_the_gil_and_catch_up_after(qtbot, window) -> None:
+    job(window, "cpu-python", "threading", workers=2, tasks=8, size="8MB")
+    click(qtbot, window.start_button)
+    qtbot.waitUntil(window.plots.paused.isVisible, timeout=10_000)
+    assert window.trace is None or len(window.trace.lag.xData or []) <= 2  # nothing drawn
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
+        pass
+    assert not window.plots.paused.isVisible()
+    trace = window.plots.traces[-1]
+    assert trace.lag.xData.max() >= finished.args[0].work_s * 0.8  # the whole run, drawn
+
+
+def test_gil_busy_tells_contention_from_quiet() -> None:
+    assert not gil_busy()
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    threads = [threading.Thread(target=spin) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        assert gil_busy()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
 
 
 def test_closing_during_a_run_leaves_nothing_behind(qtbot, window) -> None:
     job(window, "cpu-python", "multiprocessing", workers=2, tasks=8, size="16MB")
     click(qtbot, window.start_button)
-    qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=15_000)
+    qtbot.waitUntil(lambda: window.progress.bar.value() > 0, timeout=15_000)
     assert psutil.Process().children()
+    t0 = time.perf_counter()
     window.close()
+    assert time.perf_counter() - t0 < 3.0
     names = {t.name for t in threading.enumerate()}
     assert not any(n.startswith(("Worker-", "ThreadPoolExecutor", "pool-launcher")) for n in names)
     qtbot.waitUntil(lambda: not _workers(), timeout=3000)
 
 
 def _workers() -> list[psutil.Process]:
-    return [
-        p
-        for p in psutil.Process().children(recursive=True)
-        if "resource_tracker" not in " ".join(p.cmdline())
-    ]
+    out = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(
+                p.cmdline()
+            ):
+                out.append(p)
+        except psutil.Error:
+            continue
+    return out
 
 
-def test_results_export_to_csv_and_json(qtbot, window, tmp_path) -> None:
-    job(window, "cpu-native", "thread-pool", workers=2, tasks=2, size="8MB")
-    with qtbot.waitSignal(window.controller.run_finished, timeout=20_000):
-        click(qtbot, window.start_button)
-    from gui.results import to_csv, to_json
+# -- results, settings ----------------------------------------------------------
+def test_results_sort_by_number_and_export_to_csv_and_json(qtbot, window, tmp_path) -> None:
+    for mbps in (9.5, 10.2, 100.0):
+        window.results.add(record("thread-pool", mbps, 1.0))
+    column = [c.name for c in COLUMNS].index("MB/s")
+    window.results.sortByColumn(column, Qt.SortOrder.DescendingOrder)
+    assert [window.results.cell(r, "MB/s") for r in range(3)] == [100.0, 10.2, 9.5]
+    window.results.sortByColumn(column, Qt.SortOrder.AscendingOrder)
+    assert [window.results.cell(r, "MB/s") for r in range(3)] == [9.5, 10.2, 100.0]
 
-    assert window.save_results(str(tmp_path / "r.csv"), to_csv)
-    assert window.save_results(str(tmp_path / "r.json"), to_json)
+    panel = window.results_panel
+    assert panel.save(str(tmp_path / "r.csv"), to_csv) == ""
+    assert panel.save(str(tmp_path / "r.json"), to_json) == ""
     lines = (tmp_path / "r.csv").read_text().splitlines()
-    assert len(lines) == 2 and lines[1].startswith("cpu-native,thread-pool,2,")
-    assert json.loads((tmp_path / "r.json").read_text())[0]["backend"] == "thread-pool"
-    assert not window.save_results(str(tmp_path / "missing" / "r.csv"), to_csv)
-    assert "could not export" in window.log.toPlainText()
+    assert len(lines) == 4 and lines[1].startswith("cpu-python,thread-pool,4,")
+    assert "lag_p99_ms" in lines[0]
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert [d["throughput"] for d in data] == [9.5, 10.2, 100.0]
+    error = panel.save(str(tmp_path / "missing" / "r.csv"), to_csv)
+    assert error.startswith("could not export") and "no such file" in error
+    assert error in window.log.toPlainText() and error in window.statusBar().currentMessage()
+    assert not list((tmp_path).glob(".unfreeze-*"))  # no temp file left behind
 
 
 def test_settings_are_remembered(qtbot, tmp_path) -> None:
     make_app()
     path = str(tmp_path / "s.ini")
     first = MainWindow(QSettings(path, QSettings.Format.IniFormat))
-    job(first, "disk-write", "asyncio", tasks=5, size="3MB")
-    first.switch.setValue(2.5)
-    first.close()
+    try:
+        job(first, "disk-write", "asyncio", tasks=5, size="3MB")
+        job(first, "cpu-native", "qthread", size="64MB")
+        first.switch.setValue(2.5)
+        assert sys.getswitchinterval() == pytest.approx(0.0025)
+        first.results_dock.hide()
+    finally:
+        dispose(first)
     second = MainWindow(QSettings(path, QSettings.Format.IniFormat))
     try:
-        assert second.form.workload.currentText() == "disk-write"
-        assert second.form.backend.currentText() == "asyncio"
-        assert second.form.tasks.value() == 5 and second.form.size.text() == "3MB"
+        form = second.form
+        assert form.workload.currentText() == "cpu-native"
+        assert form.backend.currentText() == "qthread" and form.size.text() == "64MB"
+        form.workload.setCurrentText("disk-write")  # the values typed for it come back
+        assert form.tasks.value() == 5 and form.size.text() == "3MB"
+        form.workload.setCurrentText("download")  # never touched: its defaults
+        assert form.size.text() == DEFAULTS["download"]["size"]
         assert second.switch.value() == 2.5
+        assert second.results_dock.isHidden()
     finally:
-        second.close()
+        dispose(second)
         sys.setswitchinterval(0.005)
 
 
+def test_the_look_follows_the_systems_colour_scheme(window, monkeypatch) -> None:
+    app = QApplication.instance()
+    monkeypatch.setenv("UNFREEZE_THEME", "dark")
+    window.on_color_scheme(Qt.ColorScheme.Dark)
+    try:
+        assert app.palette().window().color().lightness() < 80
+        assert window.plots.backgroundBrush().color().lightness() < 80
+    finally:
+        monkeypatch.setenv("UNFREEZE_THEME", "light")
+        window.on_color_scheme(Qt.ColorScheme.Light)
+    assert app.palette().window().color().lightness() > 180
+    assert window.plots.backgroundBrush().color().lightness() > 180
+
+
+def test_plot_frame_benchmark_runs_and_leaves_the_plots_empty(window) -> None:
+    assert frame_cost_ms(window.plots, runs=2, points=2000, frames=2) > 0
+    assert window.plots.traces == []
+
+
+# -- plain functions (no Qt) ------------------------------------------------------
+def record(backend: str, mbps: float, p99: float, workload: str = "cpu-python", **kw) -> RunRecord:
+    lag = {"p50": 1.0, "p95": 2.0, "p99": p99, "max": p99, "over_50": 0.0, "samples": 10}
+    workers = 1 if backend == "gui-thread" else 4
+    base = RunRecord(
+        workload, backend, workers, 8, 1, True, 8, 0, 0, 1.0, 0.0, 1.0, 1, mbps, "MB/s", lag
+    )
+    return dataclasses.replace(base, **({"switch_interval_ms": 5.0} | kw))
+
+
 def test_readback_reads_the_numbers_back() -> None:
-    def rec(backend: str, mbps: float, p99: float) -> RunRecord:
-        lag = {"p50": 1.0, "p95": 2.0, "p99": p99, "max": p99, "over_50": 0.0, "samples": 10}
-        return RunRecord(
-            "cpu-python", backend, 4, 8, 1, True, 8, 0, 0, 1, 0, 1, 1, mbps, "MB/s", lag
-        )
-
-    serial = rec("gui-thread", 25.0, 190.0)
-    text = readback(rec("threading", 25.0, 131.0), [serial])
-    assert text.startswith("4 threads on pure-Python work: 1.0× the throughput")
-    assert "UI lag p99 131 ms" in text and "GIL" in text
-    assert "2.0×" in readback(rec("multiprocessing", 50.0, 1.0), [serial])
+    serial = record("gui-thread", 25.0, 190.0)
+    text = readback(record("threading", 25.0, 131.0), [serial])
+    assert text == (
+        "4 threads on pure-Python work: 1.0× the throughput of one (gui-thread), "
+        "UI lag p99 131 ms — the GIL lets one thread run at a time."
+    )
+    assert "2.0× the throughput of one" in readback(record("multiprocessing", 50.0, 0.3), [serial])
+    assert "UI lag p99 0.3 ms" in readback(record("multiprocessing", 50.0, 0.3), [serial])
     assert "froze" in readback(serial, [])
+    assert readback(serial, []).startswith("The GUI thread on pure-Python work: 25.0 MB/s")
+    # No serial run: the previous run of the same workload is the yardstick.
+    other = readback(record("multiprocessing", 50.0, 0.3), [record("threading", 25.0, 100)])
+    assert "2.0× the throughput of threading (4 workers)" in other
+    # Runs of another workload are never compared.
+    alone = readback(record("threading", 25.0, 1, workload="download"), [serial])
+    assert "25.0 MB/s" in alone and "I/O" in alone
+    switch = record("threading", 25.0, 20.0, switch_interval_ms=1.0)
+    assert "1 ms switch interval" in readback(switch, [serial])
+    cancelled = record("threading", 5.0, 3.0, ok=False, done=3, cancelled=5)
+    assert readback(cancelled, []) == (
+        "4 threads on pure-Python work: cancelled with 3 of 8 tasks done, UI lag p99 3.0 ms."
+    )
+    failed = record("thread-pool", 5.0, 3.0, ok=False, done=7, failed=1, errors=("task 2: boom",))
+    assert "1 failed (task 2: boom)" in readback(failed, [])
 
 
-def test_screenshot_command_writes_a_png(tmp_path) -> None:
-    out = tmp_path / "shot.png"
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "UNFREEZE_SETTINGS": str(tmp_path / "s.ini"),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "gui", "--screenshot", str(out), "--after", "0.5"],
-        capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert out.stat().st_size > 20_000
+def test_lessons_and_compare_summary() -> None:
+    assert lesson_for(record("gui-thread", 1, 1)) == "gui-thread"
+    assert lesson_for(record("threading", 1, 1)) == "gil"
+    assert lesson_for(record("threading", 1, 1, switch_interval_ms=1.0)) == "switch-interval"
+    assert lesson_for(record("multiprocessing", 1, 1)) == "processes"
+    assert lesson_for(record("thread-pool", 1, 1, workload="download")) == "pools"
+    runs = [record("gui-thread", 25, 380), record("multiprocessing", 50, 0.4)]
+    text = compare_summary(runs)
+    assert "fastest multiprocessing (50.0 MB/s)" in text and "smoothest multiprocessing" in text
+    assert "gui-thread froze the window for up to 0.4 s" in text
+
+
+def test_validate_names_every_bad_field() -> None:
+    spec, errors = validate({"workload": "cpu-python", "backend": "threading", "size": "12XB"})
+    assert spec is None and set(errors) == {"size"}
+    raw = {"workload": "download", "backend": "asyncio", "size": "x", "urls": ["ftp://a"]}
+    spec, errors = validate(raw | {"tasks": 0})
+    assert spec is None and set(errors) == {"size", "urls", "tasks"}
+    spec, errors = validate({"workload": "cpu-native", "backend": "qthread", "size": "1MB"})
+    assert errors == {} and spec is not None and spec.size == 1_000_000
+
+
+def test_defaults_last_5_to_15_s_serially_and_compare_shrinks_them() -> None:
+    for workload, values in DEFAULTS.items():
+        spec, errors = validate({"workload": workload, "backend": "gui-thread", **values})
+        assert spec is not None, errors
+        assert 4.5 <= serial_seconds(spec) <= 15, workload
+        small = compare_spec(spec)
+        assert serial_seconds(small) <= 3.2 and small.tasks == spec.tasks
+    tiny = RunSpec("cpu-native", "threading", 2, 2, 8_000_000)
+    assert compare_spec(tiny) == tiny
+
+
+def test_frozen_spans_merge_back_to_back_freezes() -> None:
+    t = np.array([0.01, 0.02, 0.83, 1.64, 1.65, 3.0])
+    lag = np.array([0.1, 0.1, 800.0, 800.0, 0.2, 300.0])
+    spans = frozen_spans(t, lag)
+    assert len(spans) == 2
+    (a0, b0, s0), (a1, b1, s1) = spans
+    assert (a0, b0) == pytest.approx((0.03, 1.64)) and s0 == pytest.approx(1.6)
+    assert (a1, b1, s1) == pytest.approx((2.7, 3.0, 0.3))
+    assert frozen_spans(t, np.zeros(6)) == []
+
+
+def test_rate_is_mb_per_second_over_a_trailing_window() -> None:
+    t = np.arange(0, 2.01, 0.1)
+    units = t * 50e6  # 50 MB/s
+    assert rate(t, units)[5:] == pytest.approx(50.0)
+    assert rate(np.array([0.0]), np.array([0.0])).tolist() == [0.0]
