@@ -179,3 +179,21 @@ def test_a_plain_server_refuses_faults_starts_fast_and_leaves_no_process() -> No
     plain.stop()  # twice is fine
     assert started < 2.0, started  # ~0.1 s bare; pytest's own imports ride along with spawn
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_burst_of_connections_is_not_dropped(server) -> None:
+    """16 workers connecting at once all get their first byte at once (no 1 s SYN retry)."""
+    import socket as socket_
+    from concurrent.futures import ThreadPoolExecutor
+
+    def first_byte(_: int) -> float:
+        t0 = time.perf_counter()
+        with socket_.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            host = f"127.0.0.1:{server.port}"
+            sock.sendall(f"GET /files/b.bin?size=10 HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            sock.recv(1)
+        return time.perf_counter() - t0
+
+    with ThreadPoolExecutor(16) as pool:
+        waits = list(pool.map(first_byte, range(16)))
+    assert max(waits) < 0.9, waits

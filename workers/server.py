@@ -195,6 +195,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stalled connection must not hold the process at exit
+    # socketserver's default backlog of 5 drops the SYNs of an 8-worker burst;
+    # the kernel retries them after 1 s, which looked like a slow back end.
+    request_queue_size = 128
 
     def __init__(self, faults: bool, max_size: int) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
