@@ -29,3 +29,32 @@ def start(backend: str, tasks: list[Task], workers: int = 2) -> Run:
 
 def finals(events: list[Event]) -> dict[int, Event]:
     return {e.task: e for e in events if e.final}
+
+
+def signal_when(proc, ready, sig: int, timeout: float = 20.0):
+    """Wait until ``ready(app)`` holds, send ``sig`` to the app, let it exit.
+
+    Returns (seconds from signal to exit, stderr, the app's children at signal
+    time). The app is killed if it is still there at the end.
+    """
+    import signal as signal_
+    import time
+
+    import psutil
+
+    try:
+        app = psutil.Process(proc.pid)
+        deadline = time.monotonic() + timeout
+        while not ready(app):
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.05)
+        children = app.children(recursive=True)
+        t0 = time.monotonic()
+        proc.send_signal(signal_.Signals(sig))
+        _, err = proc.communicate(timeout=10)
+        return time.monotonic() - t0, err, children
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

@@ -13,6 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.helpers import signal_when
+
 
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {
@@ -95,21 +97,8 @@ def test_ctrl_c_while_the_gui_thread_is_frozen_still_closes_cleanly(tmp_path) ->
         [sys.executable, "-m", "gui", "--run", "cpu-python:gui-thread"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_for(tmp_path),
     )  # fmt: skip
-    try:
-        app = psutil.Process(proc.pid)
-        deadline = time.monotonic() + 20
-        while app.cpu_times().user < 1.5:  # start-up, then well into the frozen run
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "the run never started"
-            time.sleep(0.05)
-        t0 = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
-        took = time.monotonic() - t0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    # Ready once start-up is done and the frozen run is well under way.
+    took, err, _ = signal_when(proc, lambda app: app.cpu_times().user >= 1.5, signal.SIGINT)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert took < 3.0, f"took {took:.2f} s"

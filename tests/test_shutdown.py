@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
 
+from tests.helpers import signal_when
 from workers.spec import BACKENDS
 
 
@@ -36,23 +36,8 @@ def test_sigterm_during_a_run_exits_cleanly(tmp_path, backend: str) -> None:
         [sys.executable, "-m", "gui", "--run", f"download:{backend}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
-    try:
-        app = psutil.Process(proc.pid)
-        deadline = time.monotonic() + 20
-        while not downloading(app):
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "the run never started"
-            time.sleep(0.05)
-        children = app.children(recursive=True)
-        assert children  # at least the local server
-        t0 = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=10)
-        took = time.monotonic() - t0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    took, err, children = signal_when(proc, downloading, signal.SIGTERM)
+    assert children  # at least the local server
     assert proc.returncode == 0, err
     print(f"{backend}: exit {took:.2f} s after SIGTERM")
     assert took < 3.0, f"took {took:.2f} s"
