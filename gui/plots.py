@@ -398,8 +398,10 @@ def set_theme(
         plot.titleLabel.setText(plot.titleLabel.text, color=foreground)
 
 
-def frame_cost_ms(plots: LivePlots, runs: int = 5, points: int = 20_000, frames: int = 10) -> float:
-    """Median cost of one live frame (refresh the running trace, render all) with
+def frame_costs_ms(
+    plots: LivePlots, runs: int = 5, points: int = 20_000, frames: int = 10
+) -> list[float]:
+    """Cost of each live frame (refresh the running trace, render all) with
     ``runs`` overlaid runs of ``points`` samples each. Clears the plots first and after."""
     plots.clear_runs()
     rng = np.random.default_rng(1)
@@ -416,6 +418,11 @@ def frame_cost_ms(plots: LivePlots, runs: int = 5, points: int = 20_000, frames:
         start = time.perf_counter()
         plots.refresh(plots.traces[-1], lag, units, t1)
         plots.grab()  # a full render of every item, as a repaint does
-        costs.append(time.perf_counter() - start)
+        costs.append(1000 * (time.perf_counter() - start))
     plots.clear_runs()
-    return 1000 * float(np.median(costs))
+    return costs
+
+
+def frame_cost_ms(plots: LivePlots, runs: int = 5, points: int = 20_000, frames: int = 10) -> float:
+    """Median of :func:`frame_costs_ms`."""
+    return float(np.median(frame_costs_ms(plots, runs, points, frames)))

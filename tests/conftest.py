@@ -65,12 +65,10 @@ def _qt_leftovers() -> list[str]:
     app = QApplication.instance()
     if app is None:
         return []
-    from workers.backends import qthread
-
     out = []
     if QThreadPool.globalInstance().activeThreadCount():
         out.append("a QThreadPool task")
-    for thread in {*app.findChildren(QThread), *qthread.LIVE, *STARTED_QTHREADS}:
+    for thread in {*app.findChildren(QThread), *STARTED_QTHREADS}:
         if thread.isRunning():
             out.append(f"QThread {thread.objectName()!r}")
     return out

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections import deque
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from workers.backends.base import Run
 from workers.core import Event, run_task
-
-#: Every QThread ever started here, weakly: lets tests prove none outlives its run.
-LIVE: weakref.WeakSet[QThread] = weakref.WeakSet()
 
 
 class _Worker(QObject):
@@ -73,7 +69,6 @@ class QThreadRun(Run):
             worker.event.connect(self.receiver.receive)
             worker.finished.connect(thread.quit)
             self.threads.append(thread)
-            LIVE.add(thread)
             self.workers_.append(worker)
         for thread in self.threads:
             thread.start()
