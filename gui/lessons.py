@@ -8,14 +8,14 @@ that way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QListWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from workers.record import RunRecord
 
-LESSONS = Path(__file__).resolve().parent.parent / "assets" / "lessons"
 THREADS = ("qthread", "threading", "thread-pool")
 DEFAULT_SWITCH_MS = 5.0
 
@@ -27,16 +27,29 @@ class Lesson:
     markdown: str
 
 
-def load_lessons(folder: Path = LESSONS) -> list[Lesson]:
+def lessons_folder() -> Traversable:
+    """``assets/lessons``, shipped in the wheel as the package data of ``gui.assets``
+    (the checkout's own folder when run from a clone that was never installed)."""
+    try:
+        return resources.files("gui.assets") / "lessons"
+    except ModuleNotFoundError:
+        return resources.files("gui").parent / "assets" / "lessons"  # type: ignore[attr-defined]
+
+
+def load_lessons(folder: Traversable | None = None) -> list[Lesson]:
     """Every ``NN-key.md`` in name order; its first heading is its title."""
     out = []
-    for path in sorted(folder.glob("*.md")):
-        lines = path.read_text(encoding="utf-8").strip().splitlines() or [path.stem]
+    folder = folder or lessons_folder()
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not path.name.endswith(".md"):
+            continue
+        lines = path.read_text(encoding="utf-8").strip().splitlines() or [path.name]
         title = lines[0].lstrip("# ").strip()
         body = "\n".join(lines[1:]) if lines[0].startswith("#") else "\n".join(lines)
         # A level-3 heading: the panel is narrow, and the list above already names it.
         markdown = f"### {title}\n\n{body.strip()}\n"
-        out.append(Lesson(path.stem.partition("-")[2] or path.stem, title, markdown))
+        stem = path.name.removesuffix(".md")
+        out.append(Lesson(stem.partition("-")[2] or stem, title, markdown))
     return out
 
 

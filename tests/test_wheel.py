@@ -1,0 +1,57 @@
+"""A normal install (a wheel, not ``-e``) carries everything the app reads at run time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_installed_wheel_starts_the_app_with_its_lessons(tmp_path) -> None:
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        check=True, capture_output=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    (wheel,) = wheels.glob("unfreeze-*.whl")
+    # A fresh venv that sees this venv's dependencies (a path in a .pth file: the
+    # .pth files there, our editable install among them, are not run) but not the checkout.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(
+        subprocess.check_output(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
+    )
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
+         str(wheel)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "UNFREEZE_SETTINGS": str(tmp_path / "settings.ini"),
+    }
+    env.pop("PYTHONPATH", None)
+    found = subprocess.run(
+        [python, "-c", "import gui.lessons as m; print(m.__file__); print(len(m.load_lessons()))"],
+        capture_output=True, text=True, check=True, cwd=elsewhere, env=env,
+    ).stdout.split()  # fmt: skip
+    assert Path(found[0]).is_relative_to(venv), found  # the installed copy, not the checkout
+    assert int(found[1]) == len(list((ROOT / "assets" / "lessons").glob("*.md"))) > 0
+    shot = elsewhere / "window.png"
+    app = subprocess.run(
+        [venv / "bin" / "unfreeze", "--screenshot", str(shot), "--after", "0.3"],
+        capture_output=True, text=True, timeout=60, cwd=elsewhere, env=env,
+    )  # fmt: skip
+    assert app.returncode == 0 and "Traceback" not in app.stderr, app.stderr
+    assert shot.stat().st_size > 20_000
