@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -17,66 +18,132 @@ from workers.spec import BACKENDS, WORKLOADS, RunSpec, default_workers
 
 #: --quick: every task still lasts >= ~150 ms on one core here, so a freeze shows.
 QUICK = {
-    "download": {"tasks": 8, "size": 4_000_000, "rate_mbps": 20.0},
+    "download": {"tasks": 8, "size": 4_000_000, "rate_mbps": 20.0, "latency_ms": 0.0},
     "disk-write": {"tasks": 8, "size": 128_000_000},
     "cpu-python": {"tasks": 4, "size": 5_000_000},
     "cpu-native": {"tasks": 4, "size": 384_000_000},
 }
 
 
+#: --quick repeats each combination this often (ratios are medians of repeats).
+QUICK_REPEAT = 3
+
+
 @dataclass(frozen=True)
 class BenchResult:
     records: list[RunRecord]
+    repeats: list[int]  # which repeat each record belongs to (0-based)
     probe_cost_us: float  # mean time spent in one probe tick
     wall_s: float
 
 
-def run_bench(specs: list[RunSpec], *, quiet: bool = False) -> BenchResult:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+def plan(specs: list[RunSpec], repeat: int) -> list[tuple[RunSpec, int | None]]:
+    """The runs in order: per workload, one untimed warm-up (``None``), then the
+    combinations ``repeat`` times over, interleaved so drift hits every back end alike.
 
+    The warm-up is one task on the GUI thread: it pays the first-run costs
+    (imports, caches, the local server's start, the CPU's clock ramping up)
+    that would otherwise handicap whichever combination came first.
+    """
+    out: list[tuple[RunSpec, int | None]] = []
+    for workload in dict.fromkeys(s.workload for s in specs):
+        group = [s for s in specs if s.workload == workload]
+        out.append((group[0].with_(backend="gui-thread", tasks=1, workers=1), None))
+        out += [(s, r) for r in range(repeat) for s in group]
+    return out
+
+
+def run_bench(specs: list[RunSpec], *, repeat: int = 1, quiet: bool = False) -> BenchResult:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QCoreApplication, QObject, QTimer, Slot
+
+    from gui import asyncloop
     from gui.controller import RunController
 
     app = QCoreApplication.instance() or QCoreApplication([])
     controller = RunController()
+    runs = plan(specs, repeat)
     records: list[RunRecord] = []
-    loop = QEventLoop()
+    repeats: list[int] = []
 
-    def finished(record: RunRecord) -> None:
-        records.append(record)
-        if not quiet:
-            print(row(record), flush=True)
-        if len(records) == len(specs):
-            loop.quit()
+    class Collect(QObject):
+        """Runs finish (or fail to start) in the order they were submitted."""
 
-    controller.run_finished.connect(finished)
-    controller.error.connect(lambda message: print(message, file=sys.stderr))
+        done = 0
+
+        @Slot(object)
+        def finished(self, record: RunRecord | None) -> None:
+            _, rep = runs[self.done]
+            self.done += 1
+            if record is not None and rep is not None:
+                records.append(record)
+                repeats.append(rep)
+                if not quiet:
+                    print(row(record, rep if repeat > 1 else None), flush=True)
+            if self.done == len(runs):
+                app.exit()
+
+        @Slot(str)
+        def failed(self, message: str) -> None:
+            print(message, file=sys.stderr)
+            self.finished(None)
+
+        @Slot()
+        def submit(self) -> None:
+            for spec, _ in runs:
+                controller.submit(spec)
+
+    collect = Collect()
+    controller.run_finished.connect(collect.finished)
+    controller.error.connect(collect.failed)
     t0 = time.perf_counter()
     if not quiet:
         print(header(), flush=True)
     try:
-        # Let the probe settle before the first run.
-        QTimer.singleShot(200, controller, lambda: [controller.submit(s) for s in specs])
-        loop.exec()
+        QTimer.singleShot(200, collect, collect.submit)  # let the probe settle first
+        asyncloop.run(app)
     finally:
         cost = controller.probe.cost_s / max(1, controller.probe.samples.count) * 1e6
         controller.shutdown()
         controller.deleteLater()
-    del app
-    return BenchResult(records, cost, time.perf_counter() - t0)
+    return BenchResult(records, repeats, cost, time.perf_counter() - t0)
+
+
+def medians(result: BenchResult) -> list[dict[str, object]]:
+    """Per combination: median throughput and lag p99 over the repeats, and the
+    throughput against the serial baseline (gui-thread) of the same workload."""
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    for r in result.records:
+        groups.setdefault((r.workload, r.backend), []).append(r)
+    out = []
+    for (workload, backend), rs in groups.items():
+        out.append(
+            {
+                "workload": workload,
+                "backend": backend,
+                "runs": len(rs),
+                "throughput": round(statistics.median(r.throughput for r in rs), 3),
+                "lag_p99_ms": round(statistics.median(r.lag_ms["p99"] for r in rs), 3),
+            }
+        )
+    serial = {m["workload"]: m["throughput"] for m in out if m["backend"] == "gui-thread"}
+    for m in out:
+        base = serial.get(m["workload"])
+        m["vs_serial"] = round(m["throughput"] / base, 3) if base else None  # type: ignore[operator]
+    return out
 
 
 def header() -> str:
     return (
-        f"{'workload':<11} {'backend':<16} {'wrk':>3} {'tasks':>5} {'ok':>3} {'wall s':>7} "
+        f"{'workload':<11} {'backend':<16} {'rep':>3} {'wrk':>3} {'tasks':>5} {'ok':>3} {'wall s':>7} "
         f"{'start s':>7} {'MB/s':>9} {'lag p50':>8} {'p95':>7} {'p99':>7} {'max':>7}"
     )
 
 
-def row(r: RunRecord) -> str:
+def row(r: RunRecord, rep: int | None = None) -> str:
     lag = r.lag_ms
     return (
-        f"{r.workload:<11} {r.backend:<16} {r.workers:>3} {r.tasks:>5} {'yes' if r.ok else 'NO':>3} "
+        f"{r.workload:<11} {r.backend:<16} {'' if rep is None else rep + 1:>3} {r.workers:>3} {r.tasks:>5} {'yes' if r.ok else 'NO':>3} "
         f"{r.wall_s:>7.2f} {r.startup_s:>7.2f} {r.throughput:>9.1f} {lag['p50']:>8.1f} "
         f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f}"
     )
@@ -118,15 +185,30 @@ def main(args) -> int:
                 json.dump(report, out, indent=2)
         return 0
     specs = specs_from_args(args)
-    result = run_bench(specs)
+    repeat = args.repeat if args.repeat is not None else (QUICK_REPEAT if args.quick else 1)
+    result = run_bench(specs, repeat=repeat)
+    summary = medians(result)
     print(
         f"\n{len(result.records)} runs in {result.wall_s:.1f} s; "
         f"probe: a {10} ms single-shot timer, {result.probe_cost_us:.1f} µs per tick "
         f"({result.probe_cost_us / 100:.3f}% of one core)"
     )
+    print(f"\nmedians of {repeat} run(s), after one warm-up per workload:")
+    print(f"{'workload':<11} {'backend':<16} {'MB/s':>9} {'× serial':>9} {'lag p99':>8}")
+    for m in summary:
+        ratio = "" if m["vs_serial"] is None else f"{m['vs_serial']:.2f}"
+        print(
+            f"{m['workload']:<11} {m['backend']:<16} {m['throughput']:>9.1f} {ratio:>9} "
+            f"{m['lag_p99_ms']:>8.1f}"
+        )
     if args.json:
         data = {
-            "records": [r.as_dict() for r in result.records],
+            "records": [
+                {"repeat": rep, **r.as_dict()}
+                for r, rep in zip(result.records, result.repeats, strict=True)
+            ],
+            "repeat": repeat,
+            "medians": summary,
             "probe_cost_us": round(result.probe_cost_us, 2),
             "wall_s": round(result.wall_s, 2),
             "cpu_count": os.cpu_count(),
@@ -136,7 +218,7 @@ def main(args) -> int:
     bad = [r for r in result.records if not r.ok]
     for r in bad:
         print(f"FAILED: {r.workload} on {r.backend}: {'; '.join(r.errors[:3])}", file=sys.stderr)
-    return 1 if bad or len(result.records) != len(specs) else 0
+    return 1 if bad or len(result.records) != len(specs) * repeat else 0
 
 
 __all__ = ["BACKENDS", "QUICK", "WORKLOADS", "main", "run_bench"]

@@ -45,6 +45,12 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _repeat(text: str) -> int:
+    if not text.strip().isdecimal() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number from 1 to 100")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="unfreeze",
@@ -80,7 +86,14 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--folder", help="write files here instead of a temp folder")
     b.add_argument("--fsync", action="store_true", help="fsync each written file")
     b.add_argument(
-        "--quick", action="store_true", help="a small configuration: all 24 runs in under a minute"
+        "--quick",
+        action="store_true",
+        help="a small configuration, each run 3 times: about a minute",
+    )
+    b.add_argument(
+        "--repeat",
+        type=_repeat,
+        help="run each combination N times and report medians (default 1; --quick: 3)",
     )
     b.add_argument("--json", metavar="PATH", help="write the records as JSON")
     b.add_argument(
