@@ -13,6 +13,8 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
+import time
 from argparse import Namespace
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -147,6 +149,7 @@ def run_app(args: Namespace) -> int:
 
     from PySide6.QtCore import QTimer
 
+    from gui import asyncloop
     from gui.window import MainWindow
 
     app = make_app()
@@ -183,6 +186,42 @@ def run_app(args: Namespace) -> int:
 
             QTimer.singleShot(int(args.after * 1000), window, shoot)
         app.lastWindowClosed.connect(app.quit)
-        result = app.exec()
+        result = asyncloop.run(app)
         window.deleteLater()
-        return code or result
+    return leave(code or result)
+
+
+def stuck_threads(grace_s: float = 0.5) -> list[str]:
+    """Worker threads still running once every run is closed, after ``grace_s``.
+
+    Python cannot stop a thread stuck in a call that cannot be cancelled (a
+    slow DNS lookup, an fsync on a slow disk); it would hold the interpreter's
+    exit (pool threads are joined at exit) or abort it (a running QThread).
+    """
+    from workers.backends import qthread
+
+    deadline = time.monotonic() + grace_s
+    names = []
+    for thread in threading.enumerate():
+        if thread is threading.current_thread() or thread.daemon:
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            names.append(thread.name)
+    return names + qthread.stragglers(max(0.0, deadline - time.monotonic()))
+
+
+def leave(code: int) -> int:
+    """``code``, or exit with it at once if a worker thread is stuck (see stuck_threads):
+    every run is cancelled, every file it wrote is whole or gone, every process ended."""
+    stuck = stuck_threads()
+    if stuck:
+        print(
+            f"unfreeze: exiting without waiting for {', '.join(stuck)}, "
+            "stuck in a call that cannot be cancelled",
+            file=sys.stderr,
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -3,14 +3,27 @@
 Shared by the window and the headless bench, so both measure the same way.
 Events are drained on a frame timer (60 Hz), never handled one by one: a
 flood of progress costs one update per frame.
+
+A run goes through four phases::
+
+    prepare (housekeeping thread) -> run (back end) -> close (housekeeping
+    thread, or the GUI thread for back ends that live there) -> record
+
+Everything slow the app itself does around a run (starting the local
+server, checking and sweeping a folder, joining worker processes, deleting
+temp files) happens on the housekeeping thread, so the GUI thread stays free
+and the lag the probe measures is the back end's alone. What a back end must
+do on the GUI thread when it closes falls inside its run's lag window.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 import time
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -23,9 +36,10 @@ from workers.spec import RunSpec, check_folder
 from workers.workloads import disk
 
 FRAME_MS = 16
-#: After the last task ends, wait this long so the probe sample covering the
-#: end of a freeze (it only arrives once the loop runs again) is counted.
-SETTLE_S = 0.05
+#: After the last task ends, and again after the run is closed, wait this long
+#: so the probe sample covering the end of a stall (it only arrives once the
+#: loop runs again) is counted.
+SETTLE_MS = 50
 
 
 @dataclass
@@ -37,6 +51,17 @@ class Active:
     settle_until: float | None = None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What the housekeeping thread got ready for a run."""
+
+    spec: RunSpec
+    folder: str | None = None
+    temp_dir: str | None = None
+    base_url: str | None = None
+    error: str = ""
+
+
 class RunController(QObject):
     """Starts runs (queueing the rest), drains their events, emits records."""
 
@@ -45,6 +70,9 @@ class RunController(QObject):
     run_finished = Signal(object)  # RunRecord
     queue_changed = Signal(int)
     error = Signal(str)  # a run could not start
+    # From the housekeeping thread to the GUI thread (queued: the receiver lives here).
+    _prepared = Signal(object)  # Prepared
+    _closed = Signal(object)  # Active
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -52,9 +80,18 @@ class RunController(QObject):
         self.probe = Probe(self)
         self.probe.start()
         self.queue: deque[RunSpec] = deque()
+        self.preparing: RunSpec | None = None
         self.active: Active | None = None
+        self.closing: Active | None = None
         self.records: list[RunRecord] = []
         self.server = None
+        self.server_lock = threading.Lock()
+        # One long-lived thread: the local server's process must be started from a
+        # thread that outlives it (it dies with the thread that started it, see procs).
+        self.housekeeping = ThreadPoolExecutor(1, thread_name_prefix="housekeeping")
+        self.chores: list[Future] = []
+        self._prepared.connect(self._on_prepared)
+        self._closed.connect(self._on_closed)
         self.frame = QTimer(self)
         self.frame.setInterval(FRAME_MS)
         self.frame.timeout.connect(self.on_frame)
@@ -62,81 +99,122 @@ class RunController(QObject):
     # -- public ---------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self.active is not None
+        """A run is being prepared, runs, or is being closed."""
+        return self.preparing is not None or self.active is not None or self.closing is not None
 
     def submit(self, spec: RunSpec) -> None:
         """Start ``spec`` now, or after the runs already waiting."""
         self.queue.append(spec)
         self.queue_changed.emit(len(self.queue))
-        if self.active is None:
-            self._start_next()
+        self._start_next()
 
     def cancel(self) -> None:
-        """Cancel the running job and drop the queued ones."""
+        """Cancel the running job (or the one being prepared) and drop the queued ones."""
         self.queue.clear()
         self.queue_changed.emit(0)
+        self.preparing = None  # its preparation is thrown away when it arrives
         if self.active is not None:
             self.active.run.cancel()
 
     def shutdown(self, timeout: float = 2.0) -> None:
         """Cancel everything, join every thread and process, stop the server."""
+        deadline = time.perf_counter() + timeout
         self.queue.clear()
+        self.preparing = None
         self.frame.stop()
         self.probe.stop()
-        if self.active is not None:
-            active, self.active = self.active, None
-            active.run.close(timeout)
-            self._cleanup(active)
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        for active in (self.active, self.closing):
+            if active is not None:
+                active.run.close(max(0.1, deadline - time.perf_counter()))
+        self.active = self.closing = None
+        self.housekeeping.shutdown(wait=False, cancel_futures=True)
+        wait(self.chores, timeout=max(0.0, deadline - time.perf_counter()))
+        with self.server_lock:
+            server, self.server = self.server, None
+        if server is not None:
+            server.stop()
 
-    def base_url(self) -> str:
-        """The local server's address, starting it on first use."""
-        if self.server is None:
-            from workers.server import LocalServer
-
-            server = LocalServer()
-            server.start()
-            self.server = server
-        return self.server.base_url
-
-    # -- internals ------------------------------------------------------
+    # -- prepare (housekeeping thread) -----------------------------------
     @Slot()
     def _start_next(self) -> None:
-        while self.queue and self.active is None:
-            spec = self.queue.popleft()
-            self.queue_changed.emit(len(self.queue))
-            try:
-                self.active = self._start(spec)
-            except Exception as exc:  # a run that cannot start is a message, not a crash
-                self.error.emit(f"{spec.workload} on {spec.backend} could not start: {exc}")
-                continue
-            self.frame.start()
-            self.run_started.emit(self.active)
+        if self.busy or not self.queue:
+            return
+        spec = self.queue.popleft()
+        self.queue_changed.emit(len(self.queue))
+        self.preparing = spec
+        self._chore(self._prepare, spec)
 
-    def _start(self, spec: RunSpec) -> Active:
-        temp_dir = None
-        folder = spec.folder
-        if spec.workload == "disk-write" and folder is None:
-            folder = temp_dir = tempfile.mkdtemp(prefix="unfreeze-")
-        elif folder is not None and spec.workload in ("disk-write", "download"):
-            check_folder(folder)  # it may have gone since the form checked it
-            disk.sweep_stale(folder)  # temp files of writers killed earlier
-        base_url = None
-        if spec.workload == "download" and not spec.urls:
-            base_url = self.base_url()
-        tasks = workloads.make_tasks(spec, base_url=base_url, folder=folder)
-        state = RunState(spec, [t.total for t in tasks], time.perf_counter())
+    def _chore(self, fn, *args) -> None:
         try:
-            run = backends.start(spec.backend, tasks, spec.workers)
-        except BaseException:
-            if temp_dir:
-                shutil.rmtree(temp_dir, ignore_errors=True)
-            raise
-        state.t_start = run.started_at
-        return Active(spec, run, state, temp_dir)
+            future = self.housekeeping.submit(fn, *args)
+        except RuntimeError:  # shut down: the app is closing
+            return
+        self.chores = [f for f in self.chores if not f.done()] + [future]
 
+    def _prepare(self, spec: RunSpec) -> None:
+        """Folder, temp folder, local server: everything a run needs before it starts."""
+        try:
+            folder, temp_dir, base_url = spec.folder, None, None
+            if spec.workload == "disk-write" and folder is None:
+                folder = temp_dir = tempfile.mkdtemp(prefix="unfreeze-")
+            elif folder is not None and spec.workload in ("disk-write", "download"):
+                check_folder(folder)  # it may have gone since the form checked it
+                disk.sweep_stale(folder)  # temp files of writers killed earlier
+            if spec.workload == "download" and not spec.urls:
+                base_url = self._server_url()
+            prepared = Prepared(spec, folder, temp_dir, base_url)
+        except Exception as exc:  # a run that cannot start is a message, not a crash
+            prepared = Prepared(
+                spec, error=f"{spec.workload} on {spec.backend} could not start: {exc}"
+            )
+        self._prepared.emit(prepared)
+
+    def _server_url(self) -> str:
+        """The local server's address, starting it on first use (housekeeping thread)."""
+        with self.server_lock:
+            if self.server is None:
+                from workers.server import LocalServer
+
+                server = LocalServer()
+                server.start()
+                self.server = server
+            return self.server.base_url
+
+    @Slot(object)
+    def _on_prepared(self, prepared: Prepared) -> None:
+        if prepared.spec is not self.preparing:  # cancelled (or shut down) meanwhile
+            self._discard(prepared)
+            return
+        self.preparing = None
+        if prepared.error:
+            self._discard(prepared, prepared.error)
+            return
+        try:
+            self.active = self._start(prepared)
+        except Exception as exc:
+            spec = prepared.spec
+            self._discard(prepared, f"{spec.workload} on {spec.backend} could not start: {exc}")
+            return
+        self.frame.start()
+        self.run_started.emit(self.active)
+
+    def _discard(self, prepared: Prepared, error: str = "") -> None:
+        """A preparation that will not run: say why (if it failed), go on with the queue."""
+        if prepared.temp_dir:
+            self._chore(shutil.rmtree, prepared.temp_dir, True)
+        if error:
+            self.error.emit(error)
+        self._start_next()
+
+    def _start(self, prepared: Prepared) -> Active:
+        spec = prepared.spec
+        tasks = workloads.make_tasks(spec, base_url=prepared.base_url, folder=prepared.folder)
+        state = RunState(spec, [t.total for t in tasks], time.perf_counter())
+        run = backends.start(spec.backend, tasks, spec.workers)
+        state.t_start = run.started_at
+        return Active(spec, run, state, prepared.temp_dir)
+
+    # -- run (GUI thread, once per frame) ----------------------------------
     @Slot()
     def on_frame(self) -> None:
         active = self.active
@@ -151,23 +229,40 @@ class RunController(QObject):
         if not active.run.finished:
             return
         if active.settle_until is None:
-            active.settle_until = (active.state.t_end or now) + SETTLE_S
+            active.settle_until = (active.state.t_end or now) + SETTLE_MS / 1000
         if now < active.settle_until:
             return
-        self.active = None
-        active.run.close()
-        self._cleanup(active)
-        lag = self.probe.stats(active.state.t_start, active.settle_until)
+        self.frame.stop()
+        self.active, self.closing = None, active
+        if active.run.close_on_gui_thread:
+            active.run.close()
+        self._chore(self._close, active)
+
+    # -- close (housekeeping thread), then record ---------------------------
+    def _close(self, active: Active) -> None:
+        try:
+            active.run.close()  # at once if it was closed on the GUI thread already
+            if active.temp_dir:
+                shutil.rmtree(active.temp_dir, ignore_errors=True)
+            elif active.spec.workload in ("disk-write", "download") and active.spec.folder:
+                disk.sweep_stale(active.spec.folder)  # of workers killed by a cancel
+        finally:
+            self._closed.emit(active)
+
+    @Slot(object)
+    def _on_closed(self, active: Active) -> None:
+        if active is not self.closing:
+            return  # shut down meanwhile
+        # One more probe tick, so a stall the close caused on the GUI thread is counted.
+        QTimer.singleShot(SETTLE_MS, self, self._record)
+
+    @Slot()
+    def _record(self) -> None:
+        active, self.closing = self.closing, None
+        if active is None:
+            return
+        lag = self.probe.stats(active.state.t_start, time.perf_counter())
         record = RunRecord.of(active.state, active.run.workers, lag)
         self.records.append(record)
         self.run_finished.emit(record)
-        # Start the next run only after the probe has ticked once more, so the
-        # cost of closing this one is not counted against the next.
-        QTimer.singleShot(2 * self.probe.interval_ms, self, self._start_next)
-
-    @staticmethod
-    def _cleanup(active: Active) -> None:
-        if active.temp_dir:
-            shutil.rmtree(active.temp_dir, ignore_errors=True)
-        elif active.spec.workload in ("disk-write", "download") and active.spec.folder:
-            disk.sweep_stale(active.spec.folder)  # of workers killed by a cancel
+        self._start_next()

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from workers.backends import DESCRIPTIONS
 from workers.spec import (
     BACKENDS,
+    DEFAULT_JOBS,
     MAX_LATENCY_MS,
     MAX_RATE_MBPS,
     MAX_TASKS,
@@ -42,20 +43,11 @@ from workers.spec import (
     parse_spec,
 )
 
-#: The one table of default jobs. Each lasts ~5-15 s on the naive back end of
-#: the 2-core project machine, from the rates measured there (``RATE_MBPS``):
-#: download  16 x 16 MB at 20 MB/s + 50 ms per file: 13.6 s serial, 1.7 s on 8 workers
-#: disk-write 16 x 256 MB = 4 GB at 0.4-4 GB/s (page cache): 1-10 s, ~8 s at the 0.5 GB/s seen
-#: cpu-python 8 x 16 MB at 26 MB/s: 4.9 s on one core (and on 2 threads: the GIL)
-#: cpu-native 8 x 1.5 GB at 1.8 GB/s: 6.7 s on one core, 3.4 s on 2 threads
+#: The form's defaults: the one table of default jobs, with the workers.
 DEFAULTS: dict[str, dict[str, object]] = {
-    "download": {"tasks": 16, "size": "16MB", "latency_ms": 50.0, "rate_mbps": 20.0},
-    "disk-write": {"tasks": 16, "size": "256MB", "latency_ms": 0.0, "rate_mbps": 0.0},
-    "cpu-python": {"tasks": 8, "size": "16MB", "latency_ms": 0.0, "rate_mbps": 0.0},
-    "cpu-native": {"tasks": 8, "size": "1.5GB", "latency_ms": 0.0, "rate_mbps": 0.0},
+    workload: {**job, "workers": default_workers(workload)}
+    for workload, job in DEFAULT_JOBS.items()
 }
-for _workload, _values in DEFAULTS.items():
-    _values["workers"] = default_workers(_workload)
 
 #: One worker's speed here, MB/s: what the estimates and Compare all scale by.
 RATE_MBPS = {"download": 1000.0, "disk-write": 500.0, "cpu-python": 26.0, "cpu-native": 1800.0}
@@ -161,6 +153,7 @@ class JobForm(QWidget):
         self.folder = QLineEdit(placeholderText="empty: a temp folder / memory")
         self.browse_button = QPushButton("Browse…")
         self.browse_button.clicked.connect(self.browse)
+        self.folder.editingFinished.connect(self.check_folder)
         self.fsync = QCheckBox("fsync each file")
         self.defaults_button = QPushButton("Defaults")
         self.defaults_button.setToolTip("Put this workload's default job back in the form.")
@@ -257,19 +250,23 @@ class JobForm(QWidget):
     def spec(self, *, fresh: bool = False) -> RunSpec | None:
         """The job, or None with each bad field explained under it.
 
-        The folder is probed (a file created and removed) only when its text
-        changed, or when ``fresh``: not on every keystroke elsewhere.
+        The folder is probed (a file created and removed) only when ``fresh``
+        (Start, Compare all) or once its field is left (``editingFinished``),
+        never on a keystroke: a partial path is nobody's folder. Until then a
+        changed folder is taken as typed; the run checks it again before it
+        starts, off the GUI thread.
         """
         raw = self.raw()
         folder = str(raw.pop("folder", "") or "")
         spec, errors = validate(raw)
         if folder:
-            if fresh or self.folder_checked is None or self.folder_checked[0] != folder:
-                try:
-                    self.folder_checked = (folder, "", str(check_folder(folder)))
-                except SpecError as exc:
-                    self.folder_checked = (folder, exc.message, "")
-            _, error, path = self.folder_checked
+            if fresh:
+                self.check_folder()
+            checked = self.folder_checked
+            if checked is not None and checked[0] == folder:
+                _, error, path = checked
+            else:
+                error, path = "", folder
             if error:
                 errors["folder"] = error
                 spec = None
@@ -281,6 +278,18 @@ class JobForm(QWidget):
             self.form.setRowVisible(label, bool(message))
         self.hint.setText(describe_job(spec) if spec is not None else "")
         return spec
+
+    @Slot()
+    def check_folder(self) -> None:
+        """Probe the folder as typed now, and say what is wrong with it."""
+        folder = self.folder.text().strip()
+        if not folder or not self.folder.isEnabled():
+            return
+        try:
+            self.folder_checked = (folder, "", str(check_folder(folder)))
+        except SpecError as exc:
+            self.folder_checked = (folder, exc.message, "")
+        self.changed.emit()
 
     def set_job(self, workload: str, backend: str) -> None:
         """``workload`` on ``backend`` with the default job (for --run and --compare)."""
@@ -334,6 +343,7 @@ class JobForm(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Target folder", self.folder.text())
         if folder:
             self.folder.setText(folder)
+            self.check_folder()
 
     # -- settings -----------------------------------------------------------
     def save(self, settings: QSettings) -> None:

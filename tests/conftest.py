@@ -74,6 +74,16 @@ def _qt_leftovers() -> list[str]:
     return out
 
 
+@pytest.fixture(scope="session", autouse=True)
+def asyncio_loop(qapp):
+    """Qt's event loop is the GUI thread's running asyncio loop, as in the app
+    (pytest-qt's waits turn it). Coroutines of tests run with ``asyncio.run``
+    in a thread of their own."""
+    from gui import asyncloop
+
+    return asyncloop.attach(qapp)
+
+
 @pytest.fixture(autouse=True)
 def leak_guard():
     """No thread, QThread, pool task or child process may outlive a test."""

@@ -8,6 +8,9 @@
         the app's run controller writes the disk-write files into FOLDER on
         the threading back end, over and over; prints "writing" once the
         first file is open.
+    python -m tests.faultapp stuck BACKEND
+        two tasks of BACKEND stuck in a call that cannot be cancelled; closes
+        the run and leaves the way the app does; prints "closing" first.
     python -m tests.faultapp nofile
         starts a small multiprocessing run under a file limit only a few
         files above what is open, raising the limit until a run is done;
@@ -117,6 +120,37 @@ def run_short_of_files() -> None:
             return
 
 
+def run_stuck(backend: str) -> None:
+    """Two tasks stuck in a call that cannot be cancelled, then the app's own way
+    out: close the run (as closing the window does), quit, ``gui.app.leave``.
+    Prints "closing" just before it closes the run."""
+    from PySide6.QtCore import QCoreApplication, QObject, QTimer, Slot
+
+    from gui.app import leave
+    from tests import faulttasks
+
+    app = QCoreApplication([])
+    run = backends.start(backend, faulttasks.tasks(faulttasks.blocked, 4, 1, seconds=30), 2)
+
+    class Closer(QObject):
+        @Slot()
+        def check(self) -> None:
+            run.drain()
+            if len(run.started) < 2:
+                return
+            print("closing", flush=True)
+            run.close(timeout=0.5)
+            app.quit()
+
+    closer = Closer()
+    timer = QTimer()
+    timer.timeout.connect(closer.check)
+    timer.start(20)
+    app.exec()
+    timer.stop()
+    sys.exit(leave(0))
+
+
 def main(argv: list[str]) -> None:
     mode, *args = argv
     if mode == "workers":
@@ -125,6 +159,8 @@ def main(argv: list[str]) -> None:
         run_disk(args[0], int(args[1]), int(args[2]), int(args[3]))
     elif mode == "nofile":
         run_short_of_files()
+    elif mode == "stuck":
+        run_stuck(args[0])
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 

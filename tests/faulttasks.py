@@ -44,6 +44,13 @@ def stubborn(progress, cancel: CancelToken, *, seconds: float) -> Outcome:
     return Outcome(turns, "ignored every cancel")
 
 
+def blocked(progress, cancel: CancelToken, *, seconds: float) -> Outcome:
+    """One call that cannot be cancelled (a stand-in for a slow DNS lookup or an
+    fsync on a slow disk): the thread is stuck in it, whatever the cancel says."""
+    time.sleep(seconds)
+    return Outcome(1, "blocked")
+
+
 _BUFFER = bytes(4096)
 
 

@@ -58,3 +58,20 @@ def signal_when(proc, ready, sig: int, timeout: float = 20.0):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def arun(coro):
+    """``asyncio.run(coro)`` in a thread of its own: the GUI thread's running
+    loop is Qt's (see conftest), and asyncio.run refuses to nest in it."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="asyncio.run") as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def started(qtbot, controller, spec, timeout_ms: int = 10_000):
+    """Submit ``spec`` and wait until it runs (it is prepared off the GUI thread first)."""
+    with qtbot.waitSignal(controller.run_started, timeout=timeout_ms) as blocker:
+        controller.submit(spec)
+    return blocker.args[0]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import drive, finals, start
+from tests.helpers import arun, drive, finals, start
 from workers import content, http, workloads
 from workers.backends import REGISTRY
 from workers.core import Cancelled, Task, TaskError
@@ -46,7 +46,7 @@ def fetch(url: str, *, aio: bool = False, **kw: object):
     token = kw.pop("cancel", threading.Event())
     progress = kw.pop("progress", lambda n: None)
     if aio:
-        return asyncio.run(adownload(progress, token, url=url, **kw))
+        return arun(adownload(progress, token, url=url, **kw))
     return download(progress, token, url=url, **kw)
 
 
@@ -321,7 +321,7 @@ def test_the_async_download_never_blocks_its_loop(server) -> None:
             stop.set()
             await beat
 
-    asyncio.run(main())
+    arun(main())
     assert len(gaps) > 20 and max(gaps) < 0.1, max(gaps)
 
 

@@ -13,7 +13,7 @@ from tests.helpers import drive, finals, start
 from workers import content, workloads
 from workers.backends import REGISTRY
 from workers.core import Cancelled, Event, Task, run_task
-from workers.spec import RunSpec
+from workers.spec import RunSpec, parse_spec
 from workers.workloads import cpu, disk
 
 BACKENDS = list(REGISTRY)
@@ -157,3 +157,47 @@ def test_cancelled_write_leaves_no_file(tmp_path) -> None:
     with pytest.raises(Cancelled):
         disk.disk_write(progress, token, folder=str(tmp_path), name="x.bin", size=8 * content.BLOCK)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_qthread_stuck_past_close_is_kept_until_it_finishes(qtbot) -> None:
+    """Freeing a running QThread aborts the process: close() must hand it over, not drop it."""
+    import gc
+
+    from tests import faulttasks
+    from workers.backends import qthread
+
+    run = start("qthread", faulttasks.tasks(faulttasks.blocked, 2, 1, seconds=1.0), 2)
+
+    def both_started() -> bool:
+        run.drain()
+        return len(run.started) == 2
+
+    qtbot.waitUntil(both_started, timeout=5000)
+    t0 = time.perf_counter()
+    run.close(timeout=0.2)
+    assert time.perf_counter() - t0 < 0.9  # close is bounded, the calls are not
+    assert {e.kind for e in run.final.values()} == {"cancelled"}
+    assert len(qthread.stragglers()) == 2
+    run = None
+    gc.collect()  # without the hand-over this frees both running QThreads: abort
+    qtbot.waitUntil(lambda: not qthread._STRAGGLERS, timeout=5000)
+
+
+@pytest.mark.parametrize("backend", REGISTRY)
+def test_close_of_a_default_job_with_tasks_still_queued_is_bounded(qtbot, backend: str) -> None:
+    """The default cpu-python job queues 4 tasks per worker: closing mid-run must not
+    wait on them (the thread pool once deadlocked cancelling its queued futures)."""
+    spec = parse_spec({"workload": "cpu-python", "backend": backend, "workers": 2})
+    run = start(backend, workloads.make_tasks(spec), spec.workers)
+    progress: list[Event] = []
+
+    def working() -> bool:
+        progress.extend(e for e in run.drain() if e.kind == "progress")
+        return bool(progress)
+
+    qtbot.waitUntil(working, timeout=10_000)
+    t0 = time.perf_counter()
+    run.close(timeout=3.0)
+    assert time.perf_counter() - t0 < 3.5
+    assert run.finished and len(run.final) == spec.tasks >= 4 * spec.workers
+    assert sum(e.kind == "cancelled" for e in run.final.values()) >= spec.tasks - 2 * spec.workers

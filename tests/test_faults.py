@@ -31,9 +31,9 @@ import pytest
 from gui.controller import RunController
 from gui.probe import Probe
 from tests import faulttasks
-from tests.helpers import finals, start
+from tests.helpers import finals, start, started
 from workers import content
-from workers.backends import REGISTRY, aio
+from workers.backends import REGISTRY
 from workers.backends.base import Run
 from workers.core import Event, Task
 from workers.record import RunRecord, RunState
@@ -346,9 +346,7 @@ def finish(qtbot, controller: RunController, timeout_s: float = 20.0) -> RunReco
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_cancelling_1000_queued_tasks_is_quick_and_smooth(qtbot, controller, backend: str) -> None:
-    controller.submit(RunSpec("cpu-native", backend, 2, 1000, 8_000_000))
-    active = controller.active
-    assert active is not None
+    active = started(qtbot, controller, RunSpec("cpu-native", backend, 2, 1000, 8_000_000))
     qtbot.waitUntil(lambda: active.state.count("done") >= 100, timeout=10_000)
     with qtbot.waitSignal(controller.run_finished, timeout=10_000) as blocker:
         controller.cancel()
@@ -602,11 +600,7 @@ ASYNCIO_COMPLAINTS = ("Task was destroyed but it is pending", "Event loop stoppe
 
 
 def pending_asyncio_tasks() -> list[asyncio.Task]:
-    loop = aio.qt_loop()
-    try:
-        return [task for task in asyncio.all_tasks(loop) if not task.done()]
-    finally:
-        aio.release_loop()
+    return [task for task in asyncio.all_tasks(asyncio.get_running_loop()) if not task.done()]
 
 
 @pytest.mark.parametrize("workload", ["disk-write", "cpu-native"])
@@ -618,9 +612,7 @@ def test_closing_asyncio_mid_run_leaves_nothing_pending(
     spec = RunSpec(workload, "asyncio", 4, 40, 16 * content.BLOCK, folder=str(tmp_path))
     controller = RunController()
     try:
-        controller.submit(spec)
-        active = controller.active
-        assert active is not None
+        active = started(qtbot, controller, spec)
         qtbot.waitUntil(lambda: active.state.units > 0, timeout=5000)
         if closer == "run.close":
             active.run.close()

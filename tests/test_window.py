@@ -63,6 +63,7 @@ def job(win: MainWindow, workload: str, backend: str, **values: object) -> None:
             widget.setPlainText(str(value))
         else:
             widget.setText(str(value))
+            widget.editingFinished.emit()  # as leaving the field does
 
 
 def click(qtbot, button) -> None:
@@ -131,6 +132,24 @@ def test_invalid_input_disables_start_with_a_message_by_the_field(
     window.start()  # the shortcut's path refuses too
     window.compare_all()
     assert not window.controller.busy and not window.controller.queue
+
+
+def test_a_folder_is_checked_when_its_field_is_left_not_on_each_keystroke(
+    qtbot, window, tmp_path
+) -> None:
+    """Each keystroke once probed the partial path typed so far, on the GUI thread."""
+    job(window, "disk-write", "threading")
+    label = window.form.errors["folder"]
+    window.form.folder.setFocus()
+    qtbot.keyClicks(window.form.folder, str(tmp_path / "no-such"))
+    assert label.isHidden() and window.start_button.isEnabled()  # nothing probed yet
+    qtbot.keyClick(window.form.folder, Qt.Key.Key_Return)
+    assert not label.isHidden() and "does not exist" in label.text()
+    assert not window.start_button.isEnabled()
+    window.form.folder.clear()
+    qtbot.keyClicks(window.form.folder, str(tmp_path))
+    qtbot.keyClick(window.form.folder, Qt.Key.Key_Return)
+    assert label.isHidden() and window.start_button.isEnabled()
 
 
 def test_every_bad_field_is_named_and_fixing_them_enables_start(qtbot, window) -> None:

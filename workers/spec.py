@@ -27,12 +27,17 @@ MAX_LATENCY_MS = 60_000.0
 MAX_RATE_MBPS = 100_000.0
 MAX_URLS = 1_000
 
-#: Per-task sizes that make one task last a few hundred ms on one core here.
-DEFAULT_SIZE = {
-    "download": 32_000_000,
-    "disk-write": 32_000_000,
-    "cpu-python": 8_000_000,  # pure-Python Adler-32: ~24 MB/s
-    "cpu-native": 512_000_000,  # sha256 in C: ~1.8 GB/s
+#: The one table of default jobs, for the window and the bench alike. Each lasts
+#: ~5-15 s on the naive back end of the 2-core project machine:
+#: download   16 x 16 MB at 20 MB/s + 50 ms per file: 13.6 s serial, 1.7 s on 8 workers
+#: disk-write 16 x 256 MB = 4 GB at 0.4-4 GB/s (page cache): 1-10 s
+#: cpu-python 8 x 16 MB at ~26 MB/s: ~5 s on one core (and on 2 threads: the GIL)
+#: cpu-native 8 x 1.5 GB at ~1.8 GB/s: ~6.7 s on one core, 3.4 s on 2 threads
+DEFAULT_JOBS: dict[str, dict[str, object]] = {
+    "download": {"tasks": 16, "size": "16MB", "latency_ms": 50.0, "rate_mbps": 20.0},
+    "disk-write": {"tasks": 16, "size": "256MB", "latency_ms": 0.0, "rate_mbps": 0.0},
+    "cpu-python": {"tasks": 8, "size": "16MB", "latency_ms": 0.0, "rate_mbps": 0.0},
+    "cpu-native": {"tasks": 8, "size": "1.5GB", "latency_ms": 0.0, "rate_mbps": 0.0},
 }
 
 _UNITS = {
@@ -193,16 +198,13 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
         raise SpecError("urls", f"at most {MAX_URLS} URLs")
     if urls and workload != "download":
         raise SpecError("urls", "URLs apply to the download workload only")
+    job = DEFAULT_JOBS[workload]
     tasks_raw = raw.get("tasks")
-    tasks = (
-        int(_number(tasks_raw, "tasks", 1, MAX_TASKS, integer=True))
-        if tasks_raw
-        not in (
-            None,
-            "",
-        )
-        else (len(urls) or 8)
-    )
+    if tasks_raw in (None, ""):
+        tasks = len(urls) or int(job["tasks"])  # type: ignore[call-overload]
+    else:
+        tasks = int(_number(tasks_raw, "tasks", 1, MAX_TASKS, integer=True))
+    latency_ms, rate_mbps = raw.get("latency_ms"), raw.get("rate_mbps")
     folder = raw.get("folder") or None
     if folder is not None:
         folder = str(check_folder(str(folder)))
@@ -211,12 +213,20 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
         backend=backend,
         workers=int(_number(workers, "workers", 1, MAX_WORKERS, integer=True)),
         tasks=tasks,
-        size=DEFAULT_SIZE[workload] if size in (None, "") else parse_size(size),
+        size=parse_size(job["size"] if size in (None, "") else size),
         latency_ms=_number(
-            raw.get("latency_ms", 0) or 0, "latency_ms", 0, MAX_LATENCY_MS, integer=False
+            job["latency_ms"] if latency_ms in (None, "") else latency_ms,
+            "latency_ms",
+            0,
+            MAX_LATENCY_MS,
+            integer=False,
         ),
         rate_mbps=_number(
-            raw.get("rate_mbps", 0) or 0, "rate_mbps", 0, MAX_RATE_MBPS, integer=False
+            job["rate_mbps"] if rate_mbps in (None, "") else rate_mbps,
+            "rate_mbps",
+            0,
+            MAX_RATE_MBPS,
+            integer=False,
         ),
         urls=urls,
         folder=folder,

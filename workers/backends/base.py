@@ -18,6 +18,9 @@ class Run:
     """
 
     backend = "?"
+    #: Its objects live on the GUI thread (a timer, a receiver, an asyncio loop), so
+    #: :meth:`close` must be called there; other runs may be closed from any thread.
+    close_on_gui_thread = False
 
     def __init__(self, tasks: list[Task], workers: int) -> None:
         self.tasks = tasks

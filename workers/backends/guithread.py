@@ -38,6 +38,7 @@ class _Stepper(QObject):
 
 class GuiThreadRun(Run):
     backend = "gui-thread"
+    close_on_gui_thread = True
 
     def __init__(self, tasks: list, workers: int) -> None:
         super().__init__(tasks, 1)  # there is one GUI thread, whatever was asked

@@ -11,7 +11,7 @@ import threading
 import time
 from collections import deque
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from workers.backends.base import Run
 from workers.core import Event, run_task
@@ -51,6 +51,7 @@ class _Receiver(QObject):
 
 class QThreadRun(Run):
     backend = "qthread"
+    close_on_gui_thread = True
     _count = 0
 
     def _start(self) -> None:
@@ -78,7 +79,48 @@ class QThreadRun(Run):
             thread.quit()
             thread.wait(max(1, int((deadline - time.perf_counter()) * 1000)))
         # Deliver what the workers signalled just before they stopped.
-        from PySide6.QtCore import QCoreApplication
-
         QCoreApplication.sendPostedEvents(self.receiver)
+        for thread, worker in zip(self.threads, self.workers_, strict=True):
+            if thread.isRunning():  # stuck in a call that cannot be cancelled
+                _keep_until_finished(thread, worker)
+        self.threads.clear()
         self.workers_.clear()
+
+
+#: QThreads that outlived ``close()``, with their workers. A QThread destroyed
+#: while it runs aborts the whole process ("QThread: Destroyed while thread is
+#: still running"), so each stays referenced here until it has finished.
+_STRAGGLERS: dict[int, tuple[QThread, _Worker]] = {}
+
+
+class _Reaper(QObject):
+    """Lives in the GUI thread: lets go of stragglers once they have finished."""
+
+    @Slot()
+    def sweep(self) -> None:
+        for key, (thread, _) in list(_STRAGGLERS.items()):
+            if thread.isFinished():
+                thread.wait()
+                del _STRAGGLERS[key]
+
+
+_reaper: _Reaper | None = None
+
+
+def _keep_until_finished(thread: QThread, worker: _Worker) -> None:
+    global _reaper
+    if _reaper is None:
+        _reaper = _Reaper()
+    _STRAGGLERS[id(thread)] = (thread, worker)
+    thread.finished.connect(_reaper.sweep)
+    if thread.isFinished():  # it finished before the connection was made
+        _reaper.sweep()
+
+
+def stragglers(timeout: float = 0.0) -> list[str]:
+    """Names of QThreads still running after their run was closed, each given
+    up to ``timeout`` seconds in all to finish."""
+    deadline = time.perf_counter() + timeout
+    for thread, _ in list(_STRAGGLERS.values()):
+        thread.wait(max(0, int((deadline - time.perf_counter()) * 1000)))
+    return [thread.objectName() for thread, _ in _STRAGGLERS.values() if thread.isRunning()]
