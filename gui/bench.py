@@ -12,8 +12,15 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from workers.record import RunRecord
+from workers.stats import Ring
+
+if TYPE_CHECKING:
+    from gui.plots import LivePlots
 from workers.spec import BACKENDS, WORKLOADS, RunSpec, default_workers
 
 #: --quick: every task still lasts >= ~150 ms on one core here, so a freeze shows.
@@ -227,12 +234,10 @@ __all__ = ["BACKENDS", "QUICK", "WORKLOADS", "main", "run_bench"]
 def ui_report(seconds: float = 3.0) -> dict[str, float]:
     """What the window itself costs: idle lag and CPU, and one frame with 5 × 20 000 points."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import numpy as np
     import psutil
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
 
     from gui.app import make_app
-    from gui.plots import frame_costs_ms
     from gui.window import MainWindow
 
     make_app()
@@ -262,3 +267,28 @@ def ui_report(seconds: float = 3.0) -> dict[str, float]:
         "frame_ms_5x20k_median": round(float(np.median(frames)), 2),
         "frame_ms_5x20k_max": round(max(frames), 2),
     }
+
+
+def frame_costs_ms(
+    plots: LivePlots, runs: int = 5, points: int = 20_000, frames: int = 10
+) -> list[float]:
+    """Cost of each live frame (refresh the running trace, render all) with
+    ``runs`` overlaid runs of ``points`` samples each. Clears the plots first and after."""
+    plots.clear_runs()
+    rng = np.random.default_rng(1)
+    lag, units = Ring(1 << 15), Ring(1 << 15)
+    t0 = 1000.0
+    for i in range(points):
+        lag.append(t0 + i * 0.01, float(rng.exponential(3.0)) + (400.0 if i % 2000 == 0 else 0.0))
+        units.append(t0 + i * 0.01, i * 1e5)
+    t1 = t0 + points * 0.01
+    for i in range(runs):
+        plots.refresh(plots.add_run(f"bench {i}", t0), lag, units, t1)
+    costs = []
+    for _ in range(frames):
+        start = time.perf_counter()
+        plots.refresh(plots.traces[-1], lag, units, t1)
+        plots.grab()  # a full render of every item, as a repaint does
+        costs.append(1000 * (time.perf_counter() - start))
+    plots.clear_runs()
+    return costs

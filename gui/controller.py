@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -32,7 +32,7 @@ from gui.probe import Probe
 from workers import backends, workloads
 from workers.backends.base import Run
 from workers.record import RunRecord, RunState
-from workers.spec import RunSpec, check_folder
+from workers.spec import BACKENDS, RunSpec, check_folder
 from workers.workloads import disk
 
 FRAME_MS = 16
@@ -49,6 +49,26 @@ class Active:
     state: RunState
     temp_dir: str | None = None
     settle_until: float | None = None
+
+
+@dataclass
+class Comparison:
+    """A Compare all: one job on every back end, one after another."""
+
+    specs: list[RunSpec]
+    records: list[RunRecord] = field(default_factory=list)
+    failed: int = 0  # runs that could not start
+
+    @property
+    def finished(self) -> int:
+        return len(self.records) + self.failed
+
+    @property
+    def done(self) -> bool:
+        return self.finished == len(self.specs)
+
+    def owns(self, spec: RunSpec) -> bool:
+        return any(s is spec for s in self.specs)
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,7 @@ class RunController(QObject):
     run_finished = Signal(object)  # RunRecord
     queue_changed = Signal(int)
     error = Signal(str)  # a run could not start
+    compared = Signal(object)  # Comparison, each time one of its runs ends
     # From the housekeeping thread to the GUI thread (queued: the receiver lives here).
     _prepared = Signal(object)  # Prepared
     _closed = Signal(object)  # Active
@@ -84,6 +105,7 @@ class RunController(QObject):
         self.active: Active | None = None
         self.closing: Active | None = None
         self.records: list[RunRecord] = []
+        self.comparison: Comparison | None = None
         self.server = None
         self.server_lock = threading.Lock()
         # One long-lived thread: the local server's process must be started from a
@@ -108,8 +130,16 @@ class RunController(QObject):
         self.queue_changed.emit(len(self.queue))
         self._start_next()
 
+    def compare(self, spec: RunSpec, backends: tuple[str, ...] = BACKENDS) -> Comparison:
+        """``spec`` on every back end in turn; ``compared`` tells how it goes."""
+        self.comparison = Comparison([spec.with_(backend=b) for b in backends])
+        for one in self.comparison.specs:
+            self.submit(one)
+        return self.comparison
+
     def cancel(self) -> None:
         """Cancel the running job (or the one being prepared) and drop the queued ones."""
+        self.comparison = None
         self.queue.clear()
         self.queue_changed.emit(0)
         self.preparing = None  # its preparation is thrown away when it arrives
@@ -204,7 +234,21 @@ class RunController(QObject):
             self._chore(shutil.rmtree, prepared.temp_dir, True)
         if error:
             self.error.emit(error)
+            self._account(prepared.spec, None)
         self._start_next()
+
+    def _account(self, spec: RunSpec, record: RunRecord | None) -> None:
+        """Count a run that ended (``record``) or could not start (None) in its comparison."""
+        comparison = self.comparison
+        if comparison is None or not comparison.owns(spec):
+            return
+        if record is None:
+            comparison.failed += 1
+        else:
+            comparison.records.append(record)
+        if comparison.done:
+            self.comparison = None
+        self.compared.emit(comparison)
 
     def _start(self, prepared: Prepared) -> Active:
         spec = prepared.spec
@@ -265,4 +309,5 @@ class RunController(QObject):
         record = RunRecord.of(active.state, active.run.workers, lag)
         self.records.append(record)
         self.run_finished.emit(record)
+        self._account(active.spec, record)
         self._start_next()

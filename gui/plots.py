@@ -3,7 +3,7 @@
 Plots never draw from worker callbacks: the window calls :meth:`LivePlots.refresh`
 from its frame timer with NumPy arrays. 1 px cosmetic pens, peak downsampling
 and clip-to-view keep a frame at a few ms with 5 runs × 20 000 points
-(:func:`frame_cost_ms` measures it).
+(``unfreeze bench --ui`` measures it).
 """
 
 from __future__ import annotations
@@ -396,33 +396,3 @@ def set_theme(
             plot.getAxis(name).setPen(foreground)
             plot.getAxis(name).setTextPen(foreground)
         plot.titleLabel.setText(plot.titleLabel.text, color=foreground)
-
-
-def frame_costs_ms(
-    plots: LivePlots, runs: int = 5, points: int = 20_000, frames: int = 10
-) -> list[float]:
-    """Cost of each live frame (refresh the running trace, render all) with
-    ``runs`` overlaid runs of ``points`` samples each. Clears the plots first and after."""
-    plots.clear_runs()
-    rng = np.random.default_rng(1)
-    lag, units = Ring(1 << 15), Ring(1 << 15)
-    t0 = 1000.0
-    for i in range(points):
-        lag.append(t0 + i * 0.01, float(rng.exponential(3.0)) + (400.0 if i % 2000 == 0 else 0.0))
-        units.append(t0 + i * 0.01, i * 1e5)
-    t1 = t0 + points * 0.01
-    for i in range(runs):
-        plots.refresh(plots.add_run(f"bench {i}", t0), lag, units, t1)
-    costs = []
-    for _ in range(frames):
-        start = time.perf_counter()
-        plots.refresh(plots.traces[-1], lag, units, t1)
-        plots.grab()  # a full render of every item, as a repaint does
-        costs.append(1000 * (time.perf_counter() - start))
-    plots.clear_runs()
-    return costs
-
-
-def frame_cost_ms(plots: LivePlots, runs: int = 5, points: int = 20_000, frames: int = 10) -> float:
-    """Median of :func:`frame_costs_ms`."""
-    return float(np.median(frame_costs_ms(plots, runs, points, frames)))

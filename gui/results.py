@@ -1,4 +1,4 @@
-"""Results: one row per finished run, sortable by number, exportable; the Compare all bars.
+"""Results: one row per finished run, sortable by number, exportable, beside the Compare all bars.
 
 The model shows rounded text but sorts on the raw numbers (``SORT_ROLE``),
 so "9.5" sorts below "10.2" and the table shows exactly what the record says.
@@ -6,18 +6,11 @@ so "9.5" sorts below "10.2" and the table shows exactly what the record says.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -30,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.plots import BACKEND_COLOURS, COLOURS, SHORT, set_theme, setup_plot
+from gui.bars import CompareBars
+from gui.export import save_text, to_csv, to_json
 from workers.record import RunRecord
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
@@ -149,83 +143,6 @@ class ResultsTable(QTableView):
         return self.proxy.index(row, col).data(SORT_ROLE)
 
 
-class CompareBars(pg.GraphicsLayoutWidget):
-    """The last Compare all: throughput and UI lag p99, one bar per back end.
-
-    Horizontal bars, grouped by back end in the same order and colour in both
-    charts: the back ends' names fit on the left axis, however narrow the panel.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tp = self.addPlot(row=0, col=0)
-        self.lag = self.addPlot(row=1, col=0)
-        setup_plot(self.tp, "Throughput, MB/s", "", "")
-        setup_plot(self.lag, "UI lag p99, ms (lower: smoother)", "", "")
-        small = QFont()
-        small.setPointSizeF(small.pointSizeF() * 0.85)
-        for plot in (self.tp, self.lag):
-            plot.getAxis("left").setStyle(tickFont=small)
-            plot.getAxis("left").setWidth(56)
-            plot.getAxis("bottom").setStyle(tickFont=small)
-            plot.setMouseEnabled(x=False, y=False)
-            plot.invertY(True)  # the first back end on top, as in the table
-        self.records: list[RunRecord] = []
-        self.bars: list[pg.BarGraphItem] = []  # [throughput, lag p99]
-        self.items: list[tuple[pg.PlotItem, pg.GraphicsObject]] = []
-        self.placeholder = pg.TextItem(
-            "Press Compare all: the same job\non every back end, side by side.",
-            color="#888888",
-            anchor=(0.5, 0.5),
-        )
-        self.tp.addItem(self.placeholder, ignoreBounds=True)
-        self.placeholder.setPos(0.5, 0.5)
-        self.tp.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
-        self.lag.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
-        self.show_records([])
-
-    def set_theme(self, background: QColor, foreground: QColor) -> None:
-        set_theme(self, (self.tp, self.lag), background, foreground)
-        self.show_records(self.records)  # the value labels take the new colour
-
-    def show_records(self, records: list[RunRecord]) -> None:
-        self.records = list(records)
-        for plot, item in self.items:
-            plot.removeItem(item)
-        self.items.clear()
-        self.bars.clear()
-        self.placeholder.setVisible(not records)
-        for plot in (self.tp, self.lag):
-            for name in ("left", "bottom"):
-                plot.getAxis(name).setStyle(showValues=bool(records))
-        if not records:
-            return
-        y = np.arange(len(records), dtype=float)
-        brushes = [BACKEND_COLOURS.get(r.backend, COLOURS[0]) for r in records]
-        names = [(float(i), SHORT.get(r.backend, r.backend)) for i, r in enumerate(records)]
-        for plot, values, unit in (
-            (self.tp, [r.throughput for r in records], ""),
-            (self.lag, [r.lag_ms["p99"] for r in records], " ms"),
-        ):
-            bar = pg.BarGraphItem(x0=0, y=y, height=0.65, width=values, brushes=brushes, pen=None)
-            plot.addItem(bar)
-            self.bars.append(bar)
-            self.items.append((plot, bar))
-            for yi, value in zip(y, values, strict=True):
-                text = pg.TextItem(
-                    f" {value:,.1f}{unit}" if value < 10 else f" {value:,.0f}{unit}",
-                    color=pg.getConfigOption("foreground"),
-                    anchor=(0, 0.5),
-                )
-                text.setPos(value, yi)
-                plot.addItem(text, ignoreBounds=True)
-                self.items.append((plot, text))
-            plot.getAxis("left").setTicks([names])
-            right = max(max(values), 1e-9) * 1.45  # room for the value after the longest bar
-            plot.setRange(xRange=(0, right), yRange=(-0.5, len(records) - 0.5), padding=0)
-        self.tp.setTitle(f"Compare all, {records[0].workload}: MB/s", size="10pt")
-
-
 class ResultsPanel(QSplitter):
     """The table with its export buttons, and the Compare all bars next to it.
 
@@ -291,46 +208,3 @@ class ResultsPanel(QSplitter):
             return error
         self.message.emit(f"Saved {len(self.table.records)} results to {path}", False)
         return ""
-
-
-def flat(record: RunRecord) -> dict[str, object]:
-    """One record as a flat row: every field, lag statistics spelled out."""
-    data = record.as_dict()
-    lag = data.pop("lag_ms")
-    errors = data.pop("errors")
-    data.update(
-        {
-            f"lag_{k}_ms" if k not in ("samples", "over_50") else f"lag_{k}": v
-            for k, v in lag.items()
-        }
-    )
-    data["errors"] = "; ".join(errors)
-    return data
-
-
-def to_csv(records: list[RunRecord]) -> str:
-    out = io.StringIO()
-    rows = [flat(r) for r in records]
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["workload"])
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def to_json(records: list[RunRecord]) -> str:
-    return json.dumps([r.as_dict() for r in records], indent=2)
-
-
-def save_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: the old file stays whole if anything fails."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=".unfreeze-", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise

@@ -14,8 +14,6 @@ import platform
 import sys
 import time
 
-import numpy as np
-import psutil
 import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QColor, QFontDatabase, QKeySequence, QShortcut
@@ -35,8 +33,9 @@ from PySide6.QtWidgets import (
 
 from gui.alive import AlivePanel, ProgressPanel
 from gui.app import apply_theme
-from gui.controller import Active, RunController
+from gui.controller import Active, Comparison, RunController
 from gui.controls import JobForm, compare_spec
+from gui.cpu import CpuSampler
 from gui.lessons import LessonsPanel, compare_summary, lesson_for, readback
 from gui.plots import LivePlots, Trace
 from gui.results import ResultsPanel
@@ -48,9 +47,7 @@ PLOT_MS = 33  # ≤ 30 Hz: plots redraw on this timer, never per event
 MAX_FRAME_GAP_MS = 2000  # however slow frames get, the plots move every 2 s
 PAUSED_MS = 500  # plots paused (GIL contention): progress and log move twice a second
 GIL_BUSY_S = 0.002
-CPU_BUSY_MS = 250  # psutil.cpu_percent costs ~0.1 ms: 4 Hz while a run goes...
-CPU_IDLE_MS = 2000  # ...and every 2 s when idle: under 1% of probe ticks, so p99 stays clean
-CPU_SAMPLES = 240
+CPU_IDLE_MS = 2000  # idle, the CPU plot is redrawn every 2 s
 LOG_LINES = 5000
 WELCOME = (
     "Press Start: this job runs on the GUI thread, so the window will freeze for a few "
@@ -93,9 +90,6 @@ class MainWindow(QMainWindow):
         self.current: Active | None = None  # the run on screen; outlives the controller's
         self.trace: Trace | None = None
         self.trace_label = ""
-        self.compare_specs: list[RunSpec] = []  # queued runs of the Compare all going on
-        self.compare_records: list[RunRecord] = []
-        self.in_compare = False  # the current run belongs to the comparison
         self.pending_log: list[str] = []
         self.runs = 0
         self.closed = False
@@ -247,6 +241,7 @@ class MainWindow(QMainWindow):
         c.run_finished.connect(self.on_run_finished)
         c.queue_changed.connect(self.on_queue)
         c.error.connect(self.on_run_error)
+        c.compared.connect(self.on_compared)
         self.form.changed.connect(self.on_form_changed)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
@@ -265,13 +260,10 @@ class MainWindow(QMainWindow):
         self.plot_timer = QTimer(self)
         self.plot_timer.setInterval(PLOT_MS)
         self.plot_timer.timeout.connect(self.on_frame)
-        cores = os.cpu_count() or 1
-        self.cpu_t = np.full(CPU_SAMPLES, -np.inf)
-        self.cpu_v = np.zeros((CPU_SAMPLES, cores))
-        self.cpu_n = 0
-        self.cpu_dirty = False
-        psutil.cpu_percent(percpu=True)  # the first reading only primes the counters
-        self.cpu_timer = QTimer(self)
+        self.cpu = CpuSampler(os.cpu_count() or 1)
+        self.cpu.start()
+        self.cpu_drawn = 0  # the sampler's count when the CPU plot was last drawn
+        self.cpu_timer = QTimer(self)  # draws the CPU plot while no run redraws it
         self.cpu_timer.setInterval(CPU_IDLE_MS)
         self.cpu_timer.timeout.connect(self.on_cpu)
         self.cpu_timer.start()
@@ -308,7 +300,6 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def cancel(self) -> None:
-        self.compare_specs.clear()
         self.controller.cancel()
 
     @Slot()
@@ -320,9 +311,7 @@ class MainWindow(QMainWindow):
         if spec is None:
             return
         small = compare_spec(spec)
-        self.compare_records = []
         self.bars.show_records([])
-        self.compare_specs = [small.with_(backend=b) for b in BACKENDS]
         self.pending_log.append(
             f"Compare all: {small.workload}, {small.tasks} × {format_bytes(small.size)} "
             f"on {len(BACKENDS)} back ends"
@@ -332,8 +321,7 @@ class MainWindow(QMainWindow):
                 else ""
             )
         )
-        for s in list(self.compare_specs):
-            self.controller.submit(s)
+        self.controller.compare(small)
         self._show_busy()
 
     @Slot()
@@ -360,8 +348,6 @@ class MainWindow(QMainWindow):
         spec = active.spec
         self.runs += 1
         self.current = active
-        self.in_compare = any(s is spec for s in self.compare_specs)
-        self.compare_specs = [s for s in self.compare_specs if s is not spec]
         self.trace = None  # the first frame adds it, unless threads hold the GIL
         self.trace_label = self._label(spec)
         self.state_label.setText(
@@ -372,7 +358,6 @@ class MainWindow(QMainWindow):
             f"{spec.tasks} × {format_bytes(spec.size)} ──"
         )
         self.plot_timer.start(PLOT_MS)
-        self.cpu_timer.setInterval(CPU_BUSY_MS)
         self._show_busy()
 
     def _label(self, spec: RunSpec) -> str:
@@ -399,21 +384,12 @@ class MainWindow(QMainWindow):
             f"{record.throughput:,.1f} MB/s, UI lag p99 {record.lag_ms['p99']:.1f} ms ──"
         )
         self.pending_log.extend(f"   error: {e}" for e in record.errors[:5])
-        if self.in_compare:
-            self.in_compare = False
-            self.compare_records.append(record)
-            self.bars.show_records(self.compare_records)
-            if not self.compare_specs:
-                self.readback.setText(compare_summary(self.compare_records))
-                cpu = record.workload.startswith("cpu")
-                self.lessons.show_lesson("gil" if cpu else "io-vs-cpu")
         self._flush_log()
         # Collect this run's garbage now, between runs: a collection that starts in
         # the middle of one, while threads compete for the GIL, stalls the GUI thread.
         gc.collect()
         if not self.controller.busy and not self.controller.queue:
             self.plot_timer.stop()
-            self.cpu_timer.setInterval(CPU_IDLE_MS)
             self.state_label.setText("idle")
         self._show_busy()
 
@@ -422,10 +398,17 @@ class MainWindow(QMainWindow):
         self.queue_label.setText(f"{waiting} queued" if waiting else "")
         self._show_busy()
 
+    @Slot(object)
+    def on_compared(self, comparison: Comparison) -> None:
+        """A run of the Compare all ended: its bar; once all did, what they showed."""
+        self.bars.show_records(comparison.records)
+        if comparison.done and comparison.records:
+            self.readback.setText(compare_summary(comparison.records))
+            cpu = comparison.records[0].workload.startswith("cpu")
+            self.lessons.show_lesson("gil" if cpu else "io-vs-cpu")
+
     @Slot(str)
     def on_run_error(self, message: str) -> None:
-        queued = self.controller.queue
-        self.compare_specs = [s for s in self.compare_specs if any(s is q for q in queued)]
         self.show_error(message)
 
     def show_error(self, message: str) -> None:
@@ -457,11 +440,7 @@ class MainWindow(QMainWindow):
                 samples, units = self.controller.probe.samples, active.state.units_over_time
                 self.plots.refresh(self.trace, samples, units, start)
         self.plots.set_paused(paused)
-        # psutil reads /proc: each read lets the GIL go and waits to get it back.
-        cpu_ms = CPU_IDLE_MS if active is None else 1000 if paused else CPU_BUSY_MS
-        if self.cpu_timer.interval() != cpu_ms:  # setInterval restarts a running timer
-            self.cpu_timer.setInterval(cpu_ms)
-        if self.cpu_dirty and not paused:
+        if not paused:
             self._draw_cpu(start)
         self._flush_log()
         # However cheap a frame is, keep drawing under ~10% of the GUI thread.
@@ -471,22 +450,14 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def on_cpu(self) -> None:
-        """Sample every core (cheap); draw now when idle, else on the next paced frame."""
-        now = time.perf_counter()
-        per_core = psutil.cpu_percent(percpu=True)
-        i = self.cpu_n % CPU_SAMPLES
-        self.cpu_t[i] = now
-        self.cpu_v[i, : len(per_core)] = per_core[: self.cpu_v.shape[1]]
-        self.cpu_n += 1
-        self.cpu_dirty = True
+        """Idle, no frame draws the CPU plot: this timer does, every 2 s."""
         if not self.plot_timer.isActive():
-            self._draw_cpu(now)
+            self._draw_cpu(time.perf_counter())
 
     def _draw_cpu(self, now: float) -> None:
-        order = np.argsort(self.cpu_t)
-        order = order[np.isfinite(self.cpu_t[order])]
-        self.plots.refresh_cpu(self.cpu_t[order], self.cpu_v[order], now)
-        self.cpu_dirty = False
+        if self.cpu.count != self.cpu_drawn:
+            self.cpu_drawn = self.cpu.count
+            self.plots.refresh_cpu(*self.cpu.samples(), now)
 
     def _flush_log(self) -> None:
         if self.pending_log:
@@ -504,7 +475,7 @@ class MainWindow(QMainWindow):
     def screenshot(self, path: str) -> bool:
         """Save a PNG of the whole window as it is now, with the latest data drawn."""
         self.on_frame(force=True)
-        self.on_cpu()
+        self._draw_cpu(time.perf_counter())
         return self.grab().save(path, "PNG")
 
     def closeEvent(self, event: object) -> None:
@@ -517,6 +488,7 @@ class MainWindow(QMainWindow):
             self.settings.sync()
             for timer in (self.plot_timer, self.cpu_timer, self.alive.ball.timer):
                 timer.stop()
+            self.cpu.stop()
             self.controller.shutdown()
         event.accept()  # type: ignore[attr-defined]
 

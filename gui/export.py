@@ -1,0 +1,54 @@
+"""Results as CSV or JSON, written atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+
+from workers.record import RunRecord
+
+
+def flat(record: RunRecord) -> dict[str, object]:
+    """One record as a flat row: every field, lag statistics spelled out."""
+    data = record.as_dict()
+    lag = data.pop("lag_ms")
+    errors = data.pop("errors")
+    data.update(
+        {
+            f"lag_{k}_ms" if k not in ("samples", "over_50") else f"lag_{k}": v
+            for k, v in lag.items()
+        }
+    )
+    data["errors"] = "; ".join(errors)
+    return data
+
+
+def to_csv(records: list[RunRecord]) -> str:
+    out = io.StringIO()
+    rows = [flat(r) for r in records]
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["workload"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def to_json(records: list[RunRecord]) -> str:
+    return json.dumps([r.as_dict() for r in records], indent=2)
+
+
+def save_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: the old file stays whole if anything fails."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=".unfreeze-", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
