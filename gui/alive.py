@@ -192,9 +192,9 @@ class ProgressPanel(QWidget):
         self.counts.setText(" · ".join(counts))
         fractions = [
             min(u / t, 1.0) if t else (1.0 if s == "done" else 0.0)
-            for u, t, s in zip(state.done_units, state.totals, state.state, strict=True)
+            for u, t, s in zip(state.done_units, state.totals, state.statuses, strict=True)
         ]
-        self.grid.show_state(list(state.state), fractions, list(state.worker))
+        self.grid.show_state(list(state.statuses), fractions, list(state.worker))
 
     def finish(self) -> None:
         """The run is over (done or cancelled): no ETA, the counts stay."""

@@ -21,7 +21,7 @@ from workers.stats import Ring
 
 if TYPE_CHECKING:
     from gui.plots import LivePlots
-from workers.spec import BACKENDS, WORKLOADS, RunSpec, default_workers
+from workers.spec import RunSpec, default_workers
 
 #: --quick: every task still lasts >= ~150 ms on one core here, so a freeze shows.
 QUICK = {
@@ -226,9 +226,6 @@ def main(args) -> int:
     for r in bad:
         print(f"FAILED: {r.workload} on {r.backend}: {'; '.join(r.errors[:3])}", file=sys.stderr)
     return 1 if bad or len(result.records) != len(specs) * repeat else 0
-
-
-__all__ = ["BACKENDS", "QUICK", "WORKLOADS", "main", "run_bench"]
 
 
 def ui_report(seconds: float = 3.0) -> dict[str, float]:

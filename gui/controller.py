@@ -116,7 +116,7 @@ class RunController(QObject):
         self._closed.connect(self._on_closed)
         self.frame = QTimer(self)
         self.frame.setInterval(FRAME_MS)
-        self.frame.timeout.connect(self.on_frame)
+        self.frame.timeout.connect(self.drain)
 
     # -- public ---------------------------------------------------------
     @property
@@ -187,7 +187,7 @@ class RunController(QObject):
             folder, temp_dir, base_url = spec.folder, None, None
             if spec.workload == "disk-write" and folder is None:
                 folder = temp_dir = tempfile.mkdtemp(prefix="unfreeze-")
-            elif folder is not None and spec.workload in ("disk-write", "download"):
+            elif folder is not None and spec.io_bound:
                 check_folder(folder)  # it may have gone since the form checked it
                 disk.sweep_stale(folder)  # temp files of writers killed earlier
             if spec.workload == "download" and not spec.urls:
@@ -260,7 +260,7 @@ class RunController(QObject):
 
     # -- run (GUI thread, once per frame) ----------------------------------
     @Slot()
-    def on_frame(self) -> None:
+    def drain(self) -> None:
         active = self.active
         if active is None:
             self.frame.stop()
@@ -288,7 +288,7 @@ class RunController(QObject):
             active.run.close()  # at once if it was closed on the GUI thread already
             if active.temp_dir:
                 shutil.rmtree(active.temp_dir, ignore_errors=True)
-            elif active.spec.workload in ("disk-write", "download") and active.spec.folder:
+            elif active.spec.io_bound and active.spec.folder:
                 disk.sweep_stale(active.spec.folder)  # of workers killed by a cancel
         finally:
             self._closed.emit(active)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QListWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from workers.record import RunRecord
 
-THREADS = ("qthread", "threading", "thread-pool")
 DEFAULT_SWITCH_MS = 5.0
 
 

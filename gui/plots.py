@@ -29,10 +29,12 @@ FLOOR_MS = 0.1  # the log axis cannot show 0: lag below this is drawn at it
 TOP_MS = 3000.0  # the lag axis always reaches past 1 s, so a freeze reads in seconds
 MAX_BANDS = 100
 PAUSED_TEXT = (
-    "<b>Plots paused:</b> pure-Python threads hold the GIL, and drawing these plots "
-    "would have to wait for it too — adding lag of our own to what you measure. "
+    "<b>Plots paused:</b> the GUI thread waits {wait} for each turn{why}, and drawing "
+    "these plots would wait too — adding lag of our own to what you measure. "
     "They catch up when the run ends; meanwhile, watch the ball and try typing."
 )
+PAUSED_WHY_GIL = ": this run's threads hold the GIL"
+PAUSED_WHY_CPU = ": the CPU is busy (this run's processes, or other programs)"
 LEGEND_MAX = 6  # runs named in the legend (two lines); older ones are counted
 LABEL_MIN_S = 0.25  # narrower bands get no label (the tooltip still counts them)
 CPU_WINDOW_S = 60.0
@@ -216,7 +218,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
         self.runs = 0  # ever added: colours keep cycling after a clear
         self.paint_s = 0.0  # what the last paint cost: the window paces its frames by it
         # A plain opaque QLabel over the view: showing it repaints nothing beneath.
-        self.paused = QLabel(PAUSED_TEXT, self, wordWrap=True)
+        self.paused = QLabel(self, wordWrap=True)
         self.paused.setAutoFillBackground(True)
         self.paused.setStyleSheet(
             "QLabel { padding: 6px; border: 1px solid palette(mid); background: palette(window); }"
@@ -225,10 +227,19 @@ class LivePlots(pg.GraphicsLayoutWidget):
         self.paused.move(90, 36)
         self.paused.hide()
 
-    def set_paused(self, paused: bool) -> None:
-        if paused != self.paused.isVisible():
+    def show_paused(self, wait_s: float, gil: bool) -> None:
+        """Say the plots are paused, and only what was measured: how long the GUI
+        thread waited for a turn, and (for threads) that they share its GIL."""
+        wait = f"{wait_s * 1000:.0f} ms" if wait_s >= 0.0095 else f"{wait_s * 1000:.1f} ms"
+        why = PAUSED_WHY_GIL if gil else PAUSED_WHY_CPU
+        self.paused.setText(PAUSED_TEXT.format(wait=wait, why=why))
+        if not self.paused.isVisible():
             self.paused.adjustSize()
-            self.paused.setVisible(paused)
+            self.paused.show()
+
+    def hide_paused(self) -> None:
+        if self.paused.isVisible():
+            self.paused.hide()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         start = time.perf_counter()

@@ -36,10 +36,6 @@ class Probe(QObject):
     def stop(self) -> None:
         self.timer.stop()
 
-    @property
-    def running(self) -> bool:
-        return self.timer.isActive()
-
     @Slot()
     def tick(self) -> None:
         now = time.perf_counter()

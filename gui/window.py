@@ -45,8 +45,10 @@ from workers.spec import BACKENDS, RunSpec, format_bytes
 
 PLOT_MS = 33  # ≤ 30 Hz: plots redraw on this timer, never per event
 MAX_FRAME_GAP_MS = 2000  # however slow frames get, the plots move every 2 s
-PAUSED_MS = 500  # plots paused (GIL contention): progress and log move twice a second
-GIL_BUSY_S = 0.002
+PAUSED_MS = 500  # plots paused (GUI thread starved): progress and log move twice a second
+STARVED_S = 0.002  # a turn wait above this: the GUI thread is starved
+#: Back ends whose workers share the GUI thread's GIL (the GUI-thread ones block it outright).
+SHARE_THE_GIL = frozenset({"qthread", "threading", "thread-pool"})
 CPU_IDLE_MS = 2000  # idle, the CPU plot is redrawn every 2 s
 LOG_LINES = 5000
 WELCOME = (
@@ -55,16 +57,17 @@ WELCOME = (
 )
 
 
-def gil_busy(threshold_s: float = GIL_BUSY_S) -> bool:
-    """Do other threads hold the GIL? sleep(0) lets it go and takes it back:
-    ~0.05 ms when free, a switch interval (5 ms) or more when threads compute.
-    The faster of two tries, so one preemption by another program does not count."""
+def turn_wait_s() -> float:
+    """How long the GUI thread waits for its turn: sleep(0) gives up the GIL and
+    the CPU and takes them back. ~0.05 ms when both are free; a switch interval
+    (5 ms) or more when Python threads compute, or while other programs take
+    the CPU. The faster of two tries, so one preemption does not count."""
     waits = []
     for _ in range(2):
         start = time.perf_counter()
         time.sleep(0)
         waits.append(time.perf_counter() - start)
-    return min(waits) > threshold_s
+    return min(waits)
 
 
 def format_event(e: Event, wall_offset: float) -> str:
@@ -259,7 +262,7 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(keys), self, activated=slot)
         self.plot_timer = QTimer(self)
         self.plot_timer.setInterval(PLOT_MS)
-        self.plot_timer.timeout.connect(self.on_frame)
+        self.plot_timer.timeout.connect(self.redraw)
         self.cpu = CpuSampler(os.cpu_count() or 1)
         self.cpu.start()
         self.cpu_drawn = 0  # the sampler's count when the CPU plot was last drawn
@@ -371,7 +374,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def on_run_finished(self, record: RunRecord) -> None:
-        self.on_frame(force=True)  # the last samples, including the freeze that just ended
+        self.redraw(force=True)  # the last samples, including the freeze that just ended
         self.progress.finish()
         history = list(self.results.records)
         self.results.add(record)
@@ -418,8 +421,8 @@ class MainWindow(QMainWindow):
 
     # -- frames -------------------------------------------------------------
     @Slot()
-    def on_frame(self, force: bool = False) -> None:
-        """Redraw what changed; while threads fight over the GIL, pause the plots.
+    def redraw(self, force: bool = False) -> None:
+        """Redraw what changed; while the GUI thread is starved, pause the plots.
 
         Drawing pyqtgraph calls back into Python hundreds of times, and while
         pure-Python threads run each call waits its turn for the GIL: a frame
@@ -433,14 +436,17 @@ class MainWindow(QMainWindow):
         paused = False
         if active is not None:
             self.progress.show_state(active.state, start)
-            paused = not force and gil_busy()
-            if not paused:
+            wait_s = 0.0 if force else turn_wait_s()
+            paused = wait_s > STARVED_S
+            if paused:
+                self.plots.show_paused(wait_s, active.spec.backend in SHARE_THE_GIL)
+            else:
                 if self.trace is None:
                     self.trace = self.plots.add_run(self.trace_label, active.state.t_start)
                 samples, units = self.controller.probe.samples, active.state.units_over_time
                 self.plots.refresh(self.trace, samples, units, start)
-        self.plots.set_paused(paused)
         if not paused:
+            self.plots.hide_paused()
             self._draw_cpu(start)
         self._flush_log()
         # However cheap a frame is, keep drawing under ~10% of the GUI thread.
@@ -474,7 +480,7 @@ class MainWindow(QMainWindow):
 
     def screenshot(self, path: str) -> bool:
         """Save a PNG of the whole window as it is now, with the latest data drawn."""
-        self.on_frame(force=True)
+        self.redraw(force=True)
         self._draw_cpu(time.perf_counter())
         return self.grab().save(path, "PNG")
 

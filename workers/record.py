@@ -19,7 +19,7 @@ class RunState:
     totals: list[int]
     t_start: float
     done_units: list[int] = field(default_factory=list)
-    state: list[str] = field(default_factory=list)  # queued/started/done/failed/cancelled
+    statuses: list[str] = field(default_factory=list)  # per task: queued/started/done/...
     worker: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
@@ -30,7 +30,7 @@ class RunState:
     def __post_init__(self) -> None:
         n = len(self.totals)
         self.done_units = [0] * n
-        self.state = ["queued"] * n
+        self.statuses = ["queued"] * n
         self.worker = [""] * n
         self.checks = [""] * n
 
@@ -38,14 +38,14 @@ class RunState:
         for e in events:
             i = e.task
             if e.kind == "started":
-                self.state[i] = "started"
+                self.statuses[i] = "started"
                 self.worker[i] = e.worker
                 if self.t_first is None:
                     self.t_first = e.t
             else:
                 self.done_units[i] = max(self.done_units[i], e.value)
                 if e.final:
-                    self.state[i] = e.kind
+                    self.statuses[i] = e.kind
                     if e.kind == "failed":
                         self.errors.append(f"task {i}: {e.detail}")
                     elif e.kind == "done":
@@ -63,11 +63,11 @@ class RunState:
         return sum(self.totals)
 
     def count(self, kind: str) -> int:
-        return self.state.count(kind)
+        return self.statuses.count(kind)
 
     @property
     def finished(self) -> bool:
-        return all(s in ("done", "failed", "cancelled") for s in self.state)
+        return all(s in ("done", "failed", "cancelled") for s in self.statuses)
 
 
 @dataclass(frozen=True, slots=True)

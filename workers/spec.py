@@ -12,7 +12,7 @@ import re
 import stat
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -166,10 +166,10 @@ class RunSpec:
     urls: tuple[str, ...] = ()  # download these instead of the local server's files
     folder: str | None = None  # None: a temp folder (disk-write) / memory (download)
     fsync: bool = False
-    extra: Mapping[str, object] = field(default_factory=dict)  # test-only knobs
 
     @property
     def io_bound(self) -> bool:
+        """Downloads and disk writes: the workloads that wait, and that may keep files."""
         return self.workload in IO_WORKLOADS
 
     def with_(self, **changes: object) -> RunSpec:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from workers.core import Task
 from workers.spec import RunSpec
 
-UNITS = {"download": "B", "disk-write": "B", "cpu-python": "B", "cpu-native": "B"}
-
 
 def make_tasks(
     spec: RunSpec, *, base_url: str | None = None, folder: str | None = None

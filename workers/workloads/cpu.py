@@ -18,7 +18,6 @@ from workers.core import CancelToken, Outcome, Task, TaskError, checkpoint
 
 PY_CHUNK = 64 << 10  # ~3 ms of pure Python here: fine-grained progress and cancel
 NATIVE_CHUNK = 1 << 20  # ~0.6 ms of sha256 here
-UNIT = "B"
 
 
 def adler32_py(data: bytes | memoryview) -> int:

@@ -28,7 +28,6 @@ except ImportError:  # Windows: no flock, and open files cannot be deleted anywa
     fcntl = None  # type: ignore[assignment]
 
 CHUNK = 1 << 20
-UNIT = "B"
 TEMP_PREFIX = ".unfreeze-"
 TEMP_SUFFIX = ".part"
 
