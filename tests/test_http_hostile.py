@@ -222,103 +222,117 @@ def bad_chunk(size: bytes = b"5", footer: bytes = b"\r\n") -> Answer:
     return refused(wire, rf"^malformed chunked encoding from {WHERE}: {what}")
 
 
-bad_chunks = st.builds(
-    bad_chunk, size=st.sampled_from([b"zz", b"-1", b"", b" 5", b"0x5", "١".encode(), b"5 5", b"g"])
-) | st.builds(bad_chunk, footer=st.sampled_from([b"XX", b"\n\n", b"\n0"]))
+def not_a_status_line(line: bytes) -> Answer:
+    if line.startswith(b"HTTP/"):
+        return refused(line + b"\r\n\r\n", MALFORMED + "illegal status line: ['\"]")
+    return refused(line + b"\r\n\r\n", rf"^not an HTTP response from {WHERE}: ['\"]")
 
 
-hostile = st.one_of(
-    st.builds(
-        bad_length,
-        st.sampled_from(BAD_LENGTHS),
+#: Broken answers with one thing wrong each, and the sentence that must say so.
+KNOWN: dict[str, Answer] = {
+    "conflicting-lengths": refused(
+        head(b"HTTP/1.1 200 OK", b"Content-Length: 5", b"Content-Length: 6") + b"hello",
+        MALFORMED + "conflicting Content-Length headers$",
     ),
-    st.sampled_from(
-        [
-            refused(
-                head(b"HTTP/1.1 200 OK", b"Content-Length: 5", b"Content-Length: 6") + b"hello",
-                MALFORMED + "conflicting Content-Length headers$",
-            ),
-            refused(
-                head(b"HTTP/1.1 200 OK", b"Content-Length: 5, 6") + b"hello",
-                MALFORMED + "conflicting Content-Length headers$",
-            ),
-            refused(b"", r"^the server closed the connection before answering$"),
-            refused(
-                b"",
-                rf"^(connection to {WHERE} broke after 0 B: connection reset by peer"
-                r"|the server closed the connection before answering)$",
-                end="reset",
-            ),
-            refused(head(b"HTTP/1.1 200 OK", b"X-Big: " + b"y" * 70_000), "headers are too large$"),
-            refused(
-                head(b"HTTP/1.1 200 OK", *[b"X-%d: %s" % (i, b"y" * 99) for i in range(700)]),
-                "^the server's response headers are too large$",
-            ),
-            refused(
-                b"HTTP/1.1 200 OK\r\n", "^the server's response headers are too large$", "endless"
-            ),
-            refused(
-                head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked") + b"f" * 20 + b"\r\nhello",
-                r"^the server closed the connection after 5 B$",
-            ),
-            refused(
-                head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked") + b"5;" + b"e" * 70_000,
-                rf"^malformed chunked encoding from {WHERE}: a chunk-size line or trailer over",
-            ),
-            refused(head(b"HTTP/1.1 200 OK", b"Content-Length: 9") + b"hello", CLOSED),
-            refused(
-                head(b"HTTP/1.1 200 OK", b"Content-Length: 5", digest_field(b"olleh")) + b"hello",
-                r"^checksum mismatch: expected [0-9a-f]{12}… got [0-9a-f]{12}…$",
-            ),
-            refused(
-                head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked")
-                + chunks(b"hello", [2], trailers=(digest_field(b"hello", wrong=True),)),
-                r"^checksum mismatch: expected [0-9a-f]{12}… got [0-9a-f]{12}…$",
-            ),
-            refused(
-                head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: gzip") + b"hello",
-                MALFORMED + "only Transfer-Encoding: chunked is supported$",
-            ),
-            refused(
-                head(
-                    b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked", b"Transfer-Encoding: chunked"
-                ),
-                MALFORMED + "multiple Transfer-Encoding headers$",
-            ),
-            refused(head(b"HTTP/1.1 200 OK", b"No colon here"), MALFORMED + "illegal header line"),
-            refused(head(b"HTTP/1.1 200 OK", b"Bad Name: x"), MALFORMED + "illegal header line"),
-            refused(head(b"HTTP/1.1 200 OK", b"X: a\x00b"), MALFORMED + "illegal header line"),
-            refused(head(b"HTTP/1.1 200 OK", b" folded: x"), MALFORMED + "continuation line"),
-            refused(head(b"HTTP/1.1 101 Switching Protocols", b"Upgrade: x"), MALFORMED),
-            refused(head(b"HTTP/1.1 404 Not Found"), rf"^HTTP 404 Not Found from {WHERE}$"),
-            refused(head(b"HTTP/1.1 500 \x1b[31m"), rf"^HTTP 500 \?\[31m from {WHERE}$"),
-            refused(
-                head(b"HTTP/1.1 302 Found", b"Location: /again", b"Content-Length: 0"),
-                r"^too many redirects \(more than 5\)$",
-            ),
-            refused(
-                head(b"HTTP/1.1 301 Moved", b"Location: ftp://127.0.0.1/x"),
-                r"^not an http\(s\) URL: ftp://127\.0\.0\.1/x$",
-            ),
-            refused(
-                head(b"HTTP/1.1 307 Moved", b"Location: http://[::1/x"),
-                r"^the server redirected to an invalid URL: http://\[::1/x$",
-            ),
-            refused(
-                head(b"HTTP/1.1 308 Moved", b"Location: http://127.0.0.1:0/x"),
-                r"^connection refused by 127\.0\.0\.1:0$",
-            ),
-        ]
+    "conflicting-list": refused(
+        head(b"HTTP/1.1 200 OK", b"Content-Length: 5, 6") + b"hello",
+        MALFORMED + "conflicting Content-Length headers$",
     ),
-    st.builds(
-        lambda line: refused(
-            line + b"\r\n\r\n", rf"^(not an HTTP response|malformed response) from {WHERE}: "
-        ),
-        st.sampled_from(NOT_STATUS_LINES)
-        | st.binary(max_size=40).map(lambda b: b"\x7f" + b.replace(b"\n", b"")),
+    "silence": refused(b"", r"^the server closed the connection before answering$"),
+    "reset": refused(
+        b"",
+        rf"^(connection to {WHERE} broke after 0 B: connection reset by peer"
+        r"|the server closed the connection before answering)$",
+        end="reset",
     ),
-    bad_chunks,
+    "big-header": refused(
+        head(b"HTTP/1.1 200 OK", b"X-Big: " + b"y" * 70_000),
+        "^the server's response headers are too large$",
+    ),
+    "many-headers": refused(
+        head(b"HTTP/1.1 200 OK", *[b"X-%d: %s" % (i, b"y" * 99) for i in range(700)]),
+        "^the server's response headers are too large$",
+    ),
+    "endless-head": refused(
+        b"HTTP/1.1 200 OK\r\n", "^the server's response headers are too large$", "endless"
+    ),
+    "huge-chunk-then-close": refused(
+        head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked") + b"f" * 20 + b"\r\nhello",
+        r"^the server closed the connection after 5 B$",
+    ),
+    "endless-chunk-line": refused(
+        head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked") + b"5;" + b"e" * 70_000,
+        rf"^malformed chunked encoding from {WHERE}: a chunk-size line or trailer over",
+    ),
+    "short-body": refused(
+        head(b"HTTP/1.1 200 OK", b"Content-Length: 9") + b"hello",
+        r"^the server closed the connection after 5 B of 9 B$",
+    ),
+    "wrong-digest-header": refused(
+        head(b"HTTP/1.1 200 OK", b"Content-Length: 5", digest_field(b"olleh")) + b"hello",
+        r"^checksum mismatch: expected [0-9a-f]{12}… got [0-9a-f]{12}…$",
+    ),
+    "wrong-digest-trailer": refused(
+        head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked")
+        + chunks(b"hello", [2], trailers=(digest_field(b"hello", wrong=True),)),
+        r"^checksum mismatch: expected [0-9a-f]{12}… got [0-9a-f]{12}…$",
+    ),
+    "gzip": refused(
+        head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: gzip") + b"hello",
+        MALFORMED + "only Transfer-Encoding: chunked is supported$",
+    ),
+    "two-transfer-encodings": refused(
+        head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked", b"Transfer-Encoding: chunked"),
+        MALFORMED + "multiple Transfer-Encoding headers$",
+    ),
+    "no-colon": refused(
+        head(b"HTTP/1.1 200 OK", b"No colon here"), MALFORMED + "illegal header line"
+    ),
+    "space-in-name": refused(
+        head(b"HTTP/1.1 200 OK", b"Bad Name: x"), MALFORMED + "illegal header line"
+    ),
+    "nul-in-value": refused(
+        head(b"HTTP/1.1 200 OK", b"X: a\x00b"), MALFORMED + "illegal header line"
+    ),
+    "fold-at-start": refused(
+        head(b"HTTP/1.1 200 OK", b" folded: x"), MALFORMED + "continuation line"
+    ),
+    "101-upgrade": refused(head(b"HTTP/1.1 101 Switching Protocols", b"Upgrade: x"), MALFORMED),
+    "404": refused(head(b"HTTP/1.1 404 Not Found"), rf"^HTTP 404 Not Found from {WHERE}$"),
+    "500-escape-codes": refused(
+        head(b"HTTP/1.1 500 \x1b[31m"), rf"^HTTP 500 \?\[31m from {WHERE}$"
+    ),
+    "redirect-loop": refused(
+        head(b"HTTP/1.1 302 Found", b"Location: /again", b"Content-Length: 0"),
+        r"^too many redirects \(more than 5\)$",
+    ),
+    "redirect-ftp": refused(
+        head(b"HTTP/1.1 301 Moved", b"Location: ftp://127.0.0.1/x"),
+        r"^not an http\(s\) URL: ftp://127\.0\.0\.1/x$",
+    ),
+    "redirect-bad-ipv6": refused(
+        head(b"HTTP/1.1 307 Moved", b"Location: http://[::1/x"),
+        r"^the server redirected to an invalid URL: http://\[::1/x$",
+    ),
+    "redirect-port-0": refused(
+        head(b"HTTP/1.1 308 Moved", b"Location: http://127.0.0.1:0/x"),
+        r"^connection refused by 127\.0\.0\.1:0$",
+    ),
+}
+for value in BAD_LENGTHS:
+    KNOWN[f"length-{value!r}"] = bad_length(value)
+for size in [b"zz", b"-1", b"", b" 5", b"0x5", "١".encode(), b"5 5", b"g"]:
+    KNOWN[f"chunk-size-{size!r}"] = bad_chunk(size=size)
+for footer in [b"XX", b"\n\n", b"\n0"]:
+    KNOWN[f"chunk-footer-{footer!r}"] = bad_chunk(footer=footer)
+for line in NOT_STATUS_LINES:
+    KNOWN[f"status-{line!r}"] = not_a_status_line(line)
+
+answers = st.one_of(
+    valid(),
     truncated(),
+    st.binary(max_size=40).map(lambda b: not_a_status_line(b"\x7f" + b.replace(b"\n", b""))),
+    st.sampled_from(list(KNOWN.values())),
 )
 
 
@@ -343,6 +357,38 @@ def assert_readable(detail: str) -> None:
     assert "bytearray(" not in detail and "Traceback" not in detail and len(detail) < 300, detail
 
 
+def assert_clear_verdict(
+    server: HostileServer, answer: Answer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Sync and async: the right file and digest, or a plain failure and an empty folder."""
+    server.answer = answer
+    for aio in (False, True):
+        with tempfile.TemporaryDirectory() as folder:
+            event = final_event(server.url, folder, aio)
+            saved = list(Path(folder).iterdir())
+            if answer.body is not None:
+                assert (event.kind, event.detail) == (
+                    "done",
+                    hashlib.sha256(answer.body).hexdigest(),
+                )
+                assert event.value == len(answer.body)
+                assert [p.read_bytes() for p in saved] == [answer.body]
+            else:
+                assert event.kind == "failed", event
+                assert_readable(event.detail)
+                assert re.search(answer.message, event.detail), (event.detail, answer.message)
+                assert saved == []  # no file, no temp file
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err and "Error" not in err, err
+
+
+@pytest.mark.parametrize("answer", list(KNOWN.values()), ids=list(KNOWN))
+def test_each_known_broken_answer_fails_with_its_reason(
+    server: HostileServer, capfd: pytest.CaptureFixture[str], answer: Answer
+) -> None:
+    assert_clear_verdict(server, answer, capfd)
+
+
 @settings(
     max_examples=100,
     deadline=None,
@@ -364,26 +410,8 @@ def assert_readable(detail: str) -> None:
         b"hello world",
     )
 )
-@given(answer=valid() | hostile)
+@given(answer=answers)
 def test_every_answer_ends_with_a_clear_verdict(
     server: HostileServer, capfd: pytest.CaptureFixture[str], answer: Answer
 ) -> None:
-    server.answer = answer
-    for aio in (False, True):
-        with tempfile.TemporaryDirectory() as folder:
-            event = final_event(server.url, folder, aio)
-            saved = list(Path(folder).iterdir())
-            if answer.body is not None:
-                assert (event.kind, event.detail) == (
-                    "done",
-                    hashlib.sha256(answer.body).hexdigest(),
-                )
-                assert event.value == len(answer.body)
-                assert [p.read_bytes() for p in saved] == [answer.body]
-            else:
-                assert event.kind == "failed", event
-                assert_readable(event.detail)
-                assert re.search(answer.message, event.detail), (event.detail, answer.message)
-                assert saved == []  # no file, no temp file
-    out, err = capfd.readouterr()
-    assert "Traceback" not in out + err and "Error" not in err, err
+    assert_clear_verdict(server, answer, capfd)
