@@ -228,6 +228,32 @@ def not_a_status_line(line: bytes) -> Answer:
     return refused(line + b"\r\n\r\n", rf"^not an HTTP response from {WHERE}: ['\"]")
 
 
+#: Valid answers a strict reading might refuse, and the bytes they carry.
+VALID: dict[str, Answer] = {
+    "length": Answer((head(b"HTTP/1.1 200 OK", b"Content-Length: 3"), b"abc"), b"abc"),
+    "repeated-length": Answer(
+        (head(b"HTTP/1.1 200 OK", b"Content-Length: 3", b"Content-Length: 3, 3") + b"abc",), b"abc"
+    ),
+    "until-close": Answer((head(b"HTTP/1.0 200 OK"), b"ab", b"c"), b"abc"),
+    "chunked-after-103": Answer(
+        (
+            INTERIM[1] + head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked"),
+            chunks(b"hello world", [5], b";x=1", (digest_field(b"hello world"),)),
+        ),
+        b"hello world",
+    ),
+    "trailer-cannot-override-header": Answer(
+        (
+            head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked", digest_field(b"hi"))
+            + chunks(b"hi", [1], trailers=(digest_field(b"hi", wrong=True),)),
+        ),
+        b"hi",
+    ),
+    "bytes-after-the-end": Answer(
+        (head(b"HTTP/1.1 200 OK", b"Content-Length: 2") + b"hiHTTP/1.1 500 No\r\n\r\n",), b"hi"
+    ),
+}
+
 #: Broken answers with one thing wrong each, and the sentence that must say so.
 KNOWN: dict[str, Answer] = {
     "conflicting-lengths": refused(
@@ -332,7 +358,7 @@ answers = st.one_of(
     valid(),
     truncated(),
     st.binary(max_size=40).map(lambda b: not_a_status_line(b"\x7f" + b.replace(b"\n", b""))),
-    st.sampled_from(list(KNOWN.values())),
+    st.sampled_from([*VALID.values(), *KNOWN.values()]),
 )
 
 
@@ -382,8 +408,8 @@ def assert_clear_verdict(
     assert "Traceback" not in out + err and "Error" not in err, err
 
 
-@pytest.mark.parametrize("answer", list(KNOWN.values()), ids=list(KNOWN))
-def test_each_known_broken_answer_fails_with_its_reason(
+@pytest.mark.parametrize("answer", [*VALID.values(), *KNOWN.values()], ids=[*VALID, *KNOWN])
+def test_each_known_answer_gets_its_verdict(
     server: HostileServer, capfd: pytest.CaptureFixture[str], answer: Answer
 ) -> None:
     assert_clear_verdict(server, answer, capfd)
@@ -400,16 +426,7 @@ def test_each_known_broken_answer_fails_with_its_reason(
 @example(answer=bad_length(b"-5"))
 @example(answer=refused(head(b"HTTP/1.1 200 OK", b"X: " + b"y" * 70_000), "too large$"))
 @example(answer=refused(b"HTTP/1.1 200 OK\r\n", "too large$", "endless"))
-@example(answer=Answer((head(b"HTTP/1.1 200 OK", b"Content-Length: 3"), b"abc"), b"abc"))
-@example(
-    answer=Answer(
-        (
-            INTERIM[1] + head(b"HTTP/1.1 200 OK", b"Transfer-Encoding: chunked"),
-            chunks(b"hello world", [5], b";x=1", (digest_field(b"hello world"),)),
-        ),
-        b"hello world",
-    )
-)
+@example(answer=VALID["chunked-after-103"])
 @given(answer=answers)
 def test_every_answer_ends_with_a_clear_verdict(
     server: HostileServer, capfd: pytest.CaptureFixture[str], answer: Answer

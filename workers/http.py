@@ -171,7 +171,7 @@ class _Exchange:
 
     def _refused(self, exc: h11.RemoteProtocolError) -> TaskError:
         """h11's reason for refusing the answer, as a sentence that names the server."""
-        if self.answer is not None:
+        if self.answer is not None:  # past the head only chunked framing can go wrong
             if exc.error_status_hint == 431:
                 why = f"a chunk-size line or trailer over {format_bytes(MAX_HEAD)}"
             else:

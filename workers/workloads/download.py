@@ -136,8 +136,8 @@ class _Receiver(http.Sink):
         got = self.sha.hexdigest()
         server = ""  # the server's digest: a header, or a trailer when it hashed while sending
         if self.response is not None:
-            fields = self.response.headers | self.response.trailers
-            server = fields.get("x-content-sha256", "")
+            header = self.response.headers.get("x-content-sha256")
+            server = header or self.response.trailers.get("x-content-sha256", "")
         want = (expect_sha256 or server).strip().lower()
         if want and got != want:
             raise TaskError(f"checksum mismatch: expected {want[:12]}… got {got[:12]}…")
