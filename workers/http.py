@@ -1,18 +1,25 @@
-"""A small streaming HTTP/1.1 GET client: one sans-I/O parser, a sync and an async driver.
+"""A small streaming HTTP/1.1 GET client: h11 reads the protocol, our drivers move the bytes.
 
 Why not urllib or httpx: a download must stop within one chunk when
 cancelled and notice a stalled server, so every wait (connect, TLS handshake,
 each read) lasts at most ``POLL_S`` before the cancel token is looked at
 again (a timeout on ``socket.makefile`` would leave its buffer inconsistent);
 and the asyncio back end needs the same behaviour without ever blocking its
-loop. The protocol logic lives once, in :class:`ResponseParser` and
-:class:`_Exchange`; the two drivers only move bytes.
+loop. So the two drivers here, :func:`get` on a non-blocking socket and
+:func:`aget` on an asyncio ``BufferedProtocol``, are our own.
 
-Both drivers read into one reused 1 MiB buffer (``recv_into``, and a
-``BufferedProtocol`` for asyncio): measured over loopback from
-:class:`workers.server.LocalServer` on 2 cores, ~3.5 GB/s sync and ~2.9 GB/s
-async (asyncio streams, which copy each chunk twice, reached ~1.8 GB/s).
-SHA-256 (~1.7 GB/s) is what bounds a verified download.
+Why h11 for the rest: URLs come from users, so answers come from anywhere.
+h11 parses status lines, headers, Content-Length and chunked framing,
+trailers and interim answers as the RFCs say, and refuses what they forbid
+(a Content-Length of "²", two that disagree, a chunk size of "-1"). It does
+no I/O, so one :class:`_Exchange` serves both drivers and turns each refusal
+into a :class:`TaskError` a learner can read.
+
+Speed: both drivers read into one reused 1 MiB buffer (``recv_into``, and a
+``BufferedProtocol`` for asyncio), then give it to h11 in ``FEED``-sized
+pieces, because h11 copies every piece three times and big copies cost page
+faults (see ``FEED``). SHA-256 (~1.7 GB/s here) stays what bounds a verified
+download.
 """
 
 from __future__ import annotations
@@ -32,47 +39,54 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 from urllib.parse import quote, urljoin, urlsplit
 
+import h11
+
 from workers.core import CancelToken, TaskError, checkpoint
 from workers.spec import format_bytes
 
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-MAX_HEAD = 64 << 10  # longest head (or chunk-size line) accepted from a server
+MAX_HEAD = 64 << 10  # largest head (or chunk-size line, or trailer) accepted from a server
 RECV = 1 << 20  # one read: large enough for GB/s, small enough to cancel within a chunk
+#: h11 copies each piece it is given three times (into its buffer, then twice
+#: out). Copies under glibc's mmap threshold (128 KiB) reuse heap memory; 1 MiB
+#: copies got fresh pages each time on the main thread, and their page faults
+#: cut loopback throughput tenfold (~3.6 GB/s to ~0.35 GB/s).
+FEED = 96 << 10
 POLL_S = 0.2  # longest wait between two looks at the cancel token
-_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _PATH_SAFE = "!#$%&'()*+,/:;=?@[]~"  # left as they are; spaces, controls, non-ASCII get %XX
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, getattr(errno, "WSAEWOULDBLOCK", -1)}
+_BYTES_REPR = re.compile(r"""bytearray\(b((['"]).*?\2)\)|\bb((['"]).*?\4)""")  # h11's {!r}
 
 T = TypeVar("T")
 
 
 @dataclass
 class Head:
-    """A response's status line and headers (names in lower case).
+    """A response's status line and header fields (names in lower case).
 
     ``url`` is the address that gave this answer, after any redirects.
-    Trailer fields of a chunked body join ``headers`` once the body is read.
+    ``trailers`` are the fields a chunked body sends after its last chunk.
     """
 
     url: str
     status: int
     reason: str
     headers: dict[str, str] = field(default_factory=dict)
+    trailers: dict[str, str] = field(default_factory=dict)
 
     @property
     def length(self) -> int | None:
-        """The declared Content-Length (None when absent, chunked or malformed)."""
-        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+        """The declared Content-Length (None when absent or chunked); h11 checked its digits."""
+        if "transfer-encoding" in self.headers or "content-length" not in self.headers:
             return None
-        value = self.headers.get("content-length", "")
-        return int(value) if value.isdigit() else None
+        return int(self.headers["content-length"])
 
 
 class Sink:
     """Receives a final (non-redirect, 2xx) response: its head once, then body pieces.
 
-    A piece is only valid during the call: the driver reuses its buffer.
+    A piece is only valid during the call.
     """
 
     def head(self, head: Head) -> None:
@@ -82,197 +96,159 @@ class Sink:
         pass
 
 
-class ResponseParser:
-    """Bytes in, head and body pieces out; knows when the body is complete."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.buffer = bytearray()
-        self.head: Head | None = None
-        self.remaining: int | None = None  # body bytes still due (Content-Length)
-        self.chunked = False
-        self.chunk_left = 0
-        self.state = "head"  # head, body, size, data, crlf, trailer, done
-        self.received = 0
-
-    @property
-    def done(self) -> bool:
-        return self.state == "done"
-
-    def feed(self, data: bytes | memoryview) -> list[memoryview]:
-        """Take the next bytes off the wire; return the body bytes among them."""
-        if self.state == "head":
-            self.buffer += data
-            rest = self._take_head()
-            if rest is None:
-                return []
-            data = rest
-        if self.state == "done":
-            return []
-        if self.chunked:
-            return self._chunks(data)
-        view = memoryview(data)
-        if self.remaining is not None:
-            view = view[: self.remaining]
-            self.remaining -= len(view)
-            if self.remaining == 0:
-                self.state = "done"
-        self.received += len(view)
-        return [view] if view else []
-
-    def eof(self) -> None:
-        """The connection closed: fine only if the body was complete (or unbounded)."""
-        if self.state == "head":
-            raise TaskError("the server closed the connection before answering")
-        if self.state == "done":
-            return
-        if self.remaining is not None or self.chunked:
-            raise TaskError(f"the server closed the connection after {self.so_far()}")
-        self.state = "done"  # no length given: the end of the stream ends the body
-
-    def so_far(self) -> str:
-        """``1.2 MB of 8.0 MB``, or just ``1.2 MB`` when the total is unknown."""
-        if self.remaining is None:
-            return format_bytes(self.received)
-        return f"{format_bytes(self.received)} of {format_bytes(self.received + self.remaining)}"
-
-    def _take_head(self) -> bytes | None:
-        """Parse the head once complete; return the bytes after it (None: not yet)."""
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self.buffer) > MAX_HEAD:
-                    raise TaskError("the server's response headers are too large")
-                return None
-            head = _parse_head(self.url, bytes(self.buffer[:end]))
-            del self.buffer[: end + 4]
-            if head.status >= 200:
-                break
-            # An interim answer (100 Continue, 103 Early Hints): the real one follows.
-        self.head = head
-        rest, self.buffer = bytes(self.buffer), bytearray()
-        if "chunked" in head.headers.get("transfer-encoding", "").lower():
-            self.chunked, self.state = True, "size"
-        elif head.length is not None:
-            self.remaining = head.length
-            self.state = "body" if self.remaining else "done"
-        else:
-            self.state = "body"
-        return rest
-
-    def _chunks(self, data: bytes | memoryview) -> list[memoryview]:
-        """Chunked framing: body pieces are views of one copy of ``data``."""
-        raw = bytes(self.buffer) + bytes(data) if self.buffer else bytes(data)
-        self.buffer = bytearray()
-        view = memoryview(raw)
-        out: list[memoryview] = []
-        pos = 0
-        while pos < len(raw) and self.state != "done":
-            if self.state == "data":
-                take = min(self.chunk_left, len(raw) - pos)
-                out.append(view[pos : pos + take])
-                pos += take
-                self.chunk_left -= take
-                self.received += take
-                if self.chunk_left == 0:
-                    self.state = "crlf"
-                continue
-            end = raw.find(b"\r\n", pos)
-            if end < 0:  # a control line cut in two: keep its start for the next read
-                if len(raw) - pos > MAX_HEAD:
-                    raise TaskError("malformed chunked encoding from the server")
-                self.buffer += view[pos:]
-                break
-            line, pos = raw[pos:end], end + 2
-            if self.state == "size":
-                size = line.split(b";")[0].strip()
-                if not _HEX.fullmatch(size):
-                    raise TaskError("malformed chunked encoding from the server")
-                self.chunk_left = int(size, 16)
-                self.state = "data" if self.chunk_left else "trailer"
-            elif self.state == "crlf":
-                if line:
-                    raise TaskError("malformed chunked encoding from the server")
-                self.state = "size"
-            elif not line:  # the blank line after the trailer fields
-                self.state = "done"
-            elif self.head is not None:
-                name, _, value = line.decode("latin-1").partition(":")
-                self.head.headers[name.strip().lower()] = value.strip()
-        return out
-
-
-def _parse_head(url: str, raw: bytes) -> Head:
-    lines = raw.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise TaskError(f"not an HTTP response: {lines[0][:60]!r}")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return Head(url, int(parts[1]), parts[2].strip() if len(parts) > 2 else "", headers)
-
-
 class _Exchange:
-    """One request's answer as it arrives, whichever driver reads it."""
+    """One GET and its answer: h11 parses the bytes a driver reads, this judges the events."""
 
     def __init__(self, url: str, hops: int, sink: Sink, timeout: float) -> None:
-        self.parser = ResponseParser(url)
+        self.host, self.port, self.tls, path = _target(url)
         self.url, self.hops, self.sink, self.timeout = url, hops, sink, timeout
+        self.where = _where(url)
+        name = f"[{self.host}]" if ":" in self.host else self.host
+        host = name if self.port == (443 if self.tls else 80) else f"{name}:{self.port}"
+        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
+        fields = [("Host", host), ("User-Agent", "unfreeze")]
+        fields += [("Accept-Encoding", "identity"), ("Connection", "close")]
+        self.request = self.h11.send(h11.Request(method="GET", target=path, headers=fields)) or b""
+        self.answer: Head | None = None
         self.redirect: str | None = None
         self.done = False
+        self.body = 0  # body bytes so far
+        self.first = b""  # the answer's first bytes: they name a server that is not HTTP
         self.last_data = time.monotonic()
+
+    @property
+    def head(self) -> Head:
+        if self.answer is None:  # received() raises first; this keeps the type checker honest
+            raise TaskError("the server closed the connection before answering")
+        return self.answer
 
     def received(self, data: bytes | memoryview) -> None:
         """Handle bytes just read (empty: the server closed the connection)."""
         self.last_data = time.monotonic()
-        if not data:
-            self.parser.eof()
-            self.done = True
-            return
-        had_head = self.parser.head is not None
-        pieces = self.parser.feed(data)
-        head = self.parser.head
-        if head is not None and not had_head:
-            self.redirect = _redirect_target(head, self.hops)
-            if self.redirect is not None:
+        view = memoryview(data)
+        if self.answer is None and len(self.first) < 80:
+            self.first += bytes(view[: 80 - len(self.first)])
+        try:
+            for start in range(0, max(len(view), 1), FEED):  # empty: one call, h11's EOF
+                self.h11.receive_data(view[start : start + FEED])  # type: ignore[arg-type]
+                while not self.done:
+                    event = self.h11.next_event()
+                    if event is h11.NEED_DATA or event is h11.PAUSED:
+                        break
+                    self._handle(event)
+                if self.done:
+                    break
+        except h11.RemoteProtocolError as exc:
+            raise (self._refused(exc) if view else self._closed_early()) from None
+        if not view and not self.done:
+            raise self._closed_early()
+
+    def _handle(self, event: object) -> None:
+        match event:
+            case h11.Response():
+                self._answered(event)
+            case h11.Data(data=piece):
+                self.body += len(piece)
+                self.sink.data(memoryview(piece))
+            case h11.EndOfMessage(headers=trailers):
+                self.head.trailers = _fields(trailers)
                 self.done = True
-                return
+            case h11.ConnectionClosed():
+                raise self._closed_early()
+            # Anything else is an interim answer (100 Continue, 103 Early Hints): wait on.
+
+    def _answered(self, response: h11.Response) -> None:
+        if sum(len(name) + len(value) + 4 for name, value in response.headers) > MAX_HEAD:
+            raise TaskError("the server's response headers are too large")
+        reason = response.reason.decode("latin-1")
+        head = Head(self.url, response.status_code, reason, _fields(response.headers))
+        self.answer = head
+        self.redirect = _redirect_target(head, self.hops)
+        if self.redirect is not None:
+            self.done = True
+        else:
             self.sink.head(head)
-        for piece in pieces:
-            self.sink.data(piece)
-        self.done = self.parser.done
+
+    def _refused(self, exc: h11.RemoteProtocolError) -> TaskError:
+        """h11's reason for refusing the answer, as a sentence that names the server."""
+        if self.answer is not None:  # past the head only chunked framing can go wrong
+            if exc.error_status_hint == 431:
+                why = f"a chunk-size line or trailer over {format_bytes(MAX_HEAD)}"
+            else:
+                why = _words(exc)
+            return TaskError(f"malformed chunked encoding from {self.where}: {why}")
+        if exc.error_status_hint == 431:
+            return TaskError("the server's response headers are too large")
+        first = self.first.split(b"\n", 1)[0].rstrip(b"\r")
+        if not first.startswith(b"HTTP/"):
+            shown = first[:60].decode("latin-1")
+            return TaskError(f"not an HTTP response from {self.where}: {shown!r}")
+        return TaskError(f"malformed response from {self.where}: {_words(exc)}")
+
+    def _closed_early(self) -> TaskError:
+        if self.answer is None:
+            return TaskError("the server closed the connection before answering")
+        return TaskError(f"the server closed the connection after {self.so_far()}")
+
+    def so_far(self) -> str:
+        """``1.2 MB of 8.0 MB``, or just ``1.2 MB`` when the total is unknown."""
+        length = self.answer.length if self.answer is not None else None
+        if length is None:
+            return format_bytes(self.body)
+        return f"{format_bytes(self.body)} of {format_bytes(length)}"
 
     def idle(self) -> None:
         """A read found nothing for POLL_S: give up once ``timeout`` passed without data."""
         if time.monotonic() - self.last_data > self.timeout:
-            raise TaskError(
-                f"no data for {self.timeout:g} s after {self.parser.so_far()} (stalled)"
-            )
+            raise TaskError(f"no data for {self.timeout:g} s after {self.so_far()} (stalled)")
 
     def broken(self, exc: OSError) -> TaskError:
-        where = urlsplit(self.url).netloc
-        why = _reason(exc)
-        return TaskError(f"connection to {where} broke after {self.parser.so_far()}: {why}")
+        return TaskError(f"connection to {self.where} broke after {self.so_far()}: {_reason(exc)}")
 
-    @property
-    def head(self) -> Head:
-        if self.parser.head is None:  # eof() raises first; this keeps the type checker honest
-            raise TaskError("the server closed the connection before answering")
-        return self.parser.head
+
+def _fields(headers: h11.Headers | list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """h11's (name, value) pairs as a dict; a repeated name joins its values with commas."""
+    out: dict[str, str] = {}
+    for raw_name, raw_value in headers:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+def _words(exc: h11.RemoteProtocolError) -> str:
+    """h11's words, shown as text: ``illegal chunk header: 'zz\\r\\n'``, at most 100 characters."""
+    text = _BYTES_REPR.sub(lambda m: m[1] or m[3], str(exc))
+    text = text[:1].lower() + text[1:]
+    return text if len(text) <= 100 else text[:99] + "…"
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """``text`` fit for a one-line message: control characters as ``?``, cut at ``limit``."""
+    shown = "".join(c if c.isprintable() else "?" for c in text[:limit])
+    return shown + "…" if len(text) > limit else shown
 
 
 def _redirect_target(head: Head, hops: int) -> str | None:
     """The next URL when ``head`` redirects; an error for any other non-2xx answer."""
-    if head.status in REDIRECTS and head.headers.get("location"):
+    location = head.headers.get("location")
+    if head.status in REDIRECTS and location:
         if hops >= MAX_REDIRECTS:
             raise TaskError(f"too many redirects (more than {MAX_REDIRECTS})")
-        return urljoin(head.url, head.headers["location"])
+        try:
+            return urljoin(head.url, location)
+        except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+            raise TaskError(
+                f"the server redirected to an invalid URL: {_printable(location)}"
+            ) from None
     if not 200 <= head.status < 300:
-        where = urlsplit(head.url).netloc
-        raise TaskError(f"HTTP {head.status} {head.reason}".rstrip() + f" from {where}")
+        status = f"HTTP {head.status} {_printable(head.reason)}".rstrip()
+        raise TaskError(f"{status} from {_where(head.url)}")
     return None
+
+
+def _where(url: str) -> str:
+    """``host:port`` as the URL gave it, without any ``user:password@``."""
+    return urlsplit(url).netloc.rpartition("@")[2]
 
 
 def _target(url: str) -> tuple[str, int, bool, str]:
@@ -280,25 +256,18 @@ def _target(url: str) -> tuple[str, int, bool, str]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise TaskError(f"not a valid URL: {url[:80]}") from None
+        raise TaskError(f"not a valid URL: {_printable(url)}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TaskError(f"not an http(s) URL: {url[:80]}")
+        raise TaskError(f"not an http(s) URL: {_printable(url)}")
     try:  # an international name goes on the wire in its ASCII (IDNA) form
         host = parts.hostname.encode("idna").decode("ascii")
     except UnicodeError:
-        raise TaskError(f"not a valid host name: {parts.hostname[:80]}") from None
+        raise TaskError(f"not a valid host name: {_printable(parts.hostname)}") from None
     tls = parts.scheme == "https"
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return host, port or (443 if tls else 80), tls, quote(path, safe=_PATH_SAFE)
-
-
-def _request(host: str, port: int, tls: bool, path: str) -> bytes:
-    name = f"[{host}]" if ":" in host else host
-    host_header = name if port == (443 if tls else 80) else f"{name}:{port}"
-    return (
-        f"GET {path} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: unfreeze\r\n"
-        "Accept-Encoding: identity\r\nConnection: close\r\n\r\n"
-    ).encode("latin-1")
+    if port is None:  # an explicit port 0 stays 0 (refused), never quietly port 80
+        port = 443 if tls else 80
+    return host, port, tls, quote(path, safe=_PATH_SAFE)
 
 
 def _reason(exc: OSError) -> str:
@@ -409,11 +378,10 @@ def get(url: str, sink: Sink, cancel: CancelToken, *, timeout: float = 10.0) -> 
     buffer = bytearray(RECV)
     view = memoryview(buffer)
     for hops in range(MAX_REDIRECTS + 1):
-        host, port, tls, path = _target(url)
-        with _connect(host, port, tls, cancel, timeout) as sock:
-            exchange = _Exchange(url, hops, sink, timeout)
+        exchange = _Exchange(url, hops, sink, timeout)
+        with _connect(exchange.host, exchange.port, exchange.tls, cancel, timeout) as sock:
             try:
-                sock.sendall(_request(host, port, tls, path))
+                sock.sendall(exchange.request)
             except OSError as exc:
                 raise exchange.broken(exc) from None
             while not exchange.done:
@@ -439,8 +407,9 @@ class _Pipe(asyncio.BufferedProtocol):
     """``recv_into`` for asyncio: the transport fills one reused buffer.
 
     asyncio streams copy each chunk twice (into their buffer, then out as
-    bytes), which halves loopback throughput; here nothing is copied. Reading
-    pauses while the buffer is full and resumes once its bytes were taken.
+    bytes) before h11 copies it again; here the transport writes straight into
+    one buffer. Reading pauses while it is full and resumes once its bytes were
+    taken.
     """
 
     def __init__(self) -> None:
@@ -547,12 +516,11 @@ async def aget(url: str, sink: Sink, cancel: CancelToken, *, timeout: float = 10
     ``cancel``, so it suits a loop that runs on the GUI thread.
     """
     for hops in range(MAX_REDIRECTS + 1):
-        host, port, tls, path = _target(url)
-        pipe = await _aconnect(host, port, tls, cancel, timeout)
         exchange = _Exchange(url, hops, sink, timeout)
+        pipe = await _aconnect(exchange.host, exchange.port, exchange.tls, cancel, timeout)
         finished = False
         try:
-            pipe.transport.write(_request(host, port, tls, path))
+            pipe.transport.write(exchange.request)
             while not exchange.done:
                 checkpoint(cancel)
                 try:
@@ -572,4 +540,4 @@ async def aget(url: str, sink: Sink, cancel: CancelToken, *, timeout: float = 10
     raise AssertionError("unreachable: the last hop either answers or raises")
 
 
-__all__ = ["MAX_REDIRECTS", "POLL_S", "Head", "ResponseParser", "Sink", "aget", "get"]
+__all__ = ["MAX_REDIRECTS", "POLL_S", "Head", "Sink", "aget", "get"]

@@ -134,8 +134,11 @@ class _Receiver(http.Sink):
         if length is not None and self.size != length:
             raise TaskError(f"got {self.size:,} bytes, expected {length:,}")
         got = self.sha.hexdigest()
-        header = self.response.headers.get("x-content-sha256") if self.response else None
-        want = (expect_sha256 or header or "").strip().lower()
+        server = ""  # the server's digest: a header, or a trailer when it hashed while sending
+        if self.response is not None:
+            header = self.response.headers.get("x-content-sha256")
+            server = header or self.response.trailers.get("x-content-sha256", "")
+        want = (expect_sha256 or server).strip().lower()
         if want and got != want:
             raise TaskError(f"checksum mismatch: expected {want[:12]}… got {got[:12]}…")
         return Outcome(self.size, got)
