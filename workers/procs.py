@@ -172,32 +172,37 @@ def shut_down(pool: Executor) -> None:
 class WorkerPids:
     """The pids a pool's workers reported (:class:`WorkerUp`), to kill after a grace.
 
-    A pid is kept only while it names a child of ours, and the kill goes
-    through psutil, which checks that the pid still names the same process:
-    a worker the pool already reaped may have left its pid to a stranger.
+    Only a child of ours that has not exited is killed: until it is reaped,
+    its pid cannot name another process, whereas a worker the pool already
+    reaped may have left its pid to a stranger.
     """
 
     def __init__(self) -> None:
-        self._workers: dict[int, Any] = {}  # pid -> psutil.Process
+        self._pids: list[int] = []
 
     def add(self, pid: int) -> None:
-        import psutil  # the app's, not the workers': spawned workers never need it
-
-        with contextlib.suppress(psutil.Error):
-            process = psutil.Process(pid)
-            if process.ppid() == os.getpid():  # not reaped yet: the pid is still its own
-                self._workers[pid] = process
+        if running_child(pid):
+            self._pids.append(pid)
 
     def pids(self) -> list[int]:
-        return list(self._workers)
+        return list(self._pids)
 
     def kill(self) -> None:
         """SIGKILL every worker still running: its pool breaks, its tasks end."""
-        import psutil
+        for pid in self._pids:
+            if running_child(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
-        for process in list(self._workers.values()):
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
+
+def running_child(pid: int) -> bool:
+    """True while ``pid`` is a child of ours that has not exited (nor been reaped)."""
+    if not hasattr(os, "waitid"):  # Windows: no zombies to tell apart
+        return True
+    try:  # WNOWAIT: only look, leave the exit status to whoever joins the process
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+    except ChildProcessError:  # not our child, or already reaped
+        return False
 
 
 def failure(index: int, exc: BaseException, *, cancelled: bool) -> Event:

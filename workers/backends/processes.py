@@ -198,9 +198,9 @@ class ProcessRun(Run):
                 self.worker_pids.add(item.pid)
             else:
                 self.inbox.append(item)
-        if self.finished:
-            self.launcher.stop()  # nothing left to run: the workers may go now
-        elif self.cancelled_at is not None and _left(self.cancelled_at + CANCEL_GRACE_S) == 0:
+        if self.finished or self.cancelled_at is None:
+            return
+        if _left(self.cancelled_at + CANCEL_GRACE_S) == 0:
             self.worker_pids.kill()  # they ignored the cancel: the pool breaks, their tasks end
 
     def cancel(self) -> None:
