@@ -164,9 +164,9 @@ class ProcessRun(Run):
                 self._submit(self.pool, self.tasks[self.workers :])
         except Exception as exc:
             self._give_up(exc)
-        # A submission spawns a worker when none is idle and the pool is short
-        # of one (one died at start, or tasks ended while the first ones were
-        # submitted): then this thread started it and must outlive it too.
+        # A submission spawns a worker whenever none is idle and the pool has
+        # fewer than it may (tasks that ended while the first ones were still
+        # being submitted leave it short): this thread must outlive it too.
         self.launcher.join()
 
     def _submit(self, pool: ProcessPoolExecutor, tasks: list[Task]) -> None:
@@ -198,7 +198,7 @@ class ProcessRun(Run):
                 self.worker_pids.add(item.pid)
             else:
                 self.inbox.append(item)
-        if self.finished or self.cancelled_at is None:
+        if self.cancelled_at is None or self.finished:
             return
         if _left(self.cancelled_at + CANCEL_GRACE_S) == 0:
             self.worker_pids.kill()  # they ignored the cancel: the pool breaks, their tasks end
