@@ -23,6 +23,7 @@ leave it behind.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -46,7 +47,14 @@ def run_workers(count: int, when: str) -> None:
             for event in run.drain():
                 if event.kind == "started":
                     started.add(event.pid)
-            ready = run.pids() if when == "spawned" else sorted(started)
+            # Spawned: multiprocessing lists a child as soon as it is started,
+            # before it runs a line of ours (the run itself learns a worker's
+            # pid only from the worker).
+            ready = (
+                sorted(p.pid for p in multiprocessing.active_children() if p.pid)
+                if when == "spawned"
+                else sorted(started)
+            )
             if not pids and len(ready) == count:
                 pids = ready
                 print(json.dumps(pids), flush=True)

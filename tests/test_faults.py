@@ -13,6 +13,7 @@ import ctypes
 import gc
 import json
 import logging
+import multiprocessing
 import os
 import random
 import selectors
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,12 +34,12 @@ from gui.controller import RunController
 from gui.probe import Probe
 from tests import faulttasks
 from tests.helpers import finals, start, started
-from workers import content
+from workers import content, workloads
 from workers.backends import REGISTRY
 from workers.backends.base import Run
 from workers.core import Event, Task
 from workers.record import RunRecord, RunState
-from workers.spec import MAX_TASKS, RunSpec, SpecError, parse_spec
+from workers.spec import MAX_TASKS, MAX_WORKERS, RunSpec, SpecError, parse_spec
 from workers.stats import LagStats
 from workers.workloads import disk
 
@@ -330,6 +332,53 @@ def test_a_task_that_ignores_cancel_is_killed(qtbot) -> None:
     assert all(gone(pid) for pid in pids)
 
 
+@pytest.mark.parametrize("work", ["cpu-python", "steps"])
+def test_cancelled_process_tasks_stop_at_their_next_chunk_and_no_worker_is_killed(
+    qtbot, work: str
+) -> None:
+    """Cancel while every worker runs a task: each stops itself, well before the grace.
+
+    The running tasks end "cancelled" inside their workers, every task is
+    final within 0.5 s, and every worker exits on its own (status 0). Were
+    the cancel event never set in the workers, they would run on until killed
+    after the 1.5 s grace; with no grace, they would be killed at once.
+    """
+    if work == "cpu-python":  # the window's default job: 8 tasks of 8 MB, one worker per core
+        spec = parse_spec({"workload": "cpu-python", "backend": "multiprocessing"})
+        tasks, workers = workloads.make_tasks(spec), spec.workers
+    else:  # 10 s tasks with a cancel point every 10 ms
+        tasks, workers = faulttasks.tasks(faulttasks.steps, 6, 1000, count=1000, step_s=0.01), 2
+    watch = Watch(qtbot, start("multiprocessing", tasks, workers=workers))
+    run = watch.run
+
+    def every_worker_busy() -> bool:
+        busy = {e.task for e in watch.events if e.kind == "progress"} - set(run.final)
+        return len(busy) == run.workers
+
+    watch.until(every_worker_busy, timeout_s=20)
+    pids = set(run.pids())
+    children = [p for p in multiprocessing.active_children() if p.pid in pids]
+    assert len(children) == run.workers, (pids, children)
+    run.cancel()
+    cancelled_at = time.perf_counter()
+    try:
+        watch.until(lambda: run.finished, timeout_s=5)
+    finally:
+        watch.close()
+    took = max(t for t, e in watch.arrivals if e.final) - cancelled_at
+    print(f"{work}: every task final {took:.3f} s after cancel")
+    done = assert_one_final_each(watch.events, len(tasks))
+    assert {e.kind for e in done.values()} <= {"done", "cancelled"}, done
+    stopped = [done[e.task] for e in watch.events if e.kind == "started"]
+    stopped = [e for e in stopped if e.kind == "cancelled"]
+    assert stopped, "no running task was cancelled"
+    for event in stopped:  # said by the worker itself, not by the app for a killed one
+        assert event.pid in pids and event.pid != os.getpid(), event
+    assert all(e.t - cancelled_at < 0.5 for e in done.values())
+    assert took < 0.5
+    assert [p.exitcode for p in children] == [0] * run.workers  # -9: killed
+
+
 # -- case 5: cancelling a thousand queued tasks ---------------------------------------
 @pytest.fixture
 def controller(qtbot) -> Iterator[RunController]:
@@ -382,6 +431,23 @@ def test_submitting_the_most_tasks_does_not_kill_the_workers(qtbot) -> None:
     print(f"{MAX_TASKS} tasks: every task final {took:.3f} s after cancel")
     assert took < 1.0
     assert_one_final_each(watch.events, MAX_TASKS)
+
+
+def test_the_most_workers_survive_the_submission_of_the_most_tasks(qtbot) -> None:
+    """64 workers, 10 000 one-step tasks: every task done, no worker killed.
+
+    Tasks that end while the first workers are still being spawned leave one
+    idle, so a later submission, from the feeder thread, spawns a worker:
+    that thread too must outlive the workers it started (PR_SET_PDEATHSIG is
+    per thread). Without that, tasks failed "worker process died" in 6 runs
+    out of 8 here, up to 9 759 of them.
+    """
+    tasks = faulttasks.tasks(faulttasks.steps, MAX_TASKS, 1, count=1, step_s=0.0)
+    watch = Watch(qtbot, start("multiprocessing", tasks, workers=MAX_WORKERS))
+    watch.to_the_end(timeout_s=90)
+    done = assert_one_final_each(watch.events, MAX_TASKS)
+    verdicts = Counter(f"{e.kind} {e.detail}" for e in done.values())
+    assert verdicts == {"done 1 steps": MAX_TASKS}, verdicts
 
 
 # -- case 6: a flood of progress -----------------------------------------------------

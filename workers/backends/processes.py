@@ -1,49 +1,79 @@
-"""``multiprocessing``: each worker is a process with its own interpreter and GIL.
+"""``multiprocessing``: each process has its own interpreter and its own GIL.
 
-Pure-Python work scales with the cores, at the cost of starting processes
-(spawn: a fresh interpreter each, reported as start-up) and of pickling
-everything that crosses.  Progress flows through one ``multiprocessing``
-queue; each task's final outcome comes back as its future's result, so a
-worker that dies still leaves a clear verdict for its task.
+So pure-Python work scales with the cores.  The price: starting a process
+(``spawn`` starts a fresh interpreter, tens to hundreds of ms, shown as
+*start s*) and pickling every argument and result.  ``fork`` is not used: it
+copies a process whose Qt threads are already running.
+
+The pattern comes first, as the Processes lesson tells it: start a
+``ProcessPoolExecutor`` with spawn (:func:`start_pool`), submit the tasks
+(:func:`submit`), collect each task's result from its future
+(:func:`outcome`), and forward progress through one multiprocessing queue
+(:func:`work` puts, :func:`received` gets).  :class:`ProcessRun` wires it into the app.  What keeps it safe
+(workers that die with the app and run below it, a launcher thread that
+outlives them, a kill when a worker ignores the cancel) is in
+:mod:`workers.procs`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import multiprocessing.queues
-import multiprocessing.synchronize  # noqa: F401
+import multiprocessing.synchronize
 import os
 import queue
-import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from typing import Any
 
 from workers import procs
 from workers.backends.base import Run
 from workers.core import Cancelled, Event, Task, describe, make_event, run_task
 
-#: How long cancelled workers get to stop at a chunk boundary before being killed.
-CANCEL_GRACE_S = 1.5
-
-_events: Any = None
-_cancel: Any = None
+# -- the pattern ------------------------------------------------------------------
+#: ``spawn``: every worker is a fresh interpreter; never ``fork`` once Qt's threads run.
+SPAWN = multiprocessing.get_context("spawn")
 
 
-def _init(events: Any, cancel: Any, app_pid: int) -> None:
-    """Worker initializer: die with the app, keep the channel and the token."""
+def start_pool(
+    workers: int,
+    events: multiprocessing.queues.Queue[Any],
+    cancel: multiprocessing.synchronize.Event,
+) -> ProcessPoolExecutor:
+    """``workers`` processes, each with its own interpreter and its own GIL.
+
+    Every worker gets the run's ``events`` queue (its progress goes there)
+    and its ``cancel`` event (the token its tasks check between chunks).
+    """
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=SPAWN,
+        initializer=init_worker,
+        initargs=(events, cancel, os.getpid()),
+    )
+
+
+_events: Any = None  # in a worker: the run's queue
+_cancel: Any = None  # in a worker: the run's cancel event
+
+
+def init_worker(events: Any, cancel: Any, app_pid: int) -> None:
+    """Runs once in each new worker: keep the queue and the token for its tasks."""
     global _events, _cancel
-    procs.die_with_parent(app_pid)
-    procs.lower_priority()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the app's to handle
     _events, _cancel = events, cancel
+    procs.harden_worker(app_pid, events)  # die with the app, run below it, say our pid
 
 
-def _run(task: Task) -> list[Event]:
-    """Runs in the worker: live events go to the queue; "started" and the final
-    event are also returned, since the queue may deliver later than the future."""
+def work(task: Task) -> list[Event]:
+    """Runs one task in a worker; progress goes to the queue as it happens.
+
+    "started" and the final event are also returned, as the future's result:
+    the queue may deliver later than the future.
+    """
     kept: list[Event] = []
 
     def emit(event: Event) -> None:
@@ -56,26 +86,58 @@ def _run(task: Task) -> list[Event]:
     return kept
 
 
+def submit(
+    pool: ProcessPoolExecutor, task: Task, when_done: Callable[[Future[list[Event]]], None]
+) -> None:
+    """Queue ``task`` on the pool; ``when_done(future)`` runs on the pool's thread once it ends.
+
+    A callback, not ``future.result()``: waiting on the GUI thread would freeze it.
+    """
+    pool.submit(work, task).add_done_callback(when_done)
+
+
+def outcome(index: int, future: Future[list[Event]], cancelled: bool) -> list[Event]:
+    """The events a task's finished future stands for; ``cancelled``: the run was."""
+    if future.cancelled():  # still queued when the run was cancelled: it never started
+        return [make_event("cancelled", index)]
+    exc = future.exception()
+    if exc is not None:  # its worker died, or was killed after ignoring a cancel
+        return [procs.failure(index, exc, cancelled=cancelled)]
+    return future.result()
+
+
+def received(events: multiprocessing.queues.Queue[Any]) -> list[Any]:
+    """What the workers put on the queue so far, without waiting."""
+    out = []
+    with contextlib.suppress(queue.Empty, OSError, EOFError, ValueError):  # empty, or closed
+        while True:
+            out.append(events.get_nowait())
+    return out
+
+
+# -- the back end -----------------------------------------------------------------
+#: How long cancelled workers get to stop at a chunk boundary before being killed.
+CANCEL_GRACE_S = 1.5
+
+
+def _left(until: float) -> float:
+    return max(0.0, until - time.perf_counter())
+
+
 class ProcessRun(Run):
     backend = "multiprocessing"
 
     def _start(self) -> None:
-        ctx = procs.context()
-        self.events = ctx.Queue()
-        self.mp_cancel = ctx.Event()
-        self.cancelled_at: float | None = None
+        self.events: multiprocessing.queues.Queue[Any] = SPAWN.Queue()
+        self.mp_cancel = SPAWN.Event()
         self.pool: ProcessPoolExecutor | None = None
-        # The executor forgets its processes and manager thread on shutdown
-        # (which cancel calls); close still needs them, to join or kill.
-        self.processes: dict[int, Any] = {}
-        self.manager: threading.Thread | None = None
+        self.worker_pids = procs.WorkerPids()
+        self.cancelled_at: float | None = None
         self.submitted = 0  # tasks handed to the pool so far
         self.given_up = False  # the pool could not be started
-        self.launched = threading.Event()  # the workers were spawned (or could not be)
-        self.released = threading.Event()  # the workers are gone: the launcher may end
-        # Spawning blocks for tens of ms: do it off the GUI thread, so starting
-        # processes costs start-up time but never UI responsiveness.
-        self.launcher = threading.Thread(target=self._launch, args=(ctx,), name="pool-launcher")
+        # Spawning and, at the end, shutting the pool down happen on a
+        # low-priority thread that outlives the workers (see procs.Launcher).
+        self.launcher = procs.Launcher(self._spawn, self._shut_down)
         # The other tasks are submitted from a thread at the GUI's priority: a
         # low-priority thread holding the GIL (1 000 submissions, a garbage
         # collection they trigger) stalls the GUI thread too, by 60-300 ms here.
@@ -83,48 +145,40 @@ class ProcessRun(Run):
         self.launcher.start()
         self.feeder.start()
 
-    def _launch(self, ctx: Any) -> None:
-        procs.lower_priority(thread_only=True)  # children inherit it from their first instruction
+    def _spawn(self) -> None:
         try:
-            pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=ctx,
-                initializer=_init,
-                initargs=(self.events, self.mp_cancel, os.getpid()),
-            )
-            self.processes = pool._processes
-            self.pool = pool
+            self.pool = start_pool(self.workers, self.events, self.mp_cancel)
             # One task per worker: each submission spawns a worker, from this thread.
-            self._submit(pool, self.tasks[: self.workers])
+            self._submit(self.pool, self.tasks[: self.workers])
         except Exception as exc:
             self._give_up(exc)
-        finally:
-            self.launched.set()
-        # Linux sends PR_SET_PDEATHSIG when the *thread* that started a worker
-        # ends, not its process: were this thread to end now, every worker that
-        # already armed it would be killed (seen with 5 000 tasks, whose
-        # submission outlasts the workers' start-up).  So it waits for them.
-        self.released.wait()
+
+    def _shut_down(self) -> None:
+        if self.pool is not None:
+            procs.shut_down(self.pool)
 
     def _feed(self) -> None:
-        self.launched.wait()
-        pool = self.pool
+        self.launcher.launched.wait()
         try:
-            if pool is not None and not self.given_up:
-                self._submit(pool, self.tasks[self.workers :])
+            if self.pool is not None and not self.given_up:
+                self._submit(self.pool, self.tasks[self.workers :])
         except Exception as exc:
             self._give_up(exc)
-        if self.cancel_token.is_set():
-            self._cancel_queued()
+        # A submission spawns a worker whenever none is idle and the pool has
+        # fewer than it may (tasks that ended while the first ones were still
+        # being submitted leave it short): this thread must outlive it too.
+        self.launcher.join()
 
     def _submit(self, pool: ProcessPoolExecutor, tasks: list[Task]) -> None:
         for task in tasks:
             if self.cancel_token.is_set():
                 raise Cancelled
-            future = pool.submit(_run, task)  # RuntimeError once cancel shut the pool down
-            future.add_done_callback(lambda f, i=task.index: self._settle(i, f))
-            self.manager = self.manager or pool._executor_manager_thread
+            submit(pool, task, partial(self._settle, task.index))  # RuntimeError once shut down
             self.submitted += 1
+
+    def _settle(self, index: int, future: Future[list[Event]]) -> None:
+        for event in outcome(index, future, self.cancel_token.is_set()):
+            self.emit(event)
 
     def _give_up(self, exc: Exception) -> None:
         """Tasks the pool did not take get their verdict here (drain keeps the first)."""
@@ -138,84 +192,40 @@ class ProcessRun(Run):
         for task in self.tasks:
             self.emit(make_event("failed", task.index, detail=detail))
 
-    def _settle(self, index: int, future: Future[list[Event]]) -> None:
-        """Runs on the executor's manager thread: turn a future into a final event."""
-        if future.cancelled():
-            self.emit(make_event("cancelled", index))
-            return
-        exc = future.exception()
-        if exc is None:
-            for event in future.result():
-                self.emit(event)
-        elif self.cancel_token.is_set():
-            self.emit(make_event("cancelled", index))
-        elif isinstance(exc, BrokenProcessPool):
-            self.emit(make_event("failed", index, detail="worker process died"))
-        else:
-            self.emit(make_event("failed", index, detail=f"{type(exc).__name__}: {exc}"))
-
     def _collect(self) -> None:
-        with contextlib.suppress(queue.Empty, OSError, EOFError, ValueError):
-            while True:
-                self.inbox.append(self.events.get_nowait())
-        if self.cancelled_at is not None and not self.finished:
-            if time.perf_counter() - self.cancelled_at > CANCEL_GRACE_S:
-                self._kill(self.pids())
+        for item in received(self.events):
+            if isinstance(item, procs.WorkerUp):
+                self.worker_pids.add(item.pid)
+            else:
+                self.inbox.append(item)
+        if self.cancelled_at is None or self.finished:
+            return
+        if _left(self.cancelled_at + CANCEL_GRACE_S) == 0:
+            self.worker_pids.kill()  # they ignored the cancel: the pool breaks, their tasks end
 
     def cancel(self) -> None:
         if self.cancel_token.is_set():
             return
         super().cancel()
-        self.mp_cancel.set()
+        self.mp_cancel.set()  # running tasks stop at their next chunk
         self.cancelled_at = time.perf_counter()
-        self._cancel_queued()
-
-    def _cancel_queued(self) -> None:
-        """Queued tasks never start: the executor's manager thread cancels them.
-
-        Cancelling their futures here instead would leave cancelled items in the
-        executor's books, and the manager thread would crash on them
-        (InvalidStateError, CPython gh-107219, fixed in 3.12 only) once a
-        stubborn worker is killed, leaving its queue thread behind.
-        """
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+        self.launcher.stop()  # queued tasks never start: the pool cancels them as it shuts down
 
     def pids(self) -> list[int]:
-        """Worker pids (the executor has no public way to list its processes)."""
-        return [p.pid for p in list(self.processes.values()) if p.pid]
-
-    @staticmethod
-    def _kill(pids: list[int]) -> None:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        """Pids of the workers that have started so far (each reports its own)."""
+        self._collect()
+        return self.worker_pids.pids()
 
     def _close(self, deadline: float) -> None:
-        self.launched.wait(max(0.0, deadline - time.perf_counter()))
-        self.feeder.join(max(0.0, deadline - time.perf_counter()))  # cancelled: it stops at once
-        try:
-            self._stop_pool(deadline)
-        finally:
-            self.released.set()
-            self.launcher.join(max(0.0, deadline - time.perf_counter()))
-
-    def _stop_pool(self, deadline: float) -> None:
-        if self.pool is None:  # could not even start its processes
-            return
-        processes = list(self.processes.values())
-        manager = self.manager
-        self.pool.shutdown(wait=False, cancel_futures=True)  # idle workers exit now
+        self.launcher.stop()
         grace = deadline
         if self.cancelled_at is not None:
             grace = min(deadline, self.cancelled_at + CANCEL_GRACE_S)
-        for process in processes:
-            process.join(max(0.0, grace - time.perf_counter()))
-        self._kill([p.pid for p in processes if p.is_alive() and p.pid])
-        for process in processes:
-            process.join(max(0.0, deadline - time.perf_counter()))
-        if manager is not None:
-            manager.join(max(0.0, deadline - time.perf_counter()))
+        if not self.launcher.join(_left(grace)):  # a worker still runs a task
+            self._collect()
+            self.worker_pids.kill()
+            self.launcher.join(_left(deadline))
+        self.feeder.join(_left(deadline))
         self._collect()
         self.events.close()
         self.events.join_thread()
