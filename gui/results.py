@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from gui.bars import CompareBars
 from gui.export import save_text, to_csv, to_json
+from workers.core import os_reason
 from workers.record import RunRecord
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
@@ -203,7 +204,7 @@ class ResultsPanel(QSplitter):
         try:
             save_text(path, render(self.table.records))
         except OSError as exc:
-            error = f"could not export to {path}: {(exc.strerror or str(exc)).lower()}"
+            error = f"could not export to {path}: {os_reason(exc)}"
             self.message.emit(error, True)
             return error
         self.message.emit(f"Saved {len(self.table.records)} results to {path}", False)

@@ -122,7 +122,7 @@ def run_short_of_files() -> None:
             time.sleep(0.01)
         run.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-        verdicts = sorted({f"{e.kind} {e.detail}" for e in run.final.values()})
+        verdicts = sorted({f"{e.kind} {e.detail}" for e in run.verdicts.values()})
         print(json.dumps({"extra": extra, "verdicts": verdicts}), flush=True)
         if verdicts == ["done 2 steps"]:
             return

@@ -176,7 +176,7 @@ def test_a_qthread_stuck_past_close_is_kept_until_it_finishes(qtbot) -> None:
     t0 = time.perf_counter()
     run.close(timeout=0.2)
     assert time.perf_counter() - t0 < 0.9  # close is bounded, the calls are not
-    assert {e.kind for e in run.final.values()} == {"cancelled"}
+    assert {e.kind for e in run.verdicts.values()} == {"cancelled"}
     assert len(qthread.stragglers()) == 2
     run = None
     gc.collect()  # without the hand-over this frees both running QThreads: abort
@@ -199,5 +199,7 @@ def test_close_of_a_default_job_with_tasks_still_queued_is_bounded(qtbot, backen
     t0 = time.perf_counter()
     run.close(timeout=3.0)
     assert time.perf_counter() - t0 < 3.5
-    assert run.finished and len(run.final) == spec.tasks >= 4 * spec.workers
-    assert sum(e.kind == "cancelled" for e in run.final.values()) >= spec.tasks - 2 * spec.workers
+    assert run.finished and len(run.verdicts) == spec.tasks >= 4 * spec.workers
+    assert (
+        sum(e.kind == "cancelled" for e in run.verdicts.values()) >= spec.tasks - 2 * spec.workers
+    )

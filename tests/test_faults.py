@@ -352,7 +352,7 @@ def test_cancelled_process_tasks_stop_at_their_next_chunk_and_no_worker_is_kille
     run = watch.run
 
     def every_worker_busy() -> bool:
-        busy = {e.task for e in watch.events if e.kind == "progress"} - set(run.final)
+        busy = {e.task for e in watch.events if e.kind == "progress"} - set(run.verdicts)
         return len(busy) == run.workers
 
     watch.until(every_worker_busy, timeout_s=20)
@@ -421,8 +421,8 @@ def test_submitting_the_most_tasks_does_not_kill_the_workers(qtbot) -> None:
     tasks = faulttasks.tasks(faulttasks.steps, MAX_TASKS, 1, count=1, step_s=0.0)
     watch = Watch(qtbot, start("multiprocessing", tasks))
     try:
-        watch.until(lambda: len(watch.run.final) >= 1500, timeout_s=20)
-        assert {e.kind for e in watch.run.final.values()} == {"done"}
+        watch.until(lambda: len(watch.run.verdicts) >= 1500, timeout_s=20)
+        assert {e.kind for e in watch.run.verdicts.values()} == {"done"}
         watch.run.cancel()
         cancelled_at = time.perf_counter()
         took = watch.to_the_end(timeout_s=5) - cancelled_at

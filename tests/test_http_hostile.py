@@ -9,7 +9,6 @@ and leave nothing in the folder, not even a temp file.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import random
 import re
@@ -28,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import arun
 from workers.core import Event, Task, run_task, run_task_async
 from workers.workloads.download import adownload, download
 
@@ -369,7 +369,7 @@ def final_event(url: str, folder: str, aio: bool) -> Event:
     events: list[Event] = []
     task = Task(0, download, {"url": url, "folder": folder, "timeout": 3.0}, 0, adownload)
     if aio:
-        asyncio.run(run_task_async(task, events.append, threading.Event()))
+        arun(run_task_async(task, events.append, threading.Event()))
     else:
         run_task(task, events.append, threading.Event())
     assert [e.kind for e in events[:1]] == ["started"] and events[-1].final

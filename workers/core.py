@@ -10,6 +10,7 @@ chunk is a cancel point.  Nothing here imports Qt.
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -100,13 +101,27 @@ def make_event(kind: EventKind, task: int, value: int = 0, detail: str = "") -> 
     return Event(kind, task, time.perf_counter(), value, detail, name, pid, tid)
 
 
+def os_reason(exc: OSError) -> str:
+    """``connection reset by peer``: the OS's (or TLS's) words, in a sentence's case.
+
+    The one place an OSError becomes text for a learner.
+    """
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        text = exc.verify_message
+    elif isinstance(exc, ssl.SSLError) and exc.reason:
+        text = exc.reason.replace("_", " ").lower()
+    else:
+        text = exc.strerror or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:]
+
+
 def describe(exc: BaseException) -> str:
     """A readable, one-line message for an exception raised by a task."""
     if isinstance(exc, TaskError):
         return str(exc)
     if isinstance(exc, OSError) and exc.strerror:
         where_ = f": {exc.filename}" if exc.filename else ""
-        return f"{exc.strerror.lower()}{where_}"
+        return f"{os_reason(exc)}{where_}"
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if str(exc) else text
 
@@ -116,7 +131,7 @@ class Reporter:
     """Turns a task's ``progress(done)`` calls into at most 50 events a second."""
 
     task: int
-    emit: Callable[[Event], None]
+    post: Callable[[Event], None]
     last_t: float = 0.0
     last_value: int = 0
 
@@ -125,7 +140,7 @@ class Reporter:
         now = time.perf_counter()
         if now - self.last_t >= PROGRESS_INTERVAL_S:
             self.last_t = now
-            self.emit(make_event("progress", self.task, done))
+            self.post(make_event("progress", self.task, done))
 
 
 def _verdict(task: Task, report: Reporter, outcome: Outcome | None, exc: Exception | None) -> Event:
@@ -139,34 +154,34 @@ def _verdict(task: Task, report: Reporter, outcome: Outcome | None, exc: Excepti
     )
 
 
-def run_task(task: Task, emit: Callable[[Event], None], cancel: CancelToken) -> None:
+def run_task(task: Task, post: Callable[[Event], None], cancel: CancelToken) -> None:
     """Run one task where we are: started, progress..., then one final event."""
     if cancel.is_set():
-        emit(make_event("cancelled", task.index))
+        post(make_event("cancelled", task.index))
         return
-    emit(make_event("started", task.index))
-    report = Reporter(task.index, emit)
+    post(make_event("started", task.index))
+    report = Reporter(task.index, post)
     try:
         outcome = task.fn(report, cancel, **task.kwargs)
     except Exception as exc:  # a task's failure (or cancel) is data, never a crash
-        emit(_verdict(task, report, None, exc))
+        post(_verdict(task, report, None, exc))
     else:
-        emit(_verdict(task, report, outcome, None))
+        post(_verdict(task, report, outcome, None))
 
 
-async def run_task_async(task: Task, emit: Callable[[Event], None], cancel: CancelToken) -> None:
+async def run_task_async(task: Task, post: Callable[[Event], None], cancel: CancelToken) -> None:
     """The coroutine twin of :func:`run_task` for the asyncio back end."""
     if cancel.is_set():
-        emit(make_event("cancelled", task.index))
+        post(make_event("cancelled", task.index))
         return
-    emit(make_event("started", task.index))
-    report = Reporter(task.index, emit)
+    post(make_event("started", task.index))
+    report = Reporter(task.index, post)
     try:
         if task.afn is not None:
             outcome = await task.afn(report, cancel, **task.kwargs)
         else:  # CPU work has no await points: it blocks the loop, as naive asyncio does
             outcome = task.fn(report, cancel, **task.kwargs)
     except Exception as exc:
-        emit(_verdict(task, report, None, exc))
+        post(_verdict(task, report, None, exc))
     else:
-        emit(_verdict(task, report, outcome, None))
+        post(_verdict(task, report, outcome, None))

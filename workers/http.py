@@ -41,7 +41,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import h11
 
-from workers.core import CancelToken, TaskError, checkpoint
+from workers.core import CancelToken, TaskError, checkpoint, os_reason
 from workers.spec import format_bytes
 
 MAX_REDIRECTS = 5
@@ -203,7 +203,9 @@ class _Exchange:
             raise TaskError(f"no data for {self.timeout:g} s after {self.so_far()} (stalled)")
 
     def broken(self, exc: OSError) -> TaskError:
-        return TaskError(f"connection to {self.where} broke after {self.so_far()}: {_reason(exc)}")
+        return TaskError(
+            f"connection to {self.where} broke after {self.so_far()}: {os_reason(exc)}"
+        )
 
 
 def _fields(headers: h11.Headers | list[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -270,28 +272,17 @@ def _target(url: str) -> tuple[str, int, bool, str]:
     return host, port, tls, quote(path, safe=_PATH_SAFE)
 
 
-def _reason(exc: OSError) -> str:
-    """``connection reset by peer``: the OS's words, in a sentence's case."""
-    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
-        text = exc.verify_message
-    elif isinstance(exc, ssl.SSLError) and exc.reason:
-        text = exc.reason.replace("_", " ").lower()
-    else:
-        text = exc.strerror or str(exc) or type(exc).__name__
-    return text[:1].lower() + text[1:]
-
-
 def _connect_error(exc: OSError, host: str, port: int, timeout: float) -> TaskError:
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if isinstance(exc, socket.gaierror):
-        return TaskError(f"cannot resolve the host name {host!r} ({_reason(exc)})")
+        return TaskError(f"cannot resolve the host name {host!r} ({os_reason(exc)})")
     if isinstance(exc, ConnectionRefusedError):
         return TaskError(f"connection refused by {where}")
     if isinstance(exc, TimeoutError):
         return TaskError(f"no answer from {where} within {timeout:g} s")
     if isinstance(exc, ssl.SSLError):
-        return TaskError(f"TLS error with {host}: {_reason(exc)}")
-    return TaskError(f"cannot connect to {where}: {_reason(exc)}")
+        return TaskError(f"TLS error with {host}: {os_reason(exc)}")
+    return TaskError(f"cannot connect to {where}: {os_reason(exc)}")
 
 
 @functools.cache

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from workers.core import os_reason
+
 BACKENDS = ("gui-thread", "qthread", "threading", "thread-pool", "multiprocessing", "asyncio")
 WORKLOADS = ("download", "disk-write", "cpu-python", "cpu-native")
 IO_WORKLOADS = frozenset({"download", "disk-write"})
@@ -136,20 +138,16 @@ def check_folder(folder: str | os.PathLike[str], name: str = "folder") -> Path:
     except (FileNotFoundError, NotADirectoryError):
         raise SpecError(name, f"{path} does not exist") from None
     except OSError as exc:  # e.g. a parent folder we may not enter
-        raise SpecError(name, f"{path} cannot be reached ({_reason(exc)})") from None
+        raise SpecError(name, f"{path} cannot be reached ({os_reason(exc)})") from None
     if not stat.S_ISDIR(mode):
         raise SpecError(name, f"{path} is a file, not a folder")
     try:
         fd, probe = tempfile.mkstemp(dir=path, prefix=".unfreeze-probe-")
     except OSError as exc:
-        raise SpecError(name, f"{path} is not writable ({_reason(exc)})") from None
+        raise SpecError(name, f"{path} is not writable ({os_reason(exc)})") from None
     os.close(fd)
     os.unlink(probe)
     return path
-
-
-def _reason(exc: OSError) -> str:
-    return (exc.strerror or type(exc).__name__).lower()
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ class AsyncioRun(Run):
 
         async def worker() -> None:
             while queue:
-                await run_task_async(queue.pop(), self.emit, self.cancel_token)
+                await run_task_async(queue.pop(), self.post, self.cancel_token)
                 await asyncio.sleep(0)  # a turn for the others between tasks
 
         self.workers_ = [

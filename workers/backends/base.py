@@ -40,7 +40,7 @@ class Run:
         self.workers = max(1, min(workers, len(tasks) or 1))
         self.cancel_token = threading.Event()
         self.inbox: deque[Event] = deque()  # append/popleft are thread-safe
-        self.final: dict[int, Event] = {}
+        self.verdicts: dict[int, Event] = {}  # task index -> its one final event
         self.started_at = 0.0
         self.started: set[int] = set()
         self.closed = False
@@ -60,20 +60,21 @@ class Run:
         self.started_at = time.perf_counter()
         self._start()
 
-    def emit(self, event: Event) -> None:
+    def post(self, event: Event) -> None:
+        """Hand an event over from wherever the work runs (any thread)."""
         self.inbox.append(event)
 
     def drain(self) -> list[Event]:
         """New events in arrival order, with the contract enforced."""
         self._collect()
         out: list[Event] = []
-        final = self.final
+        verdicts = self.verdicts
         while self.inbox:
             event = self.inbox.popleft()
-            if event.task in final:
+            if event.task in verdicts:
                 continue  # late progress from another channel, or a duplicate final
             if event.final:
-                final[event.task] = event
+                verdicts[event.task] = event
             elif event.kind == "started":
                 if event.task in self.started:
                     continue  # reported by two channels (multiprocessing)
@@ -83,7 +84,7 @@ class Run:
 
     @property
     def finished(self) -> bool:
-        return len(self.final) == len(self.tasks)
+        return len(self.verdicts) == len(self.tasks)
 
     def cancel(self) -> None:
         """Queued tasks never start; running ones stop at their next chunk."""
@@ -99,8 +100,8 @@ class Run:
         self._close(time.perf_counter() + timeout)
         self.drain()
         for task in self.tasks:  # whatever never reported back ends as cancelled
-            if task.index not in self.final:
-                self.final[task.index] = make_event("cancelled", task.index)
+            if task.index not in self.verdicts:
+                self.verdicts[task.index] = make_event("cancelled", task.index)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {len(self.final)}/{len(self.tasks)} final>"
+        return f"<{type(self).__name__} {len(self.verdicts)}/{len(self.tasks)} final>"

@@ -31,7 +31,7 @@ class _Stepper(QObject):
     def step(self) -> None:
         if not self.queue:
             return
-        run_task(self.queue.popleft(), self.run.emit, self.run.cancel_token)
+        run_task(self.queue.popleft(), self.run.post, self.run.cancel_token)
         if self.queue:
             self.timer.start()
 
@@ -50,4 +50,4 @@ class GuiThreadRun(Run):
     def _close(self, deadline: float) -> None:
         self.stepper.timer.stop()
         while self.stepper.queue:  # cancelled: report the rest without running them
-            run_task(self.stepper.queue.popleft(), self.emit, self.cancel_token)
+            run_task(self.stepper.queue.popleft(), self.post, self.cancel_token)

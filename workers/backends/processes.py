@@ -76,13 +76,13 @@ def work(task: Task) -> list[Event]:
     """
     kept: list[Event] = []
 
-    def emit(event: Event) -> None:
+    def post(event: Event) -> None:
         if event.kind != "progress":
             kept.append(event)
         if not event.final:
             _events.put(event)
 
-    run_task(task, emit, _cancel)
+    run_task(task, post, _cancel)
     return kept
 
 
@@ -178,19 +178,19 @@ class ProcessRun(Run):
 
     def _settle(self, index: int, future: Future[list[Event]]) -> None:
         for event in outcome(index, future, self.cancel_token.is_set()):
-            self.emit(event)
+            self.post(event)
 
     def _give_up(self, exc: Exception) -> None:
         """Tasks the pool did not take get their verdict here (drain keeps the first)."""
         if self.cancel_token.is_set() and isinstance(exc, Cancelled | RuntimeError):
             for task in self.tasks[self.submitted :]:  # the others report through their futures
-                self.emit(make_event("cancelled", task.index))
+                self.post(make_event("cancelled", task.index))
             return
         # No pool (e.g. too many open files): a verdict for every task, no hang.
         self.given_up = True
         detail = f"could not start worker processes: {describe(exc)}"
         for task in self.tasks:
-            self.emit(make_event("failed", task.index, detail=detail))
+            self.post(make_event("failed", task.index, detail=detail))
 
     def _collect(self) -> None:
         for item in received(self.events):

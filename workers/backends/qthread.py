@@ -37,7 +37,7 @@ class _Worker(QObject):
         self.finished.emit()
 
 
-class _Receiver(QObject):
+class _GuiReceiver(QObject):
     """Lives in the GUI thread: queued signals land here (a @Slot, never a lambda)."""
 
     def __init__(self, run: Run) -> None:
@@ -46,7 +46,7 @@ class _Receiver(QObject):
 
     @Slot(object)
     def receive(self, event: Event) -> None:
-        self.run.emit(event)
+        self.run.post(event)
 
 
 class QThreadRun(Run):
@@ -56,7 +56,7 @@ class QThreadRun(Run):
 
     def _start(self) -> None:
         queue = deque(self.tasks)
-        self.receiver = _Receiver(self)
+        self.receiver = _GuiReceiver(self)
         self.threads: list[QThread] = []
         self.workers_: list[_Worker] = []
         for _ in range(self.workers):

@@ -31,7 +31,7 @@ class ThreadingRun(Run):
                     task = queue.popleft()
                 except IndexError:
                     return
-                run_task(task, self.emit, self.cancel_token)
+                run_task(task, self.post, self.cancel_token)
 
         self.threads = [
             threading.Thread(target=work, name=f"Worker-{ThreadingRun._count}_{i}", daemon=True)
@@ -84,7 +84,7 @@ class ThreadPoolRun(Run):
         try:
             # Once cancelled, tasks still get called: they see the token and
             # report "cancelled" at once, so every task reports back.
-            future = self.pool.submit(run_task, task, self.emit, self.cancel_token)
+            future = self.pool.submit(run_task, task, self.post, self.cancel_token)
         except RuntimeError:  # shut down by close(), which reports the rest as cancelled
             return
         self.futures.append(future)

@@ -23,7 +23,6 @@ from workers.server import local_url
 from workers.spec import MAX_SIZE, RunSpec, format_bytes
 from workers.workloads.disk import AtomicFile
 
-UNIT = "B"
 TIMEOUT_S = 10.0
 MAX_NAME = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]")
@@ -88,7 +87,7 @@ def final_path(folder: str, name: str) -> Path:
     return path
 
 
-class _Receiver(http.Sink):
+class _Body(http.Sink):
     """Hashes, counts and stores a response body, enforcing its limits."""
 
     def __init__(
@@ -156,9 +155,9 @@ def download(
 ) -> Outcome:
     """GET ``url``; verify size and SHA-256; keep it in ``folder`` if given."""
     with contextlib.ExitStack() as files:  # any exception discards the temp file
-        receiver = _Receiver(progress, max_bytes, folder, files)
-        http.get(url, receiver, cancel, timeout=timeout)
-        return receiver.verify(expect_sha256)  # before the exit renames it into place
+        body = _Body(progress, max_bytes, folder, files)
+        http.get(url, body, cancel, timeout=timeout)
+        return body.verify(expect_sha256)  # before the exit renames it into place
 
 
 async def adownload(
@@ -171,15 +170,15 @@ async def adownload(
     timeout: float = TIMEOUT_S,
     expect_sha256: str | None = None,
 ) -> Outcome:
-    """The asyncio twin of :func:`download`: the same receiver and checks.
+    """The asyncio twin of :func:`download`: the same body handling and checks.
 
     Hashing and file writes run on the loop's thread between reads; each
     covers one read (at most 1 MiB, well under a millisecond).
     """
     with contextlib.ExitStack() as files:
-        receiver = _Receiver(progress, max_bytes, folder, files)
-        await http.aget(url, receiver, cancel, timeout=timeout)
-        return receiver.verify(expect_sha256)
+        body = _Body(progress, max_bytes, folder, files)
+        await http.aget(url, body, cancel, timeout=timeout)
+        return body.verify(expect_sha256)
 
 
 def make_tasks(spec: RunSpec, base_url: str | None) -> list[Task]:
@@ -207,4 +206,4 @@ def make_tasks(spec: RunSpec, base_url: str | None) -> list[Task]:
     return tasks
 
 
-__all__ = ["UNIT", "adownload", "download", "final_path", "make_tasks", "safe_name"]
+__all__ = ["adownload", "download", "final_path", "make_tasks", "safe_name"]
