@@ -51,6 +51,7 @@ class Outcome:
     check: str = ""
 
 
+Progress = Callable[[int], None]
 TaskFn = Callable[..., Outcome]
 AsyncTaskFn = Callable[..., Awaitable[Outcome]]
 

@@ -34,7 +34,7 @@ import selectors
 import socket
 import ssl
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 from urllib.parse import quote, urljoin, urlsplit
@@ -208,7 +208,7 @@ class _Exchange:
         )
 
 
-def _fields(headers: h11.Headers | list[tuple[bytes, bytes]]) -> dict[str, str]:
+def _fields(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     """h11's (name, value) pairs as a dict; a repeated name joins its values with commas."""
     out: dict[str, str] = {}
     for raw_name, raw_value in headers:

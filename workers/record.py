@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from workers.core import Event
 from workers.spec import RunSpec
@@ -122,5 +123,5 @@ class RunRecord:
             errors=tuple(state.errors[:20]),
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -129,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Disposition", f'attachment; filename="{name}"')
-        if chunked:
+        if digest is None:
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("Trailer", "X-Content-SHA256")
         else:

@@ -191,6 +191,8 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
     urls_raw = raw.get("urls") or ()
     if isinstance(urls_raw, str):
         urls_raw = urls_raw.split()
+    if not isinstance(urls_raw, list | tuple):
+        raise SpecError("urls", "expected URLs, one per line")
     urls = tuple(check_url(str(u)) for u in urls_raw)
     if len(urls) > MAX_URLS:
         raise SpecError("urls", f"at most {MAX_URLS} URLs")

@@ -38,7 +38,8 @@ DESCRIPTIONS = {
 
 def load(backend: str) -> type[Run]:
     module, _, name = REGISTRY[backend].partition(":")
-    return getattr(import_module(module), name)
+    run_class: type[Run] = getattr(import_module(module), name)
+    return run_class
 
 
 def preload() -> None:

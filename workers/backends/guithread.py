@@ -12,7 +12,7 @@ from collections import deque
 from PySide6.QtCore import QObject, QTimer, Slot
 
 from workers.backends.base import Run
-from workers.core import run_task
+from workers.core import Task, run_task
 
 
 class _Stepper(QObject):
@@ -40,7 +40,7 @@ class GuiThreadRun(Run):
     backend = "gui-thread"
     close_on_gui_thread = True
 
-    def __init__(self, tasks: list, workers: int) -> None:
+    def __init__(self, tasks: list[Task], workers: int) -> None:
         super().__init__(tasks, 1)  # there is one GUI thread, whatever was asked
 
     def _start(self) -> None:

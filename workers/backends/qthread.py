@@ -14,14 +14,14 @@ from collections import deque
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from workers.backends.base import Run
-from workers.core import Event, run_task
+from workers.core import Event, Task, run_task
 
 
 class _Worker(QObject):
-    event = Signal(object)
+    posted = Signal(object)  # an Event (not "event": that is QObject.event())
     finished = Signal()
 
-    def __init__(self, name: str, queue: deque, run: Run) -> None:
+    def __init__(self, name: str, queue: deque[Task], run: Run) -> None:
         super().__init__()  # no parent: it must be movable
         self.name, self.queue, self.token = name, queue, run.cancel_token
 
@@ -33,7 +33,7 @@ class _Worker(QObject):
                 task = self.queue.popleft()
             except IndexError:
                 break
-            run_task(task, self.event.emit, self.token)
+            run_task(task, self.posted.emit, self.token)
         self.finished.emit()
 
 
@@ -67,7 +67,7 @@ class QThreadRun(Run):
             worker = _Worker(name, queue, self)
             worker.moveToThread(thread)
             thread.started.connect(worker.work)
-            worker.event.connect(self.receiver.receive)
+            worker.posted.connect(self.receiver.receive)
             worker.finished.connect(thread.quit)
             self.threads.append(thread)
             self.workers_.append(worker)

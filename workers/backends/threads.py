@@ -66,11 +66,11 @@ class ThreadPoolRun(Run):
     def _start(self) -> None:
         self.pool = ThreadPoolExecutor(max_workers=self.workers)
         self.queued = deque(self.tasks)
-        self.futures: list[Future] = []
+        self.futures: list[Future[None]] = []
         for _ in range(2 * self.workers):
             self._submit_next()
 
-    def _submit_next(self, finished: Future | None = None) -> None:
+    def _submit_next(self, finished: Future[None] | None = None) -> None:
         # A future cancelled by shutdown(cancel_futures=True) runs this callback
         # while the executor holds its shutdown lock, which submit() takes too:
         # submitting from there would wait for ever (the close hang). Nothing is

@@ -14,7 +14,8 @@ import zlib
 from functools import lru_cache
 
 from workers import content
-from workers.core import CancelToken, Outcome, Task, TaskError, checkpoint
+from workers.core import CancelToken, Outcome, Progress, Task, TaskError, TaskFn, checkpoint
+from workers.spec import RunSpec
 
 PY_CHUNK = 64 << 10  # ~3 ms of pure Python here: fine-grained progress and cancel
 NATIVE_CHUNK = 1 << 20  # ~0.6 ms of sha256 here
@@ -42,7 +43,7 @@ def _sha_reference(seed: int, start: int, n: int) -> bytes:
     return hashlib.sha256(content.block(seed)[start : start + n]).digest()
 
 
-def cpu_python(progress, cancel: CancelToken, *, size: int, seed: int) -> Outcome:
+def cpu_python(progress: Progress, cancel: CancelToken, *, size: int, seed: int) -> Outcome:
     """Adler-32 of ``size`` bytes in pure Python, verified chunk by chunk."""
     done = 0
     combined = 0
@@ -58,7 +59,7 @@ def cpu_python(progress, cancel: CancelToken, *, size: int, seed: int) -> Outcom
     return Outcome(done, f"adler32-xor {combined:08x}")
 
 
-def cpu_native(progress, cancel: CancelToken, *, size: int, seed: int) -> Outcome:
+def cpu_native(progress: Progress, cancel: CancelToken, *, size: int, seed: int) -> Outcome:
     """SHA-256 of ``size`` bytes in C (GIL released), verified chunk by chunk."""
     done = 0
     combined = hashlib.sha256()
@@ -74,7 +75,7 @@ def cpu_native(progress, cancel: CancelToken, *, size: int, seed: int) -> Outcom
     return Outcome(done, f"sha256-chain {combined.hexdigest()[:16]}")
 
 
-def make_tasks(fn, spec) -> list[Task]:
+def make_tasks(fn: TaskFn, spec: RunSpec) -> list[Task]:
     return [
         Task(i, fn, {"size": spec.size, "seed": content.seed_for(f"cpu-{i}")}, spec.size)
         for i in range(spec.tasks)

@@ -20,7 +20,8 @@ from pathlib import Path
 from types import TracebackType
 
 from workers import content
-from workers.core import CancelToken, Outcome, Task, TaskError, checkpoint
+from workers.core import CancelToken, Outcome, Progress, Task, TaskError, checkpoint
+from workers.spec import RunSpec
 
 try:
     import fcntl
@@ -137,7 +138,13 @@ def _verify(path: str, size: int) -> Outcome:
 
 
 def disk_write(
-    progress, cancel: CancelToken, *, folder: str, name: str, size: int, fsync: bool = False
+    progress: Progress,
+    cancel: CancelToken,
+    *,
+    folder: str,
+    name: str,
+    size: int,
+    fsync: bool = False,
 ) -> Outcome:
     """Write ``size`` bytes of deterministic content to ``folder/name``."""
     with AtomicFile(folder, name, fsync=fsync) as out:
@@ -149,7 +156,13 @@ def disk_write(
 
 
 async def adisk_write(
-    progress, cancel: CancelToken, *, folder: str, name: str, size: int, fsync: bool = False
+    progress: Progress,
+    cancel: CancelToken,
+    *,
+    folder: str,
+    name: str,
+    size: int,
+    fsync: bool = False,
 ) -> Outcome:
     """The asyncio twin: files have no async API, so yield to the loop between chunks.
 
@@ -165,7 +178,7 @@ async def adisk_write(
     return _verify(out.path, size)
 
 
-def make_tasks(spec, folder: str) -> list[Task]:
+def make_tasks(spec: RunSpec, folder: str) -> list[Task]:
     return [
         Task(
             i,
