@@ -37,7 +37,7 @@ both = pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
-    with LocalServer(faults=True, max_size=128 << 20) as srv:
+    with LocalServer(test_harness=True, max_size=128 << 20) as srv:
         yield srv
 
 

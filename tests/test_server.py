@@ -17,7 +17,7 @@ MAX_SIZE = 100_000_000
 
 @pytest.fixture(scope="module")
 def server():
-    with LocalServer(faults=True, max_size=MAX_SIZE) as srv:
+    with LocalServer(test_harness=True, max_size=MAX_SIZE) as srv:
         yield srv
 
 
@@ -172,6 +172,7 @@ def test_a_plain_server_refuses_faults_starts_fast_and_leaves_no_process() -> No
     try:
         assert url == plain.base_url and plain.start() == url  # a second start is a no-op
         assert request(plain, "/files/a.bin?size=10&fault=500")[0] == 400
+        assert request(plain, "/redirect/2/a.bin?size=10")[0] == 404  # the test harness is off
         assert request(plain, "/files/a.bin?size=10")[0] == 200
         pid = plain.process.pid
     finally:

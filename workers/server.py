@@ -5,7 +5,14 @@ GIL), binds 127.0.0.1 on a free port, and answers only requests whose Host is
 a loopback name, so a web page cannot reach it by DNS rebinding.
 ``/files/<name>?size=N`` serves ``content.chunks`` of that name with its
 SHA-256; ``latency_ms`` delays the first byte and ``rate_mbps`` caps each
-connection. Fault modes exist for tests only (``faults=True``).
+connection.
+
+The test harness, off unless ``LocalServer(test_harness=True)``: the tests
+that prove every download fault ends with a clear message need a server that
+misbehaves on request. With the switch on, ``?fault=NAME`` (one of
+``FAULTS``) answers an error, a short or reset body, a stall, a wrong digest
+or a redirect loop, and ``/redirect/N/NAME`` redirects N times before
+serving. With it off (the app's server) both are refused.
 
 The digest goes in the ``X-Content-SHA256`` header when it is cheap to know
 up front. A bigger file would make the client wait for the server to hash it
@@ -37,7 +44,6 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 FAULTS = ("500", "short", "close", "stall", "badsum", "redirect")
 MAX_SIZE = 16 << 30
 MAX_LATENCY_S = 60.0
-MAX_REDIRECT_HOPS = 99
 STALL_S = 60.0
 PACE_CHUNK = 64 << 10  # a capped stream is written 64 KiB at a time, each on schedule
 #: Hashing 64 MiB before answering takes ~40 ms here; bigger files go chunked.
@@ -88,7 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path == "/health":
             return self._plain(200, "ok")
         hop = re.fullmatch(r"/redirect/(\d{1,2})/([^/]+)", parts.path)
-        if hop:
+        if hop and self.server.test_harness:
             left, name = int(hop[1]), hop[2]
             target = f"/redirect/{left - 1}/{name}" if left > 1 else f"/files/{name}"
             return self._redirect(f"{target}?{parts.query}")
@@ -108,7 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not (0 <= latency_s <= MAX_LATENCY_S and rate >= 0):
             return self._plain(400, "latency_ms or rate_mbps out of range")
         fault = query.get("fault")
-        if fault is not None and (not self.server.faults or fault not in FAULTS):
+        if fault is not None and (not self.server.test_harness or fault not in FAULTS):
             return self._plain(400, "fault modes are for tests only")
         self._serve(match[1], size, latency_s, rate, fault)
 
@@ -199,9 +205,9 @@ class _Server(ThreadingHTTPServer):
     # the kernel retries them after 1 s, which looked like a slow back end.
     request_queue_size = 128
 
-    def __init__(self, faults: bool, max_size: int) -> None:
+    def __init__(self, test_harness: bool, max_size: int) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.faults, self.max_size = faults, max_size
+        self.test_harness, self.max_size = test_harness, max_size
         self._digests: dict[tuple[int, int], str] = {}
         self._lock = threading.Lock()
 
@@ -226,11 +232,11 @@ class _Server(ThreadingHTTPServer):
             print(f"unfreeze server: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
-def _serve_forever(conn: Connection, faults: bool, max_size: int) -> None:
+def _serve_forever(conn: Connection, test_harness: bool, max_size: int) -> None:
     """The server process: die with the app, report the port, serve."""
     procs.die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the app's to handle
-    server = _Server(faults, max_size)
+    server = _Server(test_harness, max_size)
     conn.send(server.server_address[1])
     conn.close()
     server.serve_forever(poll_interval=0.5)
@@ -239,12 +245,13 @@ def _serve_forever(conn: Connection, faults: bool, max_size: int) -> None:
 class LocalServer:
     """The app's own download server, in its own process.
 
-    ``faults=True`` enables the test-only ``fault`` parameter; ``max_size``
+    ``test_harness=True`` turns on the faults and redirects tests ask for
+    (see the module's docstring); ``max_size``
     is the largest file it agrees to serve.
     """
 
-    def __init__(self, *, faults: bool = False, max_size: int = MAX_SIZE) -> None:
-        self.faults, self.max_size = faults, max_size
+    def __init__(self, *, test_harness: bool = False, max_size: int = MAX_SIZE) -> None:
+        self.test_harness, self.max_size = test_harness, max_size
         self.process: Any = None  # a multiprocessing SpawnProcess while running
         self.port = 0
 
@@ -260,7 +267,7 @@ class LocalServer:
         parent, child = ctx.Pipe(duplex=False)
         self.process = ctx.Process(
             target=_serve_forever,
-            args=(child, self.faults, self.max_size),
+            args=(child, self.test_harness, self.max_size),
             name="unfreeze-server",
             daemon=True,
         )
