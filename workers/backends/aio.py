@@ -4,6 +4,9 @@ The app runs Qt's event loop as its asyncio loop (qasync, set up in
 ``gui.asyncloop``), so N downloads share the GUI thread: each waits on its
 socket without blocking the others or the window.  CPU work has nothing to
 await and blocks everything, exactly as it would in a naive asyncio program.
+
+Coroutines hand their events to ``Run.post``, like every back end (see
+:mod:`workers.backends.base`).
 """
 
 from __future__ import annotations

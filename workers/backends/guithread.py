@@ -3,6 +3,9 @@
 The event loop only gets a turn between tasks, so while a task runs nothing
 repaints, no click is seen and the responsiveness probe stops ticking: the
 freeze the learner is meant to feel.
+
+Events go through ``Run.post`` like every back end's (see
+:mod:`workers.backends.base`), and are drawn once the task lets go.
 """
 
 from __future__ import annotations

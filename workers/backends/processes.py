@@ -13,6 +13,10 @@ The pattern comes first, as the Processes lesson tells it: start a
 (workers that die with the app and run below it, a launcher thread that
 outlives them, a kill when a worker ignores the cancel) is in
 :mod:`workers.procs`.
+
+Progress crosses through the multiprocessing queue; :meth:`ProcessRun._collect`
+moves it to ``Run.post``'s inbox, and from there it reaches the window as every
+back end's events do (see :mod:`workers.backends.base`).
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 The work is the same plain function; a small QObject runs it in its thread
 and sends each event as a queued signal to a receiver living in the GUI
 thread — Qt's own way across threads.
+
+The receiver hands them to ``Run.post``; from there they reach the window as
+every back end's do (see :mod:`workers.backends.base`).
 """
 
 from __future__ import annotations

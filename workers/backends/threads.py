@@ -2,6 +2,9 @@
 
 Threads help wherever the work waits (sockets, disks) or runs C code that
 releases the GIL; pure-Python work still runs one thread at a time.
+
+Each worker hands its events to ``Run.post``; how they reach the GUI thread
+is told once, in :mod:`workers.backends.base`.
 """
 
 from __future__ import annotations
