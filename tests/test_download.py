@@ -20,6 +20,7 @@ from tests.helpers import arun, drive, finals, start
 from workers import content, http, workloads
 from workers.backends import REGISTRY
 from workers.core import Cancelled, Task, TaskError
+from workers.exchange import FEED, Exchange
 from workers.server import LocalServer
 from workers.spec import RunSpec
 from workers.workloads.download import (
@@ -344,8 +345,8 @@ class Recorder(http.Sink):
         self.pieces.append(len(piece))
 
 
-def exchange(sink: http.Sink | None = None) -> http._Exchange:
-    return http._Exchange("http://h:8/x", 0, sink or http.Sink(), 10.0)
+def exchange(sink: http.Sink | None = None) -> Exchange:
+    return Exchange("http://h:8/x", 0, sink or http.Sink(), 10.0)
 
 
 def test_an_exchange_reads_chunked_bodies_cut_anywhere() -> None:
@@ -373,7 +374,7 @@ def test_big_reads_reach_h11_in_pieces_under_the_mmap_threshold() -> None:
     flow.received(b"HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\n" + b"x" * 1_500_000)
     flow.received(memoryview(b"y" * 1_500_000))
     assert flow.done and sink.body == b"x" * 1_500_000 + b"y" * 1_500_000
-    assert max(sink.pieces) <= http.FEED < 128 << 10
+    assert max(sink.pieces) <= FEED < 128 << 10
 
 
 @pytest.mark.parametrize(
@@ -418,7 +419,7 @@ def test_an_exchange_names_what_is_wrong(wire: bytes, message: str) -> None:
 
 
 def test_messages_name_the_server_without_its_password() -> None:
-    flow = http._Exchange("http://user:secret@h:8/x", 0, http.Sink(), 10.0)
+    flow = Exchange("http://user:secret@h:8/x", 0, http.Sink(), 10.0)
     with pytest.raises(TaskError, match=r"^HTTP 500 Oops from h:8$"):
         flow.received(b"HTTP/1.1 500 Oops\r\n\r\n")
 
@@ -444,13 +445,13 @@ def test_the_end_of_the_stream_ends_a_body_without_a_length() -> None:
 
 
 def test_requests_go_out_as_plain_ascii() -> None:
-    flow = http._Exchange("http://bücher.de:8080/a b/é?q=1", 0, http.Sink(), 1.0)
+    flow = Exchange("http://bücher.de:8080/a b/é?q=1", 0, http.Sink(), 1.0)
     assert (flow.host, flow.port, flow.tls) == ("xn--bcher-kva.de", 8080, False)
     assert flow.request == (
         b"GET /a%20b/%C3%A9?q=1 HTTP/1.1\r\nHost: xn--bcher-kva.de:8080\r\n"
         b"User-Agent: unfreeze\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n"
     )
-    assert b"Host: [::1]\r\n" in http._Exchange("https://[::1]:443/", 0, http.Sink(), 1.0).request
+    assert b"Host: [::1]\r\n" in Exchange("https://[::1]:443/", 0, http.Sink(), 1.0).request
 
 
 # -- file names ------------------------------------------------------------------------
