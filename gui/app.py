@@ -120,6 +120,9 @@ def install_signal_handlers(window: MainWindow) -> Callable[[], None]:
             reader.recv(64)
 
     def on_signal(signum: int, frame: object) -> None:
+        # Python runs this between two bytecodes of the GUI thread, even inside a
+        # task that freezes it: the task stops at its next chunk, then the close runs.
+        window.controller.interrupt()
         QTimer.singleShot(0, window, window.close)
 
     notifier.activated.connect(drain)

@@ -146,6 +146,17 @@ class RunController(QObject):
         if self.active is not None:
             self.active.run.cancel()
 
+    def interrupt(self) -> None:
+        """Cancel the running job from a signal handler: only its token is set
+        (``Event.set``, safe wherever the handler interrupts the GUI thread).
+
+        It matters when the job runs on the GUI thread itself: the close the
+        signal asks for waits until the task lets go, and a task lets go at its
+        next chunk once it sees the token. ``cancel`` and ``close`` do the rest.
+        """
+        if self.active is not None:
+            self.active.run.cancel_token.set()
+
     def shutdown(self, timeout: float = 2.0) -> None:
         """Cancel everything, join every thread and process, stop the server."""
         deadline = time.perf_counter() + timeout

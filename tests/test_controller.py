@@ -47,3 +47,37 @@ def test_a_job_cancelled_while_it_is_prepared_never_starts(qtbot, controller, tm
     with qtbot.waitSignal(controller.run_finished, timeout=10_000) as finished:
         controller.submit(spec)  # the next one runs
     assert finished.args[0].ok and len(started) == 1
+
+
+@pytest.mark.parametrize("backend", ["gui-thread", "asyncio"])
+def test_a_signal_stops_a_task_that_freezes_the_gui_thread_at_its_next_chunk(
+    qtbot, controller, backend: str
+) -> None:
+    """Python runs a signal handler between two bytecodes, even inside a task that
+    holds the GUI thread; Ctrl+C and SIGTERM use it (gui.app), so they need not
+    wait for the task's end the way a click does."""
+    import signal
+    import threading
+
+    signalled: list[float] = []
+
+    def handler(signum: int, frame: object) -> None:
+        signalled.append(time.perf_counter())
+        controller.interrupt()
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    spec = parse_spec(
+        {"workload": "cpu-python", "backend": backend, "workers": 1, "tasks": 2, "size": "64MB"}
+    )  # two tasks of several seconds each
+    try:
+        with qtbot.waitSignal(controller.run_started, timeout=10_000):
+            controller.submit(spec)
+        threading.Timer(0.5, signal.raise_signal, (signal.SIGUSR1,)).start()
+        with qtbot.waitSignal(controller.run_finished, timeout=30_000) as finished:
+            pass
+        ended = time.perf_counter()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    record = finished.args[0]
+    assert signalled and record.cancelled == 2 and record.done == 0, record
+    assert ended - signalled[0] < 1.0, ended - signalled[0]  # a task of 64 MB lasts 2-5 s

@@ -208,7 +208,7 @@ class ProcessRun(Run):
             self.worker_pids.kill()  # they ignored the cancel: the pool breaks, their tasks end
 
     def cancel(self) -> None:
-        if self.cancel_token.is_set():
+        if self.cancelled_at is not None:  # not the token: a signal handler may set it alone
             return
         super().cancel()
         self.mp_cancel.set()  # running tasks stop at their next chunk
