@@ -343,7 +343,9 @@ class MainWindow(QMainWindow):
 
     @Slot(float)
     def on_switch(self, ms: float) -> None:
-        sys.setswitchinterval(ms / 1000)
+        """Set the switch interval; the run going on notes when (its record splits
+        the lag there, and its lag plot marks the change)."""
+        self.controller.set_switch_interval(ms)
 
     # -- controller -> view -------------------------------------------------
     @Slot(object)
