@@ -19,6 +19,7 @@ do on the GUI thread when it closes falls inside its run's lag window.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -31,7 +32,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from gui.probe import Probe
 from workers import backends, workloads
 from workers.backends.base import Run
-from workers.record import RunRecord, RunState
+from workers.record import RunRecord, RunState, current_switch_ms
 from workers.spec import BACKENDS, RunSpec, check_folder
 from workers.workloads import disk
 
@@ -136,6 +137,15 @@ class RunController(QObject):
         for one in self.comparison.specs:
             self.submit(one)
         return self.comparison
+
+    def set_switch_interval(self, ms: float) -> None:
+        """``sys.setswitchinterval``, noted with its time in the run going on (if
+        any), so its record splits the lag at the change."""
+        sys.setswitchinterval(ms / 1000)
+        now, ms = time.perf_counter(), current_switch_ms()
+        for active in (self.active, self.closing):  # closing: its lag is still counted
+            if active is not None:
+                active.state.switch_interval(now, ms)
 
     def cancel(self) -> None:
         """Cancel the running job (or the one being prepared) and drop the queued ones."""
@@ -316,8 +326,9 @@ class RunController(QObject):
         active, self.closing = self.closing, None
         if active is None:
             return
-        lag = self.probe.stats(active.state.t_start, time.perf_counter())
-        record = RunRecord.of(active.state, active.run.workers, lag)
+        now = time.perf_counter()
+        lag = self.probe.stats(active.state.t_start, now)
+        record = RunRecord.of(active.state, active.run.workers, lag, self.probe.samples, now)
         self.records.append(record)
         self.run_finished.emit(record)
         self._account(active.spec, record)

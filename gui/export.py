@@ -12,7 +12,8 @@ from workers.record import RunRecord
 
 
 def flat(record: RunRecord) -> dict[str, object]:
-    """One record as a flat row: every field, lag statistics spelled out."""
+    """One record as a flat row: every field, lag statistics spelled out, the
+    switch intervals and the lag split at their changes as JSON."""
     data = record.as_dict()
     lag = data.pop("lag_ms")
     errors = data.pop("errors")
@@ -23,6 +24,9 @@ def flat(record: RunRecord) -> dict[str, object]:
         }
     )
     data["errors"] = "; ".join(errors)
+    # Lists in one cell, as JSON a script can read back.
+    for key in ("switch_intervals", "lag_by_switch"):
+        data[key] = json.dumps(data[key], separators=(",", ":"))
     return data
 
 

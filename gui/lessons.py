@@ -61,7 +61,7 @@ def lesson_for(record: RunRecord) -> str:
     if record.backend == "multiprocessing":
         return "processes"
     if record.workload == "cpu-python":
-        return "switch-interval" if record.switch_interval_ms != DEFAULT_SWITCH_MS else "gil"
+        return "switch-interval" if set(record.intervals_ms) != {DEFAULT_SWITCH_MS} else "gil"
     if record.workload == "cpu-native":
         return "gil"
     return "pools" if record.backend == "thread-pool" else "io-vs-cpu"

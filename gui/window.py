@@ -46,6 +46,7 @@ from workers.spec import BACKENDS, RunSpec, format_bytes
 PLOT_MS = 33  # ≤ 30 Hz: plots redraw on this timer, never per event
 MAX_FRAME_GAP_MS = 2000  # however slow frames get, the plots move every 2 s
 PAUSED_MS = 500  # plots paused (GUI thread starved): progress and log move twice a second
+READOUT_S = 0.25  # the live lag read-out changes at most this often
 STARVED_S = 0.002  # a turn wait above this: the GUI thread is starved
 #: Back ends whose workers share the GUI thread's GIL (the GUI-thread ones block it outright).
 SHARE_THE_GIL = frozenset({"qthread", "threading", "thread-pool"})
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.trace: Trace | None = None
         self.trace_label = ""
         self.pending_log: list[str] = []
+        self.readout_at = 0.0  # perf_counter time of the read-out's next update
         self.runs = 0
         self.closed = False
 
@@ -164,7 +166,10 @@ class MainWindow(QMainWindow):
         top.addWidget(self.readback, 1)
         top.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignTop)
         box.addLayout(top)
-        box.addWidget(self.plots.legend)
+        legend = QHBoxLayout()
+        legend.addWidget(self.plots.legend, 1)
+        legend.addWidget(self.plots.readout, 0, Qt.AlignmentFlag.AlignTop)
+        box.addLayout(legend)
         box.addWidget(self.plots, 1)
         self.setCentralWidget(center)
 
@@ -229,7 +234,8 @@ class MainWindow(QMainWindow):
         )
         self.switch.setToolTip(
             "sys.setswitchinterval: how often a thread holding the GIL is asked to let another "
-            "run. Lower it during a pure-Python threaded run and watch the lag plot."
+            "run. Lower it during a pure-Python threaded run and watch the lag read-out above "
+            "the plots; the lag plot marks the change."
         )
         bar.addWidget(self.state_label)
         bar.addWidget(self.queue_label)
@@ -343,7 +349,9 @@ class MainWindow(QMainWindow):
 
     @Slot(float)
     def on_switch(self, ms: float) -> None:
-        sys.setswitchinterval(ms / 1000)
+        """Set the switch interval; the run going on notes when (its record splits
+        the lag there, and its lag plot marks the change)."""
+        self.controller.set_switch_interval(ms)
 
     # -- controller -> view -------------------------------------------------
     @Slot(object)
@@ -394,6 +402,7 @@ class MainWindow(QMainWindow):
         if not self.controller.busy and not self.controller.queue:
             self.plot_timer.stop()
             self.state_label.setText("idle")
+            self.plots.readout.clear()  # "the last second" is over
         self._show_busy()
 
     @Slot(int)
@@ -442,9 +451,16 @@ class MainWindow(QMainWindow):
                 self.plots.show_paused(wait_s, active.spec.backend in SHARE_THE_GIL)
             else:
                 if self.trace is None:
-                    self.trace = self.plots.add_run(self.trace_label, active.state.t_start)
+                    self.trace = self.plots.add_run(
+                        self.trace_label, active.state.t_start, active.spec.backend
+                    )
                 samples, units = self.controller.probe.samples, active.state.units_over_time
-                self.plots.refresh(self.trace, samples, units, start)
+                switches = active.state.switch_intervals
+                self.plots.refresh(self.trace, samples, units, start, switches)
+            if start >= self.readout_at:  # paused or not: it costs ~0.1 ms
+                self.readout_at = start + READOUT_S
+                switch_ms = active.state.switch_intervals[-1][1]
+                self.plots.show_readout(self.controller.probe.samples, start, switch_ms)
         if not paused:
             self.plots.hide_paused()
             self._draw_cpu(start)

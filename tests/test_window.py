@@ -24,7 +24,7 @@ from gui.bench import frame_costs_ms
 from gui.controls import DEFAULTS, compare_spec, serial_seconds, validate
 from gui.export import to_csv, to_json
 from gui.lessons import compare_summary, lesson_for, readback
-from gui.plots import FROZEN_MS, frozen_spans, rate
+from gui.plots import FROZEN_MS, colour_of, frozen_spans, rate
 from gui.results import COLUMNS
 from gui.window import STARVED_S, MainWindow, turn_wait_s
 from workers.record import RunRecord
@@ -206,6 +206,14 @@ def test_compare_all_gives_a_row_and_a_bar_per_backend(qtbot, window) -> None:
     assert list(lag.opts["width"]) == [r.lag_ms["p99"] for r in window.results.records]
     assert window.readback.text().startswith("Compare all on cpu-native")
     assert len(window.plots.traces) == len(BACKENDS)
+    # The bars name and colour each back end as the table, the legend and the curves do.
+    assert window.bars.names == [window.results.cell(r, "back end") for r in range(6)]
+    assert window.bars.names == list(BACKENDS)
+    assert [t.colour for t in window.plots.traces] == list(throughput.opts["brushes"])
+    assert [t.colour for t in window.plots.traces] == [colour_of(b) for b in BACKENDS]
+    legend = window.plots.legend.text()
+    for backend in BACKENDS[window.plots.earlier :]:
+        assert backend.replace("-", "\u2011") in legend and colour_of(backend) in legend
 
 
 def settled(window: MainWindow) -> bool:

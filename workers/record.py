@@ -12,6 +12,11 @@ from workers.spec import RunSpec
 from workers.stats import LagStats, Ring
 
 
+def current_switch_ms() -> float:
+    """``sys.getswitchinterval()`` in ms (Python keeps it in whole microseconds)."""
+    return round(sys.getswitchinterval() * 1000, 3)
+
+
 @dataclass(slots=True)
 class RunState:
     """Folds a run's events into per-task progress and counts (GUI thread only)."""
@@ -27,6 +32,9 @@ class RunState:
     t_first: float | None = None
     t_end: float | None = None
     units_over_time: Ring = field(default_factory=lambda: Ring(1 << 14))
+    #: ``(perf_counter time, ms)``: the switch interval when the state was made, then
+    #: each change during the run (the window reports them as the learner makes them).
+    switch_intervals: list[tuple[float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.totals)
@@ -34,6 +42,13 @@ class RunState:
         self.statuses = ["queued"] * n
         self.worker = [""] * n
         self.checks = [""] * n
+        if not self.switch_intervals:
+            self.switch_intervals.append((self.t_start, current_switch_ms()))
+
+    def switch_interval(self, t: float, ms: float) -> None:
+        """The switch interval became ``ms`` at ``t`` (perf_counter)."""
+        if ms != self.switch_intervals[-1][1]:
+            self.switch_intervals.append((t, ms))
 
     def apply(self, events: list[Event], now: float) -> None:
         for e in events:
@@ -95,10 +110,34 @@ class RunRecord:
     python: str = field(
         default_factory=lambda: f"{platform.python_implementation()} {platform.python_version()}"
     )
-    switch_interval_ms: float = field(default_factory=lambda: sys.getswitchinterval() * 1000)
+    #: The switch interval at the run's start (the one it was started with).
+    switch_interval_ms: float = field(default_factory=current_switch_ms)
+    #: ``(seconds since the start, ms)``: the interval at the start (0.0), then each
+    #: change made during the run, in order (``RunRecord.of`` always fills it).
+    switch_intervals: tuple[tuple[float, float], ...] = ()
+    #: The run's lag split at those changes: one ``{ms, from_s, to_s, p50, p99,
+    #: samples}`` per stretch at one interval (a probe sample counts in the stretch
+    #: it ended in: it measures the wait that ended then).
+    lag_by_switch: tuple[dict[str, float], ...] = ()
+
+    @property
+    def intervals_ms(self) -> tuple[float, ...]:
+        """Every switch interval in force during the run, in the order they came
+        (a record made by hand, with no ``switch_intervals``: the one it names)."""
+        changes = self.switch_intervals or ((0.0, self.switch_interval_ms),)
+        return tuple(dict.fromkeys(ms for _, ms in changes))
 
     @classmethod
-    def of(cls, state: RunState, workers: int, lag: LagStats) -> RunRecord:
+    def of(
+        cls,
+        state: RunState,
+        workers: int,
+        lag: LagStats,
+        samples: Ring | None = None,
+        t1: float | None = None,
+    ) -> RunRecord:
+        """The record of ``state``; with the probe's ``samples`` up to ``t1`` (the end
+        of ``lag``'s window), its lag split at each change of the switch interval."""
         end = state.t_end if state.t_end is not None else state.t_start
         first = state.t_first if state.t_first is not None else end
         work_s = max(end - first, 1e-9)
@@ -121,7 +160,38 @@ class RunRecord:
             unit="MB/s",
             lag_ms=lag.as_dict(),
             errors=tuple(state.errors[:20]),
+            switch_interval_ms=state.switch_intervals[0][1],
+            switch_intervals=tuple(
+                (round(max(0.0, t - state.t_start), 3), ms) for t, ms in state.switch_intervals
+            ),
+            lag_by_switch=lag_by_switch(state, samples, t1) if samples is not None else (),
         )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def lag_by_switch(
+    state: RunState, samples: Ring, t1: float | None = None
+) -> tuple[dict[str, float], ...]:
+    """The lag statistics of each stretch of the run at one switch interval, from
+    the run's start to ``t1`` (default: the last sample)."""
+    t, v = samples.arrays()
+    end = t1 if t1 is not None else (float(t[-1]) if len(t) else state.t_start)
+    starts = [max(at, state.t_start) for at, _ in state.switch_intervals] + [end]
+    out = []
+    for i, (_, ms) in enumerate(state.switch_intervals):
+        a, b = starts[i], max(starts[i], starts[i + 1])
+        inside = (t >= a if i == 0 else t > a) & (t <= b)
+        stats = LagStats.of(v[inside])
+        out.append(
+            {
+                "ms": ms,
+                "from_s": round(a - state.t_start, 3),
+                "to_s": round(b - state.t_start, 3),
+                "p50": stats.p50,
+                "p99": stats.p99,
+                "samples": stats.samples,
+            }
+        )
+    return tuple(out)
