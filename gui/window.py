@@ -232,6 +232,8 @@ class MainWindow(QMainWindow):
         self.switch = QDoubleSpinBox(
             minimum=0.1, maximum=50.0, decimals=1, singleStep=0.5, suffix=" ms"
         )
+        # Typed values apply on Enter: typing "10" must not switch to 1 ms on the way.
+        self.switch.setKeyboardTracking(False)
         self.switch.setToolTip(
             "sys.setswitchinterval: how often a thread holding the GIL is asked to let another "
             "run. Lower it during a pure-Python threaded run and watch the lag read-out above "

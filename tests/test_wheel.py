@@ -12,10 +12,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_installed_wheel_starts_the_app_with_its_lessons(tmp_path) -> None:
+    # Nothing of the checkout may leak in (a PYTHONPATH to it would make pip see
+    # its egg-info and skip the install).
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
-        check=True, capture_output=True, timeout=300, cwd=tmp_path,
+        check=True, capture_output=True, timeout=300, cwd=tmp_path, env=clean,
     )  # fmt: skip
     (wheel,) = wheels.glob("unfreeze-*.whl")
     # A fresh venv that sees this venv's dependencies (a path in a .pth file: the
@@ -32,16 +35,15 @@ def test_the_installed_wheel_starts_the_app_with_its_lessons(tmp_path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
          str(wheel)],
-        check=True, capture_output=True, timeout=300,
+        check=True, capture_output=True, timeout=300, env=clean,
     )  # fmt: skip
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {
-        **os.environ,
+        **clean,
         "QT_QPA_PLATFORM": "offscreen",
         "UNFREEZE_SETTINGS": str(tmp_path / "settings.ini"),
     }
-    env.pop("PYTHONPATH", None)
     found = subprocess.run(
         [python, "-c", "import gui.lessons as m; print(m.__file__); print(len(m.load_lessons()))"],
         capture_output=True, text=True, check=True, cwd=elsewhere, env=env,
