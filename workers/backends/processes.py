@@ -201,7 +201,7 @@ class ProcessRun(Run):
             if isinstance(item, procs.WorkerUp):
                 self.worker_pids.add(item.pid)
             else:
-                self.inbox.append(item)
+                self.post(item)
         if self.cancelled_at is None or self.finished:
             return
         if _left(self.cancelled_at + CANCEL_GRACE_S) == 0:
