@@ -79,7 +79,7 @@ class RunRecord:
     workers: int
     tasks: int
     size: int
-    ok: bool  # every task done and its result verified
+    ok: bool  # verified: every task done and its result checked ("verified" in the window)
     done: int
     failed: int
     cancelled: int
@@ -95,6 +95,24 @@ class RunRecord:
         default_factory=lambda: f"{platform.python_implementation()} {platform.python_version()}"
     )
     switch_interval_ms: float = field(default_factory=lambda: sys.getswitchinterval() * 1000)
+    #: How the run ended, apart from whether it verified: "done" (every task done),
+    #: "failed" (a task failed, or never said how it ended) or "cancelled". Derived
+    #: from the counts, so a record cannot say "done" with tasks missing.
+    outcome: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.done == self.tasks:
+            outcome = "done"
+        elif self.failed or self.done + self.cancelled < self.tasks:
+            outcome = "failed"
+        else:
+            outcome = "cancelled"
+        object.__setattr__(self, "outcome", outcome)  # frozen: set once, here
+
+    @property
+    def partial(self) -> bool:
+        """Its throughput covers only the part that ran (not every task done)."""
+        return self.outcome != "done"
 
     @classmethod
     def of(cls, state: RunState, workers: int, lag: LagStats) -> RunRecord:
