@@ -6,8 +6,10 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import csv
 import dataclasses
 import gc
+import io
 import json
 import sys
 import threading
@@ -97,6 +99,8 @@ def test_start_on_each_backend_gives_a_row_with_the_runs_numbers(qtbot, window, 
     assert window.results.cell(0, "p99") == record.lag_ms["p99"]
     assert window.results.cell(0, "wall s") == record.wall_s
     assert window.results.cell(0, "verified") == "yes"
+    assert window.results.cell(0, "outcome") == "done"
+    assert "(partial)" not in window.results.cell_text(0, "MB/s")
     assert "UI lag p99" in window.readback.text() and "C code" in window.readback.text()
     log = window.log.toPlainText()
     assert "#2   done" in log
@@ -173,7 +177,7 @@ def test_workers_cannot_be_typed_below_one(qtbot, window) -> None:
     assert spin.value() >= 1 and window.start_button.isEnabled()
 
 
-def test_cancel_mid_run_stops_within_a_second(qtbot, window) -> None:
+def test_cancel_mid_run_stops_within_a_second(qtbot, window, tmp_path) -> None:
     job(window, "cpu-python", "threading", workers=2, tasks=8, size="16MB")
     click(qtbot, window.start_button)
     qtbot.waitUntil(lambda: window.progress.bar.value() > 0, timeout=10_000)
@@ -182,8 +186,21 @@ def test_cancel_mid_run_stops_within_a_second(qtbot, window) -> None:
     took = time.perf_counter() - t0
     assert record.cancelled > 0 and not record.ok
     assert took < 1.0, f"the run ended {took:.2f} s after Cancel"
-    assert window.results.cell(0, "verified").startswith("no: ")
     assert "cancelled" in window.progress.counts.text()
+    # How it ended and whether it verified are two columns; its MB/s is marked partial.
+    assert window.results.cell(0, "outcome") == record.outcome == "cancelled"
+    assert window.results.cell(0, "verified") == "no"
+    assert window.results.cell_text(0, "MB/s") == f"{record.throughput:,.1f} (partial)"
+    assert window.results.cell_tip(0, "MB/s").startswith("Partial: the run cancelled with ")
+    # The exports say the same: outcome, and ok (the table's "verified").
+    panel = window.results_panel
+    assert panel.save(str(tmp_path / "r.csv"), to_csv) == ""
+    assert panel.save(str(tmp_path / "r.json"), to_json) == ""
+    row = next(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
+    assert (row["outcome"], row["ok"]) == ("cancelled", "False")
+    assert float(row["throughput"]) == record.throughput
+    data = json.loads((tmp_path / "r.json").read_text())[0]
+    assert (data["outcome"], data["ok"]) == ("cancelled", False)
 
 
 def test_a_second_start_is_queued_and_says_so(qtbot, window) -> None:
@@ -325,6 +342,8 @@ def test_results_sort_by_number_and_export_to_csv_and_json(qtbot, window, tmp_pa
     assert "lag_p99_ms" in lines[0]
     data = json.loads((tmp_path / "r.json").read_text())
     assert [d["throughput"] for d in data] == [9.5, 10.2, 100.0]
+    assert [d["outcome"] for d in data] == ["done"] * 3 and all(d["ok"] for d in data)
+    assert [r["outcome"] for r in csv.DictReader(io.StringIO("\n".join(lines)))] == ["done"] * 3
     error = panel.save(str(tmp_path / "missing" / "r.csv"), to_csv)
     assert error.startswith("could not export") and "no such file" in error
     assert error in window.log.toPlainText() and error in window.statusBar().currentMessage()
