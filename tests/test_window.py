@@ -25,7 +25,7 @@ from gui.app import make_app
 from gui.bench import frame_costs_ms
 from gui.controls import DEFAULTS, compare_spec, serial_seconds, validate
 from gui.export import to_csv, to_json
-from gui.lessons import compare_summary, lesson_for, readback
+from gui.lessons import compare_summary, lesson_for, lesson_key, readback
 from gui.plots import FROZEN_MS, frozen_spans, rate
 from gui.results import COLUMNS
 from gui.window import STARVED_S, MainWindow, turn_wait_s
@@ -192,6 +192,9 @@ def test_cancel_mid_run_stops_within_a_second(qtbot, window, tmp_path) -> None:
     assert window.results.cell(0, "verified") == "no"
     assert window.results.cell_text(0, "MB/s") == f"{record.throughput:,.1f} (partial)"
     assert window.results.cell_tip(0, "MB/s").startswith("Partial: the run cancelled with ")
+    said = window.readback.text()
+    assert f"cancelled with {record.done} of {record.tasks} tasks done" in said
+    assert f"{record.throughput:,.1f} MB/s (partial)" in said and "×" not in said
     # The exports say the same: outcome, and ok (the table's "verified").
     panel = window.results_panel
     assert panel.save(str(tmp_path / "r.csv"), to_csv) == ""
@@ -400,6 +403,7 @@ def test_plot_frame_benchmark_runs_and_leaves_the_plots_empty(window) -> None:
 # -- plain functions (no Qt) ------------------------------------------------------
 def record(backend: str, mbps: float, p99: float, workload: str = "cpu-python", **kw) -> RunRecord:
     lag = {"p50": 1.0, "p95": 2.0, "p99": p99, "max": p99, "over_50": 0.0, "samples": 10}
+    lag |= {"frozen": p99 if p99 > FROZEN_MS else 0.0, "freezes": int(p99 > FROZEN_MS)}
     workers = 1 if backend == "gui-thread" else 4
     base = RunRecord(
         workload, backend, workers, 8, 1, True, 8, 0, 0, 1.0, 0.0, 1.0, 1, mbps, "MB/s", lag
@@ -412,26 +416,46 @@ def test_readback_reads_the_numbers_back() -> None:
     text = readback(record("threading", 25.0, 131.0), [serial])
     assert text == (
         "4 threads on pure-Python work: 1.0× the throughput of one (gui-thread), "
-        "UI lag p99 131 ms — the GIL lets one thread run at a time."
+        "UI lag p99 131 ms, frozen 0.13 s in total, longest freeze 0.13 s — the GIL lets one "
+        "thread run Python at a time, the GUI thread included, so 4 threads were no faster; "
+        "the window froze at times waiting its turn."
     )
-    assert "2.0× the throughput of one" in readback(record("multiprocessing", 50.0, 0.3), [serial])
-    assert "UI lag p99 0.3 ms" in readback(record("multiprocessing", 50.0, 0.3), [serial])
+    fast = readback(record("multiprocessing", 50.0, 0.3), [serial])
+    assert "2.0× the throughput of one" in fast and "UI lag p99 0.3 ms" in fast
+    assert "cores worked at once" in fast and "kept up" in fast
     assert "froze" in readback(serial, [])
     assert readback(serial, []).startswith("The GUI thread on pure-Python work: 25.0 MB/s")
-    # No serial run: the previous run of the same workload is the yardstick.
+    # No serial run: the previous run of the same job is the yardstick.
     other = readback(record("multiprocessing", 50.0, 0.3), [record("threading", 25.0, 100)])
     assert "2.0× the throughput of threading (4 workers)" in other
-    # Runs of another workload are never compared.
+    assert "at once" not in other  # 2× threads that share a GIL is not proof of parallel cores
+    # Runs of another workload, or of another size, are never compared.
     alone = readback(record("threading", 25.0, 1, workload="download"), [serial])
-    assert "25.0 MB/s" in alone and "I/O" in alone
+    assert "25.0 MB/s" in alone and "network" in alone
+    assert "×" not in readback(record("threading", 50.0, 1, size=2), [serial])
     switch = record("threading", 25.0, 20.0, switch_interval_ms=1.0)
     assert "1 ms switch interval" in readback(switch, [serial])
     cancelled = record("threading", 5.0, 3.0, ok=False, done=3, cancelled=5)
     assert readback(cancelled, []) == (
-        "4 threads on pure-Python work: cancelled with 3 of 8 tasks done, UI lag p99 3.0 ms."
+        "4 threads on pure-Python work: cancelled with 3 of 8 tasks done; "
+        "5.0 MB/s (partial), UI lag p99 3.0 ms."
     )
     failed = record("thread-pool", 5.0, 3.0, ok=False, done=7, failed=1, errors=("task 2: boom",))
-    assert "1 failed (task 2: boom)" in readback(failed, [])
+    assert "failed with 7 of 8 tasks done, 1 failed (task 2: boom); 5.0 MB/s (partial)" in (
+        readback(failed, [])
+    )
+
+
+def test_disk_writes_on_asyncio_are_read_back_as_blocking_the_loop() -> None:
+    """They were read back as "while one coroutine waits for its socket, the loop serves
+    the others": there is no socket, and each write blocks the loop (measured: lag p50
+    45 ms, max 232 ms)."""
+    lag = {"p50": 45.0, "p95": 120.0, "p99": 180.0, "max": 232.0, "frozen": 1400.0}
+    disk = dataclasses.replace(record("asyncio", 900.0, 1.0, workload="disk-write"), lag_ms=lag)
+    said = readback(disk, [])
+    assert "socket" not in said and "kept up" not in said
+    assert "files have no async API" in said and "so the window froze" in said
+    assert "frozen 1.4 s in total, longest freeze 0.23 s" in said
 
 
 def test_lessons_and_compare_summary() -> None:
@@ -440,10 +464,14 @@ def test_lessons_and_compare_summary() -> None:
     assert lesson_for(record("threading", 1, 1, switch_interval_ms=1.0)) == "switch-interval"
     assert lesson_for(record("multiprocessing", 1, 1)) == "processes"
     assert lesson_for(record("thread-pool", 1, 1, workload="download")) == "pools"
+    assert lesson_key("disk-write", "asyncio") == "asyncio"
     runs = [record("gui-thread", 25, 380), record("multiprocessing", 50, 0.4)]
     text = compare_summary(runs)
-    assert "fastest multiprocessing (50.0 MB/s)" in text and "smoothest multiprocessing" in text
-    assert "gui-thread froze the window for up to 0.4 s" in text
+    assert "highest throughput multiprocessing (50.0 MB/s)" in text
+    assert "lowest UI lag p99 multiprocessing (0.4 ms)" in text
+    assert "gui-thread froze the window: frozen 0.38 s in total, longest freeze 0.38 s" in text
+    slow = [record("threading", 25, 300), record("thread-pool", 20, 200)]
+    assert "smooth" not in compare_summary(slow)  # the lowest p99 here is 200 ms
 
 
 def test_validate_names_every_bad_field() -> None:
