@@ -36,7 +36,14 @@ from gui.app import apply_theme
 from gui.controller import Active, Comparison, RunController
 from gui.controls import JobForm, compare_spec
 from gui.cpu import CpuSampler
-from gui.lessons import LessonsPanel, compare_summary, lesson_for, readback
+from gui.lessons import (
+    LessonsPanel,
+    compare_summary,
+    lag_text,
+    lesson_for,
+    readback,
+    speed_text,
+)
 from gui.plots import LivePlots, Trace
 from gui.results import ResultsPanel
 from workers.core import Event
@@ -78,6 +85,17 @@ def format_event(e: Event, wall_offset: float) -> str:
     if e.detail:
         line += f": {e.detail}"
     return line
+
+
+def finished_line(record: RunRecord) -> str:
+    """The log's last line of a run: how it ended, its counts and the numbers the
+    read-back quotes (a partial throughput says so; a freeze gives its total and
+    its longest, as the band labels do)."""
+    return (
+        f"── {'finished' if record.outcome == 'done' else record.outcome}: {record.done} done, "
+        f"{record.failed} failed, {record.cancelled} cancelled in {record.wall_s:.2f} s "
+        f"(start-up {record.startup_s:.2f} s), {speed_text(record)}, {lag_text(record)} ──"
+    )
 
 
 class MainWindow(QMainWindow):
@@ -381,11 +399,7 @@ class MainWindow(QMainWindow):
         self.current = None
         self.readback.setText(readback(record, history))
         self.lessons.show_lesson(lesson_for(record))
-        self.pending_log.append(
-            f"── finished: {record.done} done, {record.failed} failed, {record.cancelled} "
-            f"cancelled in {record.wall_s:.2f} s (start-up {record.startup_s:.2f} s), "
-            f"{record.throughput:,.1f} MB/s, UI lag p99 {record.lag_ms['p99']:.1f} ms ──"
-        )
+        self.pending_log.append(finished_line(record))
         self.pending_log.extend(f"   error: {e}" for e in record.errors[:5])
         self._flush_log()
         # Collect this run's garbage now, between runs: a collection that starts in

@@ -25,8 +25,15 @@ from gui.app import make_app
 from gui.bench import frame_costs_ms
 from gui.controls import DEFAULTS, compare_spec, serial_seconds, validate
 from gui.export import to_csv, to_json
-from gui.lessons import compare_summary, lesson_for, lesson_key, readback
-from gui.plots import FROZEN_MS, frozen_spans, rate
+from gui.lessons import (
+    compare_summary,
+    freeze_text,
+    lesson_for,
+    lesson_key,
+    readback,
+    seconds_text,
+)
+from gui.plots import FROZEN_MS, frozen_spans, rate, span_freezes
 from gui.results import COLUMNS
 from gui.window import STARVED_S, MainWindow, turn_wait_s
 from workers.record import RunRecord
@@ -195,6 +202,8 @@ def test_cancel_mid_run_stops_within_a_second(qtbot, window, tmp_path) -> None:
     said = window.readback.text()
     assert f"cancelled with {record.done} of {record.tasks} tasks done" in said
     assert f"{record.throughput:,.1f} MB/s (partial)" in said and "×" not in said
+    assert f"── cancelled: {record.done} done" in window.log.toPlainText()
+    assert "MB/s (partial)" in window.log.toPlainText()
     # The exports say the same: outcome, and ok (the table's "verified").
     panel = window.results_panel
     assert panel.save(str(tmp_path / "r.csv"), to_csv) == ""
@@ -252,8 +261,24 @@ def test_lag_plot_alive_under_processes_and_frozen_on_the_gui_thread(qtbot, wind
     assert end - start >= 0.1 and frozen >= 0.1
     assert trace.bands.path().boundingRect().width() >= end - start  # drawn
     labelled = [s for s in trace.spans if s[2] >= 0.25]
-    assert trace.labels[0].toPlainText() == f"frozen {labelled[0][2]:.1f} s"
+    assert trace.labels[0].toPlainText().startswith(f"frozen {seconds_text(labelled[0][2])}")
+    start, end, _ = labelled[0]
+    assert start <= trace.labels[0].pos().x() <= end  # placed over its band, not at 0
     assert record.lag_ms["max"] >= FROZEN_MS
+    # Two numbers, named alike everywhere: the total time frozen, the longest freeze.
+    total_s, longest_s = record.lag_ms["frozen"] / 1000, record.lag_ms["max"] / 1000
+    assert trace.frozen_s == pytest.approx(total_s, abs=1e-3)  # the bands add up to the record
+    assert max(longest for _, longest in trace.freezes) == pytest.approx(longest_s, abs=1e-3)
+    words = freeze_text(total_s, longest_s)
+    assert words in window.readback.text()
+    assert words in window.log.toPlainText().splitlines()[-1]
+    tip = trace.bands.toolTip()
+    assert f"frozen {seconds_text(total_s)} in total" in tip
+    assert f"longest freeze {seconds_text(longest_s)}" in tip
+    bands = [f for f, span in zip(trace.freezes, trace.spans, strict=True) if span[2] >= 0.25]
+    for label, (count, longest) in zip(trace.labels, bands, strict=False):
+        if count > 1:  # a band of back-to-back freezes names its longest too
+            assert f"longest freeze {seconds_text(longest)}" in label.toPlainText()
 
 
 def test_plots_pause_while_threads_hold_the_gil_and_catch_up_after(qtbot, window) -> None:
@@ -504,6 +529,8 @@ def test_frozen_spans_merge_back_to_back_freezes() -> None:
     assert (a0, b0) == pytest.approx((0.03, 1.64)) and s0 == pytest.approx(1.6)
     assert (a1, b1, s1) == pytest.approx((2.7, 3.0, 0.3))
     assert frozen_spans(t, np.zeros(6)) == []
+    # The first band is two freezes of 0.8 s: frozen 1.6 s in total, 0.8 s at the longest.
+    assert span_freezes(t, lag, spans) == [(2, pytest.approx(0.8)), (1, pytest.approx(0.3))]
 
 
 def test_rate_is_mb_per_second_over_a_trailing_window() -> None:
