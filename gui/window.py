@@ -41,6 +41,8 @@ from gui.lessons import (
     compare_summary,
     lag_text,
     lesson_for,
+    lesson_key,
+    preview,
     readback,
     speed_text,
 )
@@ -58,10 +60,6 @@ STARVED_S = 0.002  # a turn wait above this: the GUI thread is starved
 SHARE_THE_GIL = frozenset({"qthread", "threading", "thread-pool"})
 CPU_IDLE_MS = 2000  # idle, the CPU plot is redrawn every 2 s
 LOG_LINES = 5000
-WELCOME = (
-    "Press Start: this job runs on the GUI thread, so the window will freeze for a few "
-    "seconds — try typing in the box meanwhile. Then pick another back end and Start again."
-)
 
 
 def turn_wait_s() -> float:
@@ -113,6 +111,9 @@ class MainWindow(QMainWindow):
         self.trace_label = ""
         self.pending_log: list[str] = []
         self.runs = 0
+        #: The selection (workload, back end, workers) the banner and the lesson were
+        #: last set for: a finished run's read-back stays until the selection changes.
+        self.banner_for: tuple[str, str, int] | None = None
         self.closed = False
 
         self._build()
@@ -167,7 +168,7 @@ class MainWindow(QMainWindow):
         column.addWidget(_group("Log", self.log), 1)
         self.job_dock = self._dock("Job", left, Qt.DockWidgetArea.LeftDockWidgetArea)
 
-        self.readback = QLabel(WELCOME, wordWrap=True, objectName="readback")
+        self.readback = QLabel(wordWrap=True, objectName="readback")
         self.readback.setStyleSheet(
             "#readback { font-weight: bold; padding: 6px 10px; "
             "border-left: 4px solid palette(highlight); background: palette(alternate-base); }"
@@ -296,6 +297,22 @@ class MainWindow(QMainWindow):
         self.start_button.setEnabled(ok)
         self.compare_button.setEnabled(ok)
         self._show_busy()
+        if self.selection() != self.banner_for:
+            self.show_selection()
+
+    def selection(self) -> tuple[str, str, int]:
+        """The form's workload, back end and the workers a run of it would get."""
+        form = self.form
+        backend = form.backend.currentText()
+        workers = 1 if backend == "gui-thread" else min(form.workers.value(), form.tasks.value())
+        return form.workload.currentText(), backend, workers
+
+    def show_selection(self) -> None:
+        """Banner and lesson: what the selected job will do (no number: none is measured yet)."""
+        self.banner_for = workload, backend, workers = self.selection()
+        busy = self.controller.busy or bool(self.controller.queue)
+        self.readback.setText(preview(workload, backend, workers, "queued" if busy else "idle"))
+        self.lessons.show_lesson(lesson_key(workload, backend, sys.getswitchinterval() * 1000))
 
     def _show_busy(self) -> None:
         busy = self.controller.busy or bool(self.controller.queue)
@@ -380,6 +397,10 @@ class MainWindow(QMainWindow):
         )
         self.plot_timer.start(PLOT_MS)
         self._show_busy()
+        self.readback.setText(preview(spec.workload, spec.backend, active.run.workers, "running"))
+        switch_ms = sys.getswitchinterval() * 1000
+        self.lessons.show_lesson(lesson_key(spec.workload, spec.backend, switch_ms))
+        self.banner_for = self.selection()
 
     def _label(self, spec: RunSpec) -> str:
         label = f"{spec.workload} · {spec.backend}"
@@ -399,6 +420,7 @@ class MainWindow(QMainWindow):
         self.current = None
         self.readback.setText(readback(record, history))
         self.lessons.show_lesson(lesson_for(record))
+        self.banner_for = self.selection()  # the read-back stays until the selection changes
         self.pending_log.append(finished_line(record))
         self.pending_log.extend(f"   error: {e}" for e in record.errors[:5])
         self._flush_log()
@@ -423,6 +445,7 @@ class MainWindow(QMainWindow):
             self.readback.setText(compare_summary(comparison.records))
             cpu = comparison.records[0].workload.startswith("cpu")
             self.lessons.show_lesson("gil" if cpu else "io-vs-cpu")
+            self.banner_for = self.selection()
 
     @Slot(str)
     def on_run_error(self, message: str) -> None:

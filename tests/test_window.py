@@ -30,6 +30,7 @@ from gui.lessons import (
     freeze_text,
     lesson_for,
     lesson_key,
+    preview,
     readback,
     seconds_text,
 )
@@ -213,6 +214,85 @@ def test_cancel_mid_run_stops_within_a_second(qtbot, window, tmp_path) -> None:
     assert float(row["throughput"]) == record.throughput
     data = json.loads((tmp_path / "r.json").read_text())[0]
     assert (data["outcome"], data["ok"]) == ("cancelled", False)
+
+
+def current_lesson(win: MainWindow) -> str:
+    return win.lessons.lessons[win.lessons.titles.currentRow()].key
+
+
+def pick(qtbot, combo, text: str) -> None:
+    """Choose ``text`` in a combo box by typing it, as a keyboard user does."""
+    combo.setFocus()
+    qtbot.wait(QApplication.keyboardInputInterval() + 50)  # a new search, not a longer one
+    qtbot.keyClicks(combo, text)
+    assert combo.currentText() == text
+
+
+def test_after_a_restart_the_banner_describes_the_remembered_job(qtbot, tmp_path) -> None:
+    """It said "this job runs on the GUI thread, so the window will freeze" whatever
+    back end the settings brought back."""
+    make_app()
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    settings.setValue("form/workload", "cpu-python")
+    settings.setValue("form/backend", "multiprocessing")
+    settings.sync()
+    win = MainWindow(settings)
+    try:
+        said = win.readback.text()
+        workers = win.form.workers.value()
+        assert said.startswith(f"Start runs pure-Python work on {workers} process")
+        assert "GUI thread itself" not in said and "freeze" not in said
+        assert said == preview("cpu-python", "multiprocessing", workers)
+        assert current_lesson(win) == "processes"
+    finally:
+        dispose(win)
+
+
+def test_the_banner_and_lesson_follow_the_selection_as_it_is_made(qtbot, window) -> None:
+    form = window.form
+    assert window.readback.text() == preview(*window.selection())  # the defaults, at start
+    pick(qtbot, form.workload, "disk-write")
+    pick(qtbot, form.backend, "asyncio")
+    said = window.readback.text()
+    assert said.startswith("Start runs disk writes on ") and "coroutines on the GUI thread" in said
+    assert "socket" not in said and "stutter" in said
+    assert current_lesson(window) == "asyncio"
+    pick(qtbot, form.backend, "multiprocessing")
+    assert current_lesson(window) == "processes"
+    form.workers.setFocus()
+    form.workers.selectAll()
+    qtbot.keyClicks(form.workers, "3")
+    assert window.readback.text().startswith("Start runs disk writes on 3 processes.")
+    pick(qtbot, form.workload, "cpu-python")
+    pick(qtbot, form.backend, "thread-pool")
+    assert "stutter" in window.readback.text() and current_lesson(window) == "gil"
+    pick(qtbot, form.backend, "gui-thread")
+    said = window.readback.text()
+    assert "on the GUI thread itself" in said and "freeze" in said
+    assert current_lesson(window) == "gui-thread"
+
+
+def test_a_runs_readback_stays_until_the_selection_changes(qtbot, window) -> None:
+    job(window, "cpu-native", "thread-pool", workers=2, tasks=2, size="40MB")
+    with qtbot.waitSignal(window.controller.run_started, timeout=10_000):
+        click(qtbot, window.start_button)
+    assert window.readback.text().startswith(
+        "Running C code that releases the GIL on a pool of 2 threads."
+    )
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
+        pass
+    record = finished.args[0]
+    assert window.readback.text() == readback(record, [])
+    assert current_lesson(window) == lesson_for(record)
+    window.form.tasks.setFocus()
+    qtbot.keyClick(window.form.tasks, Qt.Key.Key_Up)  # 3 tasks: not the selection
+    assert window.form.tasks.value() == 3
+    assert window.readback.text() == readback(record, [])
+    pick(qtbot, window.form.backend, "multiprocessing")  # a new selection: what it will do
+    assert window.readback.text() == preview("cpu-native", "multiprocessing", 2)
+    assert current_lesson(window) == "processes"
+    pick(qtbot, window.form.backend, "thread-pool")  # and back: no run of it to read back
+    assert window.readback.text() == preview("cpu-native", "thread-pool", 2)
 
 
 def test_a_second_start_is_queued_and_says_so(qtbot, window) -> None:
