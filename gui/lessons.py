@@ -265,11 +265,13 @@ def _freed(mechanism: str, r: RunRecord, otherwise: str) -> str:
 def _why(r: RunRecord, base: RunRecord | None) -> str:
     """The mechanism behind ``r``'s numbers; each claim holds for what ``r`` measured.
 
-    "Faster" needs a ratio to ``base`` of at least :data:`FASTER`; "several cores at
+    "Faster" needs a shown ratio to ``base`` of at least :data:`FASTER`; "several cores at
     once" also needs ``base`` to be serial (gui-thread: one core by construction) and
     more than one worker.
     """
-    speedup = r.throughput / base.throughput if base is not None else None
+    # The ratio as the sentence shows it (one decimal): "1.2×, yet no faster" would
+    # contradict itself.
+    speedup = float(f"{r.throughput / base.throughput:.1f}") if base is not None else None
     parallel = (
         speedup is not None and speedup >= FASTER and base.backend == "gui-thread" and r.workers > 1
     )
