@@ -13,13 +13,17 @@ from workers.record import RunRecord
 
 def flat(record: RunRecord) -> dict[str, object]:
     """One record as a flat row: every field, lag statistics spelled out, the
-    switch intervals and the lag split at their changes as JSON."""
+    switch intervals and the lag split at their changes as JSON.
+
+    ``outcome`` (done / cancelled / failed) and ``ok`` (verified) are the table's
+    "outcome" and "verified"; a throughput with an outcome other than done is partial.
+    """
     data = record.as_dict()
     lag = data.pop("lag_ms")
     errors = data.pop("errors")
     data.update(
         {
-            f"lag_{k}_ms" if k not in ("samples", "over_50") else f"lag_{k}": v
+            f"lag_{k}_ms" if k not in ("samples", "over_50", "freezes") else f"lag_{k}": v
             for k, v in lag.items()
         }
     )
@@ -33,7 +37,8 @@ def flat(record: RunRecord) -> dict[str, object]:
 def to_csv(records: list[RunRecord]) -> str:
     out = io.StringIO()
     rows = [flat(r) for r in records]
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["workload"])
+    names = list(dict.fromkeys(k for row in rows for k in row)) or ["workload"]
+    writer = csv.DictWriter(out, fieldnames=names)  # every row's keys: old records lack some
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()

@@ -29,13 +29,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QSizePolicy
 
-from workers.stats import Ring
+from gui.lessons import seconds_text
+from workers.stats import FROZEN_MS, Ring
 
 #: Drawn as dashed lines, named on the right axis in this order of precedence:
 #: where two names would overlap (a short plot), the later one is left out.
 THRESHOLDS = ((1000, "1 s: flow breaks"), (100, "100 ms: not instant"))
 THRESHOLDS += ((16, "16 ms: one frame"), (50, "50 ms: input lags"))
-FROZEN_MS = 100.0  # a probe sample over this marks a frozen stretch
 MERGE_S = 0.05  # frozen stretches closer than this (one loop turn apart) are drawn as one
 FLOOR_MS = 0.1  # the log axis cannot show 0: lag below this is drawn at it
 TOP_MS = 3000.0  # the lag axis always reaches past 1 s, so a freeze reads in seconds
@@ -150,6 +150,29 @@ class ThresholdAxis(pg.AxisItem):
         return axis, ticks, [text for _, text in kept]
 
 
+def span_freezes(
+    t: np.ndarray,
+    lag_ms: np.ndarray,
+    spans: list[tuple[float, float, float]],
+    threshold_ms: float = FROZEN_MS,
+) -> list[tuple[int, float]]:
+    """``(freezes, longest seconds)`` of each span: a band merges back-to-back freezes,
+    so its frozen total and its longest single freeze differ, and both are named."""
+    late = lag_ms > threshold_ms
+    out = []
+    for start, end, _ in spans:
+        lags = lag_ms[late & (t > start) & (t <= end)]
+        out.append((len(lags), float(lags.max()) / 1000 if len(lags) else 0.0))
+    return out
+
+
+def band_label(frozen_s: float, freezes: int, longest_s: float) -> str:
+    """``frozen 9.8 s · longest freeze 1.4 s`` for a band of several freezes, ``frozen 1.4 s``
+    for one: the words of the read-back, so the two numbers are never confused."""
+    text = f"frozen {seconds_text(frozen_s)}"
+    return text + (f" · longest freeze {seconds_text(longest_s)}" if freezes > 1 else "")
+
+
 class LagAxis(pg.AxisItem):
     """A log axis that reads in ms and s, not in powers of ten."""
 
@@ -204,7 +227,8 @@ class Trace:
     bands: QGraphicsPathItem | None = None  # every frozen stretch, as one C++ item
     spans: list[tuple[float, float, float]] = field(default_factory=list)
     labels: list[pg.TextItem] = field(default_factory=list)
-    frozen_s: float = 0.0
+    frozen_s: float = 0.0  # the spans' frozen seconds, summed: the total time frozen
+    freezes: list[tuple[int, float]] = field(default_factory=list)  # per span: count, longest s
     first: int | None = None  # the probe ring's count at t0: where this run's samples start
     latest: bool = True  # full-height red bands; older runs shrink theirs to a strip
 
@@ -492,7 +516,8 @@ class LivePlots(pg.GraphicsLayoutWidget):
         t, v = since(lag, trace.first)
         end = int(np.searchsorted(t, t1, side="right"))
         t, v = t[:end] - trace.t0, v[:end]
-        self._bands(trace, frozen_spans(t, v))
+        spans = frozen_spans(t, v)
+        self._bands(trace, spans, span_freezes(t, v, spans))
         if len(t) and t[0] > 0:  # the first wait began at the run's start at the latest
             t, v = np.concatenate(([0.0], t)), np.concatenate((v[:1], v))
         trace.lag.setData(t, np.maximum(v, FLOOR_MS))
@@ -579,12 +604,19 @@ class LivePlots(pg.GraphicsLayoutWidget):
             label.setVisible(trace.latest and trace.visible)
         self._place_markers(trace)
 
-    def _bands(self, trace: Trace, spans: list[tuple[float, float, float]]) -> None:
-        """Shade each frozen stretch (it can only be drawn once it is over) and label it."""
+    def _bands(
+        self,
+        trace: Trace,
+        spans: list[tuple[float, float, float]],
+        freezes: list[tuple[int, float]],
+    ) -> None:
+        """Shade each frozen stretch (it can only be drawn once it is over) and label it
+        with its frozen total and, if it merges several freezes, the longest of them."""
         spans = spans[:MAX_BANDS]
         if spans == trace.spans:
             return
         trace.spans = spans
+        trace.freezes = freezes[: len(spans)]
         trace.frozen_s = sum(s for _, _, s in spans)
         if trace.bands is None:
             # A plain QGraphicsPathItem: painted by C++, with no Python call and no
@@ -595,11 +627,13 @@ class LivePlots(pg.GraphicsLayoutWidget):
             trace.bands.setVisible(trace.visible)
             self.lag_plot.addItem(trace.bands, ignoreBounds=True)
             self._restyle(trace)
-        self._draw_bands(trace)
-        longest = max(spans, key=lambda span: span[2])
+        count = sum(n for n, _ in trace.freezes)
+        longest = max(s for _, s in trace.freezes)
         trace.bands.setToolTip(
-            f"{trace.label}: frozen {trace.frozen_s:.2f} s in {len(spans)} stretch(es), "
-            f"the longest {longest[2]:.2f} s — the GUI thread ran no events"
+            f"{trace.label}: frozen {seconds_text(trace.frozen_s)} in total, in "
+            f"{count} freeze{'s' * (count != 1)}; longest freeze {seconds_text(longest)}. "
+            "During a freeze the GUI thread ran no events; back-to-back freezes share a band, "
+            "labelled with their total."
         )
         shown = [span for span in spans if span[2] >= LABEL_MIN_S][:20]
         while len(trace.labels) < len(shown):
@@ -607,9 +641,12 @@ class LivePlots(pg.GraphicsLayoutWidget):
             label.setVisible(trace.latest and trace.visible)
             self.lag_plot.addItem(label, ignoreBounds=True)
             trace.labels.append(label)
+        details = [
+            d for d, span in zip(trace.freezes, spans, strict=True) if span[2] >= LABEL_MIN_S
+        ]
         for i, label in enumerate(trace.labels):
-            label.setText(f"frozen {shown[i][2]:.1f} s" if i < len(shown) else "")
-        self._place_labels(trace)
+            label.setText(band_label(shown[i][2], *details[i]) if i < len(shown) else "")
+        self._draw_bands(trace)  # after the labels exist: each is placed over its band at once
 
     def _draw_bands(self, trace: Trace) -> None:
         """Lay the bands out for the current axis top (log10 view coordinates)."""

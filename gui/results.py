@@ -37,13 +37,22 @@ class Column:
     value: Callable[[RunRecord], object]  # the raw value: sorting, CSV, tests
     text: Callable[[object], str] = str  # how the table shows it
     tip: str = ""
+    #: The value covers only what ran: marked "(partial)", with a tooltip, when the
+    #: run did not complete (a cancelled run's MB/s is not a complete run's).
+    partial: bool = False
 
 
-def _verified(r: RunRecord) -> str:
-    if r.ok:
-        return "yes"
-    parts = [f"{n} {kind}" for n, kind in ((r.failed, "failed"), (r.cancelled, "cancelled")) if n]
-    return f"no: {', '.join(parts)}"
+def _outcome_tip(r: RunRecord) -> str:
+    return (
+        f"{r.outcome}: {r.done} of {r.tasks} tasks done, {r.failed} failed, {r.cancelled} cancelled"
+    )
+
+
+def _partial_tip(r: RunRecord) -> str:
+    return (
+        f"Partial: the run {r.outcome} with {r.done} of {r.tasks} tasks done; this is the "
+        "rate of the bytes that were processed, not of a complete run."
+    )
 
 
 def _ms(v: object) -> str:
@@ -56,12 +65,13 @@ COLUMNS = [
     Column("workers", lambda r: r.workers),
     Column("wall s", lambda r: r.wall_s, lambda v: f"{v:.2f}", "Start to the last task's end."),
     Column("start s", lambda r: r.startup_s, lambda v: f"{v:.2f}", "Start to the first task's start (pool start-up)."),
-    Column("MB/s", lambda r: r.throughput, lambda v: f"{v:,.1f}", "Bytes done over work time."),
+    Column("MB/s", lambda r: r.throughput, lambda v: f"{v:,.1f}", "Bytes done over work time; (partial) if not every task was done.", partial=True),
     Column("lag p50", lambda r: r.lag_ms["p50"], _ms, "UI lag, ms: half the probe samples were later than this."),
     Column("p95", lambda r: r.lag_ms["p95"], _ms, "UI lag, ms: 1 sample in 20 was later."),
     Column("p99", lambda r: r.lag_ms["p99"], _ms, "UI lag, ms: 1 sample in 100 was later."),
-    Column("max", lambda r: r.lag_ms["max"], _ms, "UI lag, ms: the longest freeze."),
-    Column("verified", _verified, tip="Every task done and its result checked."),
+    Column("max", lambda r: r.lag_ms["max"], _ms, "UI lag, ms: the longest wait (over 100 ms: the longest freeze)."),
+    Column("outcome", lambda r: r.outcome, tip="How the run ended: done (every task), cancelled or failed."),
+    Column("verified", lambda r: "yes" if r.ok else "no", tip="Every task done and its result checked (size, checksum): \"ok\" in CSV and JSON."),
 ]  # fmt: skip
 
 
@@ -87,13 +97,19 @@ class ResultsModel(QStandardItemModel):
         row = []
         for column in COLUMNS:
             value = column.value(record)
-            item = QStandardItem(column.text(value))
+            text, tips = column.text(value), list(record.errors)
+            if column.partial and record.partial:
+                text += " (partial)"
+                tips.insert(0, _partial_tip(record))
+            elif column.name in ("outcome", "verified") and record.partial:
+                tips.insert(0, _outcome_tip(record))
+            item = QStandardItem(text)
             item.setData(value, SORT_ROLE)
             item.setEditable(False)
             if isinstance(value, int | float):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if record.errors:
-                item.setToolTip("\n".join(record.errors))
+            if tips:
+                item.setToolTip("\n".join(tips))
             row.append(item)
         self.appendRow(row)
 
@@ -140,8 +156,17 @@ class ResultsTable(QTableView):
 
     def cell(self, row: int, column: str) -> object:
         """The raw value shown at ``row`` (view order) under ``column``."""
-        col = [c.name for c in COLUMNS].index(column)
-        return self.proxy.index(row, col).data(SORT_ROLE)
+        return self._index(row, column).data(SORT_ROLE)
+
+    def cell_text(self, row: int, column: str) -> str:
+        """The text shown at ``row`` (view order) under ``column``."""
+        return str(self._index(row, column).data(Qt.ItemDataRole.DisplayRole))
+
+    def cell_tip(self, row: int, column: str) -> str:
+        return str(self._index(row, column).data(Qt.ItemDataRole.ToolTipRole) or "")
+
+    def _index(self, row: int, column: str):
+        return self.proxy.index(row, [c.name for c in COLUMNS].index(column))
 
 
 class ResultsPanel(QSplitter):

@@ -36,7 +36,16 @@ from gui.app import apply_theme
 from gui.controller import Active, Comparison, RunController
 from gui.controls import JobForm, compare_spec
 from gui.cpu import CpuSampler
-from gui.lessons import LessonsPanel, compare_summary, lesson_for, readback
+from gui.lessons import (
+    LessonsPanel,
+    compare_summary,
+    lag_text,
+    lesson_for,
+    lesson_key,
+    preview,
+    readback,
+    speed_text,
+)
 from gui.plots import LivePlots, Trace
 from gui.results import ResultsPanel
 from workers.core import Event
@@ -52,10 +61,6 @@ STARVED_S = 0.002  # a turn wait above this: the GUI thread is starved
 SHARE_THE_GIL = frozenset({"qthread", "threading", "thread-pool"})
 CPU_IDLE_MS = 2000  # idle, the CPU plot is redrawn every 2 s
 LOG_LINES = 5000
-WELCOME = (
-    "Press Start: this job runs on the GUI thread, so the window will freeze for a few "
-    "seconds — try typing in the box meanwhile. Then pick another back end and Start again."
-)
 
 
 def turn_wait_s() -> float:
@@ -81,6 +86,17 @@ def format_event(e: Event, wall_offset: float) -> str:
     return line
 
 
+def finished_line(record: RunRecord) -> str:
+    """The log's last line of a run: how it ended, its counts and the numbers the
+    read-back quotes (a partial throughput says so; a freeze gives its total and
+    its longest, as the band labels do)."""
+    return (
+        f"── {'finished' if record.outcome == 'done' else record.outcome}: {record.done} done, "
+        f"{record.failed} failed, {record.cancelled} cancelled in {record.wall_s:.2f} s "
+        f"(start-up {record.startup_s:.2f} s), {speed_text(record)}, {lag_text(record)} ──"
+    )
+
+
 class MainWindow(QMainWindow):
     """The lab. ``settings`` is where the form, switch interval and layout persist;
     closing the window cancels every run and shuts the controller down."""
@@ -97,6 +113,9 @@ class MainWindow(QMainWindow):
         self.pending_log: list[str] = []
         self.readout_at = 0.0  # perf_counter time of the read-out's next update
         self.runs = 0
+        #: The selection (workload, back end, workers) the banner and the lesson were
+        #: last set for: a finished run's read-back stays until the selection changes.
+        self.banner_for: tuple[str, str, int] | None = None
         self.closed = False
 
         self._build()
@@ -151,7 +170,7 @@ class MainWindow(QMainWindow):
         column.addWidget(_group("Log", self.log), 1)
         self.job_dock = self._dock("Job", left, Qt.DockWidgetArea.LeftDockWidgetArea)
 
-        self.readback = QLabel(WELCOME, wordWrap=True, objectName="readback")
+        self.readback = QLabel(wordWrap=True, objectName="readback")
         self.readback.setStyleSheet(
             "#readback { font-weight: bold; padding: 6px 10px; "
             "border-left: 4px solid palette(highlight); background: palette(alternate-base); }"
@@ -286,6 +305,22 @@ class MainWindow(QMainWindow):
         self.start_button.setEnabled(ok)
         self.compare_button.setEnabled(ok)
         self._show_busy()
+        if self.selection() != self.banner_for:
+            self.show_selection()
+
+    def selection(self) -> tuple[str, str, int]:
+        """The form's workload, back end and the workers a run of it would get."""
+        form = self.form
+        backend = form.backend.currentText()
+        workers = 1 if backend == "gui-thread" else min(form.workers.value(), form.tasks.value())
+        return form.workload.currentText(), backend, workers
+
+    def show_selection(self) -> None:
+        """Banner and lesson: what the selected job will do (no number: none is measured yet)."""
+        self.banner_for = workload, backend, workers = self.selection()
+        busy = self.controller.busy or bool(self.controller.queue)
+        self.readback.setText(preview(workload, backend, workers, "queued" if busy else "idle"))
+        self.lessons.show_lesson(lesson_key(workload, backend, sys.getswitchinterval() * 1000))
 
     def _show_busy(self) -> None:
         busy = self.controller.busy or bool(self.controller.queue)
@@ -372,6 +407,10 @@ class MainWindow(QMainWindow):
         )
         self.plot_timer.start(PLOT_MS)
         self._show_busy()
+        self.readback.setText(preview(spec.workload, spec.backend, active.run.workers, "running"))
+        switch_ms = sys.getswitchinterval() * 1000
+        self.lessons.show_lesson(lesson_key(spec.workload, spec.backend, switch_ms))
+        self.banner_for = self.selection()
 
     def _label(self, spec: RunSpec) -> str:
         label = f"{spec.workload} · {spec.backend}"
@@ -391,11 +430,8 @@ class MainWindow(QMainWindow):
         self.current = None
         self.readback.setText(readback(record, history))
         self.lessons.show_lesson(lesson_for(record))
-        self.pending_log.append(
-            f"── finished: {record.done} done, {record.failed} failed, {record.cancelled} "
-            f"cancelled in {record.wall_s:.2f} s (start-up {record.startup_s:.2f} s), "
-            f"{record.throughput:,.1f} MB/s, UI lag p99 {record.lag_ms['p99']:.1f} ms ──"
-        )
+        self.banner_for = self.selection()  # the read-back stays until the selection changes
+        self.pending_log.append(finished_line(record))
         self.pending_log.extend(f"   error: {e}" for e in record.errors[:5])
         self._flush_log()
         # Collect this run's garbage now, between runs: a collection that starts in
@@ -420,6 +456,7 @@ class MainWindow(QMainWindow):
             self.readback.setText(compare_summary(comparison.records))
             cpu = comparison.records[0].workload.startswith("cpu")
             self.lessons.show_lesson("gil" if cpu else "io-vs-cpu")
+            self.banner_for = self.selection()
 
     @Slot(str)
     def on_run_error(self, message: str) -> None:

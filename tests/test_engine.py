@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
 import zlib
 
+import numpy as np
 import pytest
 
 from tests.helpers import drive, finals, start
 from workers import content, workloads
 from workers.backends import REGISTRY
 from workers.core import Cancelled, Event, Task, run_task
+from workers.record import RunRecord
 from workers.spec import RunSpec, parse_spec
+from workers.stats import FROZEN_MS, LagStats
 from workers.workloads import cpu, disk
 
 BACKENDS = list(REGISTRY)
@@ -203,3 +207,25 @@ def test_close_of_a_default_job_with_tasks_still_queued_is_bounded(qtbot, backen
     assert (
         sum(e.kind == "cancelled" for e in run.verdicts.values()) >= spec.tasks - 2 * spec.workers
     )
+
+
+def test_a_records_outcome_follows_its_counts_not_its_caller() -> None:
+    """Outcome (how it ended) and ok (verified) are separate facts of a record."""
+    lag = {"p50": 1.0, "p95": 1.0, "p99": 1.0, "max": 1.0, "over_50": 0.0, "samples": 1}
+    done = RunRecord("cpu-native", "threading", 2, 8, 1, True, 8, 0, 0, 1, 0, 1, 8, 1, "MB/s", lag)
+    assert (done.outcome, done.partial) == ("done", False)
+    cancelled = dataclasses.replace(done, ok=False, done=2, cancelled=6)
+    assert (cancelled.outcome, cancelled.partial) == ("cancelled", True)
+    failed = dataclasses.replace(done, ok=False, done=2, failed=1, cancelled=5)
+    assert failed.outcome == "failed" and failed.as_dict()["outcome"] == "failed"
+    unaccounted = dataclasses.replace(done, ok=False, done=7)  # a task never said how it ended
+    assert unaccounted.outcome == "failed"
+
+
+def test_lag_stats_count_the_time_frozen_and_the_longest_freeze() -> None:
+    lag = np.array([0.5, 1400.0, 0.3, 1300.0, 20.0, 100.0, 101.0])
+    stats = LagStats.of(lag)
+    assert stats.max == 1400.0  # the longest single freeze
+    assert stats.frozen == 1400.0 + 1300.0 + 101.0  # every sample over 100 ms, summed
+    assert stats.freezes == 3 and FROZEN_MS == 100.0
+    assert LagStats.of(np.array([])).frozen == 0.0

@@ -252,7 +252,7 @@ def test_frozen_labels_stay_inside_the_plot_and_threshold_names_never_overlap(
     assert len(trace.spans) == 4
     inside = plots.lag_plot.getViewBox().sceneBoundingRect().adjusted(-1, -1, 1, 1)  # rounding
     shown = [label for label in trace.labels if label.isVisible()]
-    assert [label.toPlainText() for label in shown] == ["frozen 0.3 s"] * 3
+    assert [label.toPlainText() for label in shown] == ["frozen 0.30 s"] * 3
     rects = [label.sceneBoundingRect() for label in shown]
     for rect in rects:
         assert inside.contains(rect), (rect, inside)

@@ -6,8 +6,10 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import csv
 import dataclasses
 import gc
+import io
 import json
 import sys
 import threading
@@ -23,8 +25,16 @@ from gui.app import make_app
 from gui.bench import frame_costs_ms
 from gui.controls import DEFAULTS, compare_spec, serial_seconds, validate
 from gui.export import to_csv, to_json
-from gui.lessons import compare_summary, lesson_for, readback
-from gui.plots import FROZEN_MS, colour_of, frozen_spans, rate
+from gui.lessons import (
+    compare_summary,
+    freeze_text,
+    lesson_for,
+    lesson_key,
+    preview,
+    readback,
+    seconds_text,
+)
+from gui.plots import FROZEN_MS, colour_of, frozen_spans, rate, span_freezes
 from gui.results import COLUMNS
 from gui.window import STARVED_S, MainWindow, turn_wait_s
 from workers.record import RunRecord
@@ -97,6 +107,8 @@ def test_start_on_each_backend_gives_a_row_with_the_runs_numbers(qtbot, window, 
     assert window.results.cell(0, "p99") == record.lag_ms["p99"]
     assert window.results.cell(0, "wall s") == record.wall_s
     assert window.results.cell(0, "verified") == "yes"
+    assert window.results.cell(0, "outcome") == "done"
+    assert "(partial)" not in window.results.cell_text(0, "MB/s")
     assert "UI lag p99" in window.readback.text() and "C code" in window.readback.text()
     log = window.log.toPlainText()
     assert "#2   done" in log
@@ -173,7 +185,7 @@ def test_workers_cannot_be_typed_below_one(qtbot, window) -> None:
     assert spin.value() >= 1 and window.start_button.isEnabled()
 
 
-def test_cancel_mid_run_stops_within_a_second(qtbot, window) -> None:
+def test_cancel_mid_run_stops_within_a_second(qtbot, window, tmp_path) -> None:
     job(window, "cpu-python", "threading", workers=2, tasks=8, size="16MB")
     click(qtbot, window.start_button)
     qtbot.waitUntil(lambda: window.progress.bar.value() > 0, timeout=10_000)
@@ -182,8 +194,105 @@ def test_cancel_mid_run_stops_within_a_second(qtbot, window) -> None:
     took = time.perf_counter() - t0
     assert record.cancelled > 0 and not record.ok
     assert took < 1.0, f"the run ended {took:.2f} s after Cancel"
-    assert window.results.cell(0, "verified").startswith("no: ")
     assert "cancelled" in window.progress.counts.text()
+    # How it ended and whether it verified are two columns; its MB/s is marked partial.
+    assert window.results.cell(0, "outcome") == record.outcome == "cancelled"
+    assert window.results.cell(0, "verified") == "no"
+    assert window.results.cell_text(0, "MB/s") == f"{record.throughput:,.1f} (partial)"
+    assert window.results.cell_tip(0, "MB/s").startswith("Partial: the run cancelled with ")
+    said = window.readback.text()
+    assert f"cancelled with {record.done} of {record.tasks} tasks done" in said
+    assert f"{record.throughput:,.1f} MB/s (partial)" in said and "×" not in said
+    assert f"── cancelled: {record.done} done" in window.log.toPlainText()
+    assert "MB/s (partial)" in window.log.toPlainText()
+    # The exports say the same: outcome, and ok (the table's "verified").
+    panel = window.results_panel
+    assert panel.save(str(tmp_path / "r.csv"), to_csv) == ""
+    assert panel.save(str(tmp_path / "r.json"), to_json) == ""
+    row = next(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
+    assert (row["outcome"], row["ok"]) == ("cancelled", "False")
+    assert float(row["throughput"]) == record.throughput
+    data = json.loads((tmp_path / "r.json").read_text())[0]
+    assert (data["outcome"], data["ok"]) == ("cancelled", False)
+
+
+def current_lesson(win: MainWindow) -> str:
+    return win.lessons.lessons[win.lessons.titles.currentRow()].key
+
+
+def pick(qtbot, combo, text: str) -> None:
+    """Choose ``text`` in a combo box by typing it, as a keyboard user does."""
+    combo.setFocus()
+    qtbot.wait(QApplication.keyboardInputInterval() + 50)  # a new search, not a longer one
+    qtbot.keyClicks(combo, text)
+    assert combo.currentText() == text
+
+
+def test_after_a_restart_the_banner_describes_the_remembered_job(qtbot, tmp_path) -> None:
+    """It said "this job runs on the GUI thread, so the window will freeze" whatever
+    back end the settings brought back."""
+    make_app()
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    settings.setValue("form/workload", "cpu-python")
+    settings.setValue("form/backend", "multiprocessing")
+    settings.sync()
+    win = MainWindow(settings)
+    try:
+        said = win.readback.text()
+        workers = win.form.workers.value()
+        assert said.startswith(f"Start runs pure-Python work on {workers} process")
+        assert "GUI thread itself" not in said and "freeze" not in said
+        assert said == preview("cpu-python", "multiprocessing", workers)
+        assert current_lesson(win) == "processes"
+    finally:
+        dispose(win)
+
+
+def test_the_banner_and_lesson_follow_the_selection_as_it_is_made(qtbot, window) -> None:
+    form = window.form
+    assert window.readback.text() == preview(*window.selection())  # the defaults, at start
+    pick(qtbot, form.workload, "disk-write")
+    pick(qtbot, form.backend, "asyncio")
+    said = window.readback.text()
+    assert said.startswith("Start runs disk writes on ") and "coroutines on the GUI thread" in said
+    assert "socket" not in said and "stutter" in said
+    assert current_lesson(window) == "asyncio"
+    pick(qtbot, form.backend, "multiprocessing")
+    assert current_lesson(window) == "processes"
+    form.workers.setFocus()
+    form.workers.selectAll()
+    qtbot.keyClicks(form.workers, "3")
+    assert window.readback.text().startswith("Start runs disk writes on 3 processes.")
+    pick(qtbot, form.workload, "cpu-python")
+    pick(qtbot, form.backend, "thread-pool")
+    assert "stutter" in window.readback.text() and current_lesson(window) == "gil"
+    pick(qtbot, form.backend, "gui-thread")
+    said = window.readback.text()
+    assert "on the GUI thread itself" in said and "freeze" in said
+    assert current_lesson(window) == "gui-thread"
+
+
+def test_a_runs_readback_stays_until_the_selection_changes(qtbot, window) -> None:
+    job(window, "cpu-native", "thread-pool", workers=2, tasks=2, size="40MB")
+    with qtbot.waitSignal(window.controller.run_started, timeout=10_000):
+        click(qtbot, window.start_button)
+    assert window.readback.text().startswith(
+        "Running C code that releases the GIL on a pool of 2 threads."
+    )
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
+        pass
+    record = finished.args[0]
+    assert window.readback.text() == readback(record, [])
+    assert current_lesson(window) == lesson_for(record)
+    window.form.tasks.setFocus()
+    qtbot.keyClick(window.form.tasks, Qt.Key.Key_Up)  # 3 tasks: not the selection
+    assert window.form.tasks.value() == 3
+    assert window.readback.text() == readback(record, [])
+    pick(qtbot, window.form.backend, "multiprocessing")  # a new selection: what it will do
+    assert window.readback.text() == preview("cpu-native", "multiprocessing", 2)
+    assert current_lesson(window) == "processes"
+    pick(qtbot, window.form.backend, "thread-pool")  # and back: no run of it to read back
+    assert window.readback.text() == preview("cpu-native", "thread-pool", 2)
 
 
 def test_a_second_start_is_queued_and_says_so(qtbot, window) -> None:
@@ -240,8 +349,24 @@ def test_lag_plot_alive_under_processes_and_frozen_on_the_gui_thread(qtbot, wind
     assert end - start >= 0.1 and frozen >= 0.1
     assert trace.bands.path().boundingRect().width() >= end - start  # drawn
     labelled = [s for s in trace.spans if s[2] >= 0.25]
-    assert trace.labels[0].toPlainText() == f"frozen {labelled[0][2]:.1f} s"
+    assert trace.labels[0].toPlainText().startswith(f"frozen {seconds_text(labelled[0][2])}")
+    start, end, _ = labelled[0]
+    assert start <= trace.labels[0].pos().x() <= end  # placed over its band, not at 0
     assert record.lag_ms["max"] >= FROZEN_MS
+    # Two numbers, named alike everywhere: the total time frozen, the longest freeze.
+    total_s, longest_s = record.lag_ms["frozen"] / 1000, record.lag_ms["max"] / 1000
+    assert trace.frozen_s == pytest.approx(total_s, abs=1e-3)  # the bands add up to the record
+    assert max(longest for _, longest in trace.freezes) == pytest.approx(longest_s, abs=1e-3)
+    words = freeze_text(total_s, longest_s)
+    assert words in window.readback.text()
+    assert words in window.log.toPlainText().splitlines()[-1]
+    tip = trace.bands.toolTip()
+    assert f"frozen {seconds_text(total_s)} in total" in tip
+    assert f"longest freeze {seconds_text(longest_s)}" in tip
+    bands = [f for f, span in zip(trace.freezes, trace.spans, strict=True) if span[2] >= 0.25]
+    for label, (count, longest) in zip(trace.labels, bands, strict=False):
+        if count > 1:  # a band of back-to-back freezes names its longest too
+            assert f"longest freeze {seconds_text(longest)}" in label.toPlainText()
 
 
 def test_plots_pause_while_threads_hold_the_gil_and_catch_up_after(qtbot, window) -> None:
@@ -333,6 +458,8 @@ def test_results_sort_by_number_and_export_to_csv_and_json(qtbot, window, tmp_pa
     assert "lag_p99_ms" in lines[0]
     data = json.loads((tmp_path / "r.json").read_text())
     assert [d["throughput"] for d in data] == [9.5, 10.2, 100.0]
+    assert [d["outcome"] for d in data] == ["done"] * 3 and all(d["ok"] for d in data)
+    assert [r["outcome"] for r in csv.DictReader(io.StringIO("\n".join(lines)))] == ["done"] * 3
     error = panel.save(str(tmp_path / "missing" / "r.csv"), to_csv)
     assert error.startswith("could not export") and "no such file" in error
     assert error in window.log.toPlainText() and error in window.statusBar().currentMessage()
@@ -389,6 +516,7 @@ def test_plot_frame_benchmark_runs_and_leaves_the_plots_empty(window) -> None:
 # -- plain functions (no Qt) ------------------------------------------------------
 def record(backend: str, mbps: float, p99: float, workload: str = "cpu-python", **kw) -> RunRecord:
     lag = {"p50": 1.0, "p95": 2.0, "p99": p99, "max": p99, "over_50": 0.0, "samples": 10}
+    lag |= {"frozen": p99 if p99 > FROZEN_MS else 0.0, "freezes": int(p99 > FROZEN_MS)}
     workers = 1 if backend == "gui-thread" else 4
     base = RunRecord(
         workload, backend, workers, 8, 1, True, 8, 0, 0, 1.0, 0.0, 1.0, 1, mbps, "MB/s", lag
@@ -401,26 +529,46 @@ def test_readback_reads_the_numbers_back() -> None:
     text = readback(record("threading", 25.0, 131.0), [serial])
     assert text == (
         "4 threads on pure-Python work: 1.0× the throughput of one (gui-thread), "
-        "UI lag p99 131 ms — the GIL lets one thread run at a time."
+        "UI lag p99 131 ms, frozen 0.13 s in total, longest freeze 0.13 s — the GIL lets one "
+        "thread run Python at a time, the GUI thread included, so 4 threads were no faster; "
+        "the window froze at times waiting its turn."
     )
-    assert "2.0× the throughput of one" in readback(record("multiprocessing", 50.0, 0.3), [serial])
-    assert "UI lag p99 0.3 ms" in readback(record("multiprocessing", 50.0, 0.3), [serial])
+    fast = readback(record("multiprocessing", 50.0, 0.3), [serial])
+    assert "2.0× the throughput of one" in fast and "UI lag p99 0.3 ms" in fast
+    assert "cores worked at once" in fast and "kept up" in fast
     assert "froze" in readback(serial, [])
     assert readback(serial, []).startswith("The GUI thread on pure-Python work: 25.0 MB/s")
-    # No serial run: the previous run of the same workload is the yardstick.
+    # No serial run: the previous run of the same job is the yardstick.
     other = readback(record("multiprocessing", 50.0, 0.3), [record("threading", 25.0, 100)])
     assert "2.0× the throughput of threading (4 workers)" in other
-    # Runs of another workload are never compared.
+    assert "at once" not in other  # 2× threads that share a GIL is not proof of parallel cores
+    # Runs of another workload, or of another size, are never compared.
     alone = readback(record("threading", 25.0, 1, workload="download"), [serial])
-    assert "25.0 MB/s" in alone and "I/O" in alone
+    assert "25.0 MB/s" in alone and "network" in alone
+    assert "×" not in readback(record("threading", 50.0, 1, size=2), [serial])
     switch = record("threading", 25.0, 20.0, switch_interval_ms=1.0)
     assert "1 ms switch interval" in readback(switch, [serial])
     cancelled = record("threading", 5.0, 3.0, ok=False, done=3, cancelled=5)
     assert readback(cancelled, []) == (
-        "4 threads on pure-Python work: cancelled with 3 of 8 tasks done, UI lag p99 3.0 ms."
+        "4 threads on pure-Python work: cancelled with 3 of 8 tasks done; "
+        "5.0 MB/s (partial), UI lag p99 3.0 ms."
     )
     failed = record("thread-pool", 5.0, 3.0, ok=False, done=7, failed=1, errors=("task 2: boom",))
-    assert "1 failed (task 2: boom)" in readback(failed, [])
+    assert "failed with 7 of 8 tasks done, 1 failed (task 2: boom); 5.0 MB/s (partial)" in (
+        readback(failed, [])
+    )
+
+
+def test_disk_writes_on_asyncio_are_read_back_as_blocking_the_loop() -> None:
+    """They were read back as "while one coroutine waits for its socket, the loop serves
+    the others": there is no socket, and each write blocks the loop (measured: lag p50
+    45 ms, max 232 ms)."""
+    lag = {"p50": 45.0, "p95": 120.0, "p99": 180.0, "max": 232.0, "frozen": 1400.0}
+    disk = dataclasses.replace(record("asyncio", 900.0, 1.0, workload="disk-write"), lag_ms=lag)
+    said = readback(disk, [])
+    assert "socket" not in said and "kept up" not in said
+    assert "files have no async API" in said and "so the window froze" in said
+    assert "frozen 1.4 s in total, longest freeze 0.23 s" in said
 
 
 def test_lessons_and_compare_summary() -> None:
@@ -429,10 +577,14 @@ def test_lessons_and_compare_summary() -> None:
     assert lesson_for(record("threading", 1, 1, switch_interval_ms=1.0)) == "switch-interval"
     assert lesson_for(record("multiprocessing", 1, 1)) == "processes"
     assert lesson_for(record("thread-pool", 1, 1, workload="download")) == "pools"
+    assert lesson_key("disk-write", "asyncio") == "asyncio"
     runs = [record("gui-thread", 25, 380), record("multiprocessing", 50, 0.4)]
     text = compare_summary(runs)
-    assert "fastest multiprocessing (50.0 MB/s)" in text and "smoothest multiprocessing" in text
-    assert "gui-thread froze the window for up to 0.4 s" in text
+    assert "highest throughput multiprocessing (50.0 MB/s)" in text
+    assert "lowest UI lag p99 multiprocessing (0.4 ms)" in text
+    assert "gui-thread froze the window: frozen 0.38 s in total, longest freeze 0.38 s" in text
+    slow = [record("threading", 25, 300), record("thread-pool", 20, 200)]
+    assert "smooth" not in compare_summary(slow)  # the lowest p99 here is 200 ms
 
 
 def test_validate_names_every_bad_field() -> None:
@@ -465,6 +617,8 @@ def test_frozen_spans_merge_back_to_back_freezes() -> None:
     assert (a0, b0) == pytest.approx((0.03, 1.64)) and s0 == pytest.approx(1.6)
     assert (a1, b1, s1) == pytest.approx((2.7, 3.0, 0.3))
     assert frozen_spans(t, np.zeros(6)) == []
+    # The first band is two freezes of 0.8 s: frozen 1.6 s in total, 0.8 s at the longest.
+    assert span_freezes(t, lag, spans) == [(2, pytest.approx(0.8)), (1, pytest.approx(0.3))]
 
 
 def test_rate_is_mb_per_second_over_a_trailing_window() -> None:

@@ -95,7 +95,7 @@ class RunRecord:
     workers: int
     tasks: int
     size: int
-    ok: bool  # every task done and its result verified
+    ok: bool  # verified: every task done and its result checked ("verified" in the window)
     done: int
     failed: int
     cancelled: int
@@ -126,6 +126,25 @@ class RunRecord:
         (a record made by hand, with no ``switch_intervals``: the one it names)."""
         changes = self.switch_intervals or ((0.0, self.switch_interval_ms),)
         return tuple(dict.fromkeys(ms for _, ms in changes))
+
+    #: How the run ended, apart from whether it verified: "done" (every task done),
+    #: "failed" (a task failed, or never said how it ended) or "cancelled". Derived
+    #: from the counts, so a record cannot say "done" with tasks missing.
+    outcome: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.done == self.tasks:
+            outcome = "done"
+        elif self.failed or self.done + self.cancelled < self.tasks:
+            outcome = "failed"
+        else:
+            outcome = "cancelled"
+        object.__setattr__(self, "outcome", outcome)  # frozen: set once, here
+
+    @property
+    def partial(self) -> bool:
+        """Its throughput covers only the part that ran (not every task done)."""
+        return self.outcome != "done"
 
     @classmethod
     def of(

@@ -6,6 +6,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+#: One probe sample later than this is a freeze: the event loop ran nothing for
+#: that long (the red bands of the lag plot, the "frozen" of the read-back).
+FROZEN_MS = 100.0
+
 
 class Ring:
     """(t, value) samples in a fixed-size NumPy ring: O(1) append, no growth."""
@@ -48,6 +52,8 @@ class LagStats:
     max: float
     over_50: float  # share of samples over 50 ms
     samples: int
+    frozen: float = 0.0  # ms in freezes (samples over FROZEN_MS), summed: the total time frozen
+    freezes: int = 0  # how many samples were freezes; ``max`` is the longest one
 
     @classmethod
     def of(cls, lag_ms: np.ndarray) -> LagStats:
@@ -61,6 +67,8 @@ class LagStats:
             round(float(lag_ms.max()), 3),
             round(float(np.mean(lag_ms > 50.0)), 4),
             len(lag_ms),
+            round(float(lag_ms[lag_ms > FROZEN_MS].sum()), 3),
+            int(np.count_nonzero(lag_ms > FROZEN_MS)),
         )
 
     def as_dict(self) -> dict[str, float]:

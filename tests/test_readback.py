@@ -1,0 +1,473 @@
+"""Every sentence the window says about a run, checked against the record it describes.
+
+One real, measured run of each workload × back end pair (small jobs through the
+window's own RunController), then edge cases built from those records with
+``dataclasses.replace``: a freeze where there was none, a smooth run, a ratio
+just under and over the "faster" line, cancelled and failed runs. Each
+sentence is checked by :func:`violations`, a table of phrases that are
+forbidden or required as a function of the record's numbers and the pair.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from gui.controller import RunController
+from gui.lessons import compare_summary, expect, preview, readback
+from workers.record import RunRecord
+from workers.spec import BACKENDS, WORKLOADS, parse_spec
+
+#: Small jobs, ~0.1-0.5 s each on one core: the whole walk takes ~15-25 s.
+JOBS: dict[str, dict[str, object]] = {
+    "download": {"tasks": 4, "size": "2MB", "latency_ms": 20, "rate_mbps": 0},
+    "disk-write": {"tasks": 4, "size": "16MB"},
+    "cpu-python": {"tasks": 4, "size": "3MB"},
+    "cpu-native": {"tasks": 4, "size": "200MB"},
+}
+THREADS = {"qthread", "threading", "thread-pool"}
+SMOOTH_MS, FROZEN_MS, FASTER = 50.0, 100.0, 1.2  # the lines the rules draw, restated here
+
+
+@dataclass
+class Facts:
+    """What the record measured, and what the sentence may therefore say."""
+
+    r: RunRecord
+    base: RunRecord | None  # the run the sentence compares with, if it names one
+    ratio: float | None  # to base, as shown (one decimal)
+
+    @property
+    def p99(self) -> float:
+        return self.r.lag_ms["p99"]
+
+    @property
+    def worst(self) -> float:
+        return self.r.lag_ms["max"]
+
+    @property
+    def froze(self) -> bool:
+        return self.worst > FROZEN_MS
+
+    @property
+    def kept_up(self) -> bool:
+        return self.p99 <= SMOOTH_MS and not self.froze
+
+    @property
+    def done(self) -> bool:
+        return self.r.outcome == "done"
+
+
+def _is(workload: str | None = None, backends: set[str] | None = None) -> Callable[[Facts], bool]:
+    return lambda f: (
+        (workload is None or f.r.workload == workload)
+        and (backends is None or f.r.backend in backends)
+    )
+
+
+#: (what, pattern, may appear only if, must appear if). A phrase that appears when
+#: its first condition is false is a false claim; one missing when its second is
+#: true leaves out what the record measured.
+RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] = [
+    # the window: what the lag says it did
+    ("says it kept up", r"kept up|in time|smooth|responsive|stay(?:s|ed) free",
+     lambda f: f.kept_up, lambda f: f.done and f.kept_up),
+    ("says it froze", r"\bfr[oe]z", lambda f: f.froze, lambda f: f.froze),
+    ("says it lagged", r"\blagged\b", lambda f: f.p99 > SMOOTH_MS and not f.froze,
+     lambda f: f.done and f.p99 > SMOOTH_MS and not f.froze),
+    # speed: words that need the ratio
+    ("says faster", r"(?<!no )\bfaster\b", lambda f: f.ratio is not None and f.ratio >= FASTER,
+     lambda f: False),
+    ("says no faster", r"\bno faster\b", lambda f: f.ratio is not None and f.ratio < FASTER,
+     lambda f: False),
+    ("claims parallel work", r"at once|several cores|in parallel",
+     lambda f: f.ratio is not None and f.ratio >= FASTER and f.base.backend == "gui-thread"
+     and f.r.workers > 1,
+     lambda f: False),
+    ("quotes a ratio", r"× the throughput", lambda f: f.done, lambda f: False),
+    # how the run ended
+    ("marks partial", r"\(partial\)", lambda f: not f.done, lambda f: not f.done),
+    ("says cancelled", r"\bcancelled\b", lambda f: f.r.outcome == "cancelled",
+     lambda f: f.r.outcome == "cancelled"),
+    ("says failed", r"\bfailed\b", lambda f: f.r.outcome == "failed",
+     lambda f: f.r.outcome == "failed"),
+    # the mechanism: only the pair's own
+    ("talks of sockets or the network", r"socket|network", _is("download"), lambda f: False),
+    ("talks of writes", r"\bwrit", _is("disk-write"), lambda f: False),
+    ("talks of hashing", r"hash", _is("cpu-native"), lambda f: False),
+    ("talks of pure Python", r"pure-Python", _is("cpu-python"), _is("cpu-python")),
+    ("talks of the GIL", r"\bGIL\b",
+     lambda f: f.r.backend in THREADS | {"multiprocessing"} or f.r.workload == "cpu-native",
+     lambda f: f.done and (f.r.backend in THREADS
+                           or (f.r.backend == "multiprocessing" and f.r.workload[:3] == "cpu"))),
+    ("talks of coroutines", r"coroutine", _is(backends={"asyncio"}), _is(backends={"asyncio"})),
+    ("talks of processes", r"process", _is(backends={"multiprocessing"}),
+     _is(backends={"multiprocessing"})),
+    ("talks of worker threads", r"\bthreads\b|QThread|\d thread\b", _is(backends=THREADS),
+     _is(backends=THREADS)),
+    ("talks of start-up", r"start-up", _is(backends={"multiprocessing"}),
+     lambda f: f.done and f.r.backend == "multiprocessing"),
+    ("talks of the event loop being blocked", r"cannot run|never awaits|waits out",
+     lambda f: f.r.backend == "gui-thread"
+     or (f.r.backend == "asyncio" and f.r.workload != "download"),
+     lambda f: f.done and (f.r.backend == "gui-thread"
+                           or (f.r.backend == "asyncio" and f.r.workload != "download"))),
+    ("talks of the switch interval", r"switch interval",
+     lambda f: f.r.switch_interval_ms != 5.0 and f.r.backend in THREADS, lambda f: False),
+]  # fmt: skip
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _close(quoted: float, value: float, decimals_of: str) -> bool:
+    """``quoted`` is ``value`` rounded to the decimals it was printed with."""
+    decimals = len(decimals_of.partition(".")[2])
+    return abs(quoted - value) <= 0.5 * 10**-decimals + 1e-9
+
+
+def numbers_violations(text: str, f: Facts) -> list[str]:
+    """Every number the sentence quotes is the record's."""
+    out = []
+    r = f.r
+    m = re.search(r"UI lag p99 ([\d,.]+) ms", text)
+    if not m or not _close(_number(m[1]), r.lag_ms["p99"], m[1]):
+        out.append(f"lag p99 not quoted as {r.lag_ms['p99']}")
+    m = re.search(r"frozen ([\d,.]+) s in total, longest freeze ([\d,.]+) s", text)
+    if f.froze:
+        frozen = r.lag_ms.get("frozen", r.lag_ms["max"]) / 1000
+        if not m or not _close(_number(m[1]), frozen, m[1]):
+            out.append(f"total time frozen not quoted as {frozen} s")
+        if not m or not _close(_number(m[2]), r.lag_ms["max"] / 1000, m[2]):
+            out.append(f"longest freeze not quoted as {r.lag_ms['max'] / 1000} s")
+    for m in re.finditer(r"([\d,.]+) MB/s", text):
+        if not _close(_number(m[1]), r.throughput, m[1]):
+            out.append(f"throughput {m[1]} is not {r.throughput}")
+    m = re.search(r"([\d.]+)× the throughput of ", text)
+    if m and f.base is not None:
+        ratio = r.throughput / f.base.throughput
+        if not _close(_number(m[1]), ratio, m[1]):
+            out.append(f"ratio {m[1]} is not {ratio:.3f}")
+    for m in re.finditer(r"([\d.]+) s of start-up|start-up took ([\d.]+) s", text):
+        quoted = m[1] or m[2]
+        if not _close(_number(quoted), r.startup_s, quoted):
+            out.append(f"start-up {quoted} is not {r.startup_s}")
+    m = re.search(r"([\d.]+) ms switch interval", text)
+    if m and _number(m[1]) != r.switch_interval_ms:
+        out.append(f"switch interval {m[1]} is not {r.switch_interval_ms}")
+    m = re.search(r"(\d+) of (\d+) tasks done", text)
+    if not f.done and (not m or (int(m[1]), int(m[2])) != (r.done, r.tasks)):
+        out.append(f"not '{r.done} of {r.tasks} tasks done'")
+    return out
+
+
+def named_baseline(text: str, r: RunRecord, history: list[RunRecord]) -> RunRecord | None:
+    """The run the sentence compares with, found from the words it uses: the last
+    complete run of the same job (workload, tasks, size) on the back end it names."""
+    m = re.search(r"× the throughput of (?:one \((gui-thread)\)|(\S+) \((\d+) workers\))", text)
+    if not m:
+        return None
+    backend = m[1] or m[2]
+    same = [
+        b
+        for b in history
+        if (b.workload, b.tasks, b.size) == (r.workload, r.tasks, r.size)
+        and b.outcome == "done"
+        and b.backend == backend
+        and (m[3] is None or b.workers == int(m[3]))
+    ]
+    assert same, f"the sentence compares with a run that is not in the history: {text}"
+    return same[-1]
+
+
+def violations(text: str, r: RunRecord, history: list[RunRecord]) -> list[str]:
+    """What is false or missing in ``text``, the read-back of ``r`` after ``history``."""
+    base = named_baseline(text, r, history)
+    serial = [
+        b
+        for b in history
+        if (b.workload, b.tasks, b.size, b.backend, b.outcome)
+        == (r.workload, r.tasks, r.size, "gui-thread", "done")
+    ]
+    comparable = [
+        b
+        for b in history
+        if (b.workload, b.tasks, b.size, b.outcome) == (r.workload, r.tasks, r.size, "done")
+        and (b.backend, b.workers) != (r.backend, r.workers)
+    ]
+    out = []
+    if r.outcome == "done" and comparable and base is None:
+        out.append("missing: the ratio to an earlier run of the same job")
+    if r.outcome == "done" and r.backend != "gui-thread" and serial and base is not serial[-1]:
+        out.append("compares with another run although a serial run of the same job exists")
+    if base is not None and (base.backend, base.workers) == (r.backend, r.workers):
+        out.append("compares a run with a run of the same back end and workers")
+    # The ratio as shown, one decimal: the words must agree with the number beside them.
+    shown = float(f"{r.throughput / base.throughput:.1f}") if base is not None else None
+    facts = Facts(r, base, shown)
+    # The baseline's name is a name, not a claim about this run's mechanism.
+    claims = re.sub(
+        r"(× the throughput of )(?:one \(gui-thread\)|\S+ \(\d+ workers\))", r"\1BASE", text
+    )
+    for what, pattern, allowed, required in RULES:
+        found = re.search(pattern, claims, re.IGNORECASE) is not None
+        if found and not allowed(facts):
+            out.append(f"false: {what}")
+        if required(facts) and not found:
+            out.append(f"missing: {what}")
+    return out + numbers_violations(text, facts)
+
+
+# -- edge records, built from real ones ------------------------------------------------
+def _lag(
+    r: RunRecord, p50: float, p99: float, worst: float, frozen: float = 0.0, freezes: int = 0
+) -> RunRecord:
+    """``r`` with other lag numbers (ms): ``frozen`` is the total of ``freezes`` freezes."""
+    lag = r.lag_ms | {"p50": p50, "p95": (p50 + p99) / 2, "p99": p99, "max": worst}
+    return dataclasses.replace(r, lag_ms=lag | {"frozen": frozen, "freezes": freezes})
+
+
+def variants(
+    r: RunRecord, history: list[RunRecord]
+) -> list[tuple[str, RunRecord, list[RunRecord]]]:
+    """The real record and edge cases of it, each with the history it is read against."""
+    out = [
+        ("measured", r, history),
+        ("no earlier run", r, []),
+        ("p99 300 ms, a 0.9 s freeze", _lag(r, 40.0, 300.0, 900.0, 2400.0, 4), history),
+        ("p99 70 ms, no freeze", _lag(r, 20.0, 70.0, 95.0), history),
+        ("smooth", _lag(r, 0.2, 3.0, 8.0), history),
+        ("p99 20 ms, one 150 ms freeze", _lag(r, 1.0, 20.0, 150.0, 150.0, 1), history),
+        ("frozen 9.8 s, 1.4 s at most", _lag(r, 900.0, 1390.0, 1400.0, 9800.0, 7), history),
+        ("1 worker", dataclasses.replace(r, workers=1), history),
+        ("switch interval 1 ms", dataclasses.replace(r, switch_interval_ms=1.0), history),
+        (
+            "cancelled",
+            dataclasses.replace(r, ok=False, done=r.tasks // 2, cancelled=r.tasks - r.tasks // 2),
+            history,
+        ),
+        (
+            "cancelled before anything",
+            dataclasses.replace(r, ok=False, done=0, cancelled=r.tasks, throughput=0.0, units=0),
+            history,
+        ),
+        (
+            "failed",
+            dataclasses.replace(
+                r, ok=False, done=r.tasks - 1, failed=1, errors=("task 3: checksum mismatch",)
+            ),
+            history,
+        ),
+    ]
+    serial = [b for b in history if b.backend == "gui-thread" and b.workload == r.workload]
+    if serial:
+        base = serial[-1].throughput
+        for ratio in (3.0, 1.21, 1.19, 1.14, 1.0, 0.5):
+            tp = round(base * ratio, 3)
+            out.append((f"{ratio}× serial", dataclasses.replace(r, throughput=tp), history))
+    others = [b for b in history if b.workload == r.workload and b.backend != "gui-thread"]
+    if others:  # no serial run: the last other run is the yardstick
+        out.append(
+            ("no serial run", dataclasses.replace(r, throughput=others[-1].throughput * 2), others)
+        )
+        smaller = dataclasses.replace(r, size=r.size // 2)  # another job: never compared
+        out.append(("another size", smaller, history))
+    return out
+
+
+# -- the walk -------------------------------------------------------------------------
+def measure_every_pair(qtbot) -> list[RunRecord]:
+    """One small real run per workload × back end, gui-thread first (the baseline)."""
+    controller = RunController()
+    records: list[RunRecord] = []
+    try:
+        qtbot.wait(100)  # the probe ticks
+        for workload in WORKLOADS:
+            for backend in BACKENDS:
+                spec = parse_spec(
+                    {"workload": workload, "backend": backend, "workers": 2} | JOBS[workload]
+                )
+                with qtbot.waitSignal(controller.run_finished, timeout=60_000) as finished:
+                    controller.submit(spec)
+                records.append(finished.args[0])
+    finally:
+        controller.shutdown()
+    return records
+
+
+def test_every_readback_is_true_for_its_record_on_every_pair(qtbot) -> None:
+    records = measure_every_pair(qtbot)
+    pairs = {(r.workload, r.backend) for r in records}
+    assert pairs == {(w, b) for w in WORKLOADS for b in BACKENDS}
+    assert all(r.outcome == "done" and r.ok for r in records), [
+        (r.workload, r.backend, r.errors) for r in records if not r.ok
+    ]
+    problems = []
+    checked = 0
+    for i, record in enumerate(records):
+        for name, r, history in variants(record, records[:i]):
+            text = readback(r, history)
+            checked += 1
+            problems += [
+                f"{r.workload} on {r.backend} ({name}): {v}\n    {text}"
+                for v in violations(text, r, history)
+            ]
+    assert checked >= 24 * 12
+    assert not problems, "\n".join(problems)
+    # Compare all reads the runs of one workload back, the same way.
+    for workload in WORKLOADS:
+        runs = [r for r in records if r.workload == workload]
+        for name, rs in (
+            ("measured", runs),
+            (
+                "one cancelled",
+                [*runs[:-1], dataclasses.replace(runs[-1], ok=False, done=1, cancelled=3)],
+            ),
+            ("one froze", [_lag(runs[0], 900.0, 1390.0, 1400.0, 9800.0, 7), *runs[1:]]),
+            ("none froze", [_lag(r, 0.2, 3.0, 8.0) for r in runs]),
+        ):
+            problems += [f"{workload} ({name}): {v}" for v in summary_violations(rs)]
+    assert not problems, "\n".join(problems)
+
+
+def summary_violations(records: list[RunRecord]) -> list[str]:
+    text = compare_summary(records)
+    done = [r for r in records if r.outcome == "done"]
+    out = []
+    m = re.search(r"highest throughput (\S+) \(([\d,.]+) MB/s\)", text)
+    top = max(r.throughput for r in done)
+    if not m or not _close(_number(m[2]), top, m[2]):
+        out.append(f"highest throughput is {top}: {text}")
+    m = re.search(r"lowest UI lag p99 (\S+) \(([\d,.]+) ms\)", text)
+    low = min(r.lag_ms["p99"] for r in done)
+    if not m or not _close(_number(m[2]), low, m[2]):
+        out.append(f"lowest lag p99 is {low}: {text}")
+    worst = max(done, key=lambda r: r.lag_ms["max"])
+    froze = worst.lag_ms["max"] > FROZEN_MS
+    if froze != bool(re.search(rf"{worst.backend} froze the window: frozen", text)):
+        out.append(f"froze={froze} for {worst.backend}: {text}")
+    if re.search(r"smooth|fastest", text):
+        out.append(f"a superlative no number backs: {text}")
+    missing = len(records) - len(done)
+    if missing and f"{missing} run(s) did not complete" not in text:
+        out.append(f"{missing} incomplete runs not said: {text}")
+    return out
+
+
+# -- before a run ---------------------------------------------------------------------
+PREVIEW_RULES: list[tuple[str, str, Callable[[str, str], bool], Callable[[str, str], bool]]] = [
+    ("expects a freeze", r"\bfr[oe]ez",
+     lambda w, b: b == "gui-thread" or (b == "asyncio" and w.startswith("cpu")),
+     lambda w, b: b == "gui-thread" or (b == "asyncio" and w.startswith("cpu"))),
+    ("expects a responsive window", r"responsive|left alone|outside the GUI thread",
+     lambda w, b: b == "multiprocessing" or (b in THREADS and w != "cpu-python"),
+     lambda w, b: b == "multiprocessing" or (b in THREADS and w != "cpu-python")),
+    ("expects stutter", r"stutter",
+     lambda w, b: (b in THREADS and w == "cpu-python") or (b, w) == ("asyncio", "disk-write"),
+     lambda w, b: (b in THREADS and w == "cpu-python") or (b, w) == ("asyncio", "disk-write")),
+    ("talks of sockets or the network", r"socket|network", lambda w, b: w == "download",
+     lambda w, b: w == "download" and b in THREADS | {"asyncio"}),
+    ("talks of hashing", r"hash", lambda w, b: w == "cpu-native",
+     lambda w, b: w == "cpu-native" and b in THREADS),
+    ("talks of the GIL", r"\bGIL\b",
+     lambda w, b: b in THREADS | {"multiprocessing"} or w == "cpu-native",
+     lambda w, b: b in THREADS or (b == "multiprocessing" and w.startswith("cpu"))),
+    ("talks of coroutines", r"coroutine", lambda w, b: b == "asyncio",
+     lambda w, b: b == "asyncio"),
+    ("talks of processes or spawn", r"process|spawn", lambda w, b: b == "multiprocessing",
+     lambda w, b: b == "multiprocessing"),
+    ("quotes a measurement", r"\bms\b|MB/s|×|p99|lag\b", lambda w, b: False, lambda w, b: False),
+]  # fmt: skip
+
+WHO = {
+    "gui-thread": r"the GUI thread itself",
+    "qthread": r"{n} QThreads?",
+    "threading": r"{n} threads?",
+    "thread-pool": r"a pool of {n} threads?",
+    "multiprocessing": r"{n} process(?:es)?",
+    "asyncio": r"{n} coroutines? on the GUI thread",
+}
+
+
+@pytest.mark.parametrize("workers", [1, 2, 8])
+def test_every_preview_is_true_for_its_pair_and_quotes_no_measurement(workers) -> None:
+    cores = os.cpu_count() or 1
+    problems = []
+    for workload in WORKLOADS:
+        for backend in BACKENDS:
+            n = 1 if backend == "gui-thread" else workers
+            for state, lead in (
+                ("idle", "Start runs"),
+                ("queued", "Queue runs"),
+                ("running", "Running"),
+            ):
+                text = preview(workload, backend, workers, state)
+                where = f"{workload} on {backend} ×{workers} ({state})"
+                if not text.startswith(lead):
+                    problems.append(f"{where}: does not start with {lead!r}: {text}")
+                if not re.search(WHO[backend].format(n=n), text):
+                    problems.append(f"{where}: does not name who works: {text}")
+                numbers = {int(x) for x in re.findall(r"\d+", text)}
+                if not numbers <= {n, cores, min(n, cores)}:
+                    problems.append(f"{where}: numbers {numbers} are not the selection's")
+                body = expect(workload, backend, n)
+                for what, pattern, allowed, required in PREVIEW_RULES:
+                    found = re.search(pattern, body, re.IGNORECASE) is not None
+                    if found and not allowed(workload, backend):
+                        problems.append(f"{where}: false: {what}: {body}")
+                    if required(workload, backend) and not found:
+                        problems.append(f"{where}: missing: {what}: {body}")
+    assert not problems, "\n".join(problems)
+
+
+# -- the rules themselves can fail -------------------------------------------------------
+def test_the_rules_catch_the_sentences_that_were_false() -> None:
+    """The read-backs that were once shown, checked against records they misdescribed."""
+    lag = {"p50": 45.0, "p95": 150.0, "p99": 200.0, "max": 232.0, "over_50": 0.4, "samples": 80}
+    lag |= {"frozen": 1500.0, "freezes": 9}
+    disk = RunRecord(
+        "disk-write",
+        "asyncio",
+        8,
+        16,
+        1 << 28,
+        True,
+        16,
+        0,
+        0,
+        3.0,
+        0.0,
+        3.0,
+        1,
+        900.0,
+        "MB/s",
+        lag,
+    )
+    old = (
+        "8 coroutines on the GUI thread on disk writes: 900.0 MB/s, UI lag p99 200 ms — "
+        "while one coroutine waits for its socket, the loop serves the others and the window."
+    )
+    found = violations(old, disk, [])
+    assert "false: talks of sockets or the network" in found
+    assert "missing: says it froze" in found
+    assert violations(readback(disk, []), disk, []) == []
+    threads = dataclasses.replace(disk, workload="download", backend="threading")
+    old = (
+        "8 threads on downloads: 900.0 MB/s, UI lag p99 200 ms — a thread waiting for I/O "
+        "releases the GIL, so the GUI thread stays free."
+    )
+    assert "false: says it kept up" in violations(old, threads, [])
+    cancelled = dataclasses.replace(threads, ok=False, done=10, cancelled=6)
+    assert "missing: marks partial" in violations(
+        "8 threads on downloads: cancelled with 10 of 16 tasks done, 900.0 MB/s, UI lag p99 "
+        "200 ms, frozen 1.5 s in total, longest freeze 0.23 s.",
+        cancelled,
+        [],
+    )
+    assert violations(readback(cancelled, []), cancelled, []) == []
