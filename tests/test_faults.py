@@ -31,11 +31,11 @@ import pytest
 from gui.controller import RunController
 from gui.probe import Probe
 from tests import faulttasks
-from tests.helpers import finals, start
+from tests.helpers import calm, finals, start
 from workers import content
 from workers.backends import REGISTRY, aio
 from workers.backends.base import Run
-from workers.core import Event, Task
+from workers.core import PROGRESS_INTERVAL_S, Event, Task
 from workers.record import RunRecord, RunState
 from workers.spec import MAX_TASKS, RunSpec, SpecError, parse_spec
 from workers.stats import LagStats
@@ -43,6 +43,7 @@ from workers.workloads import disk
 
 BACKENDS = list(REGISTRY)
 THREADED = ["threading", "thread-pool", "qthread"]
+ON_GUI_THREAD = ["gui-thread", "asyncio"]  # where CPU work runs on the GUI thread itself
 ROOT = Path(__file__).resolve().parent.parent
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -346,6 +347,9 @@ def finish(qtbot, controller: RunController, timeout_s: float = 20.0) -> RunReco
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_cancelling_1000_queued_tasks_is_quick_and_smooth(qtbot, controller, backend: str) -> None:
+    probe = controller.probe
+    quiet = calm(qtbot, probe)
+    cpu0, started_at = time.thread_time(), time.perf_counter()
     controller.submit(RunSpec("cpu-native", backend, 2, 1000, 8_000_000))
     active = controller.active
     assert active is not None
@@ -353,16 +357,31 @@ def test_cancelling_1000_queued_tasks_is_quick_and_smooth(qtbot, controller, bac
     with qtbot.waitSignal(controller.run_finished, timeout=10_000) as blocker:
         controller.cancel()
         cancelled_at = time.perf_counter()
+        running = probe.stats(started_at, cancelled_at)
+        # The share of a core the GUI thread got while it worked: tasks on it
+        # ran this much slower than on a quiet machine, and so did each wait.
+        share = (time.thread_time() - cpu0) / (cancelled_at - started_at)
         qtbot.waitUntil(lambda: active.state.finished, timeout=5_000)
         took = time.perf_counter() - cancelled_at
     record: RunRecord = blocker.args[0]
+    cancelling = probe.stats(cancelled_at)
     print(
-        f"{backend}: 1000 tasks final {took:.3f} s after cancel, lag p99 {record.lag_ms['p99']} ms"
+        f"{backend}: 1000 tasks final {took:.3f} s after cancel; lag p99 {running.p99} ms running"
+        f" (GUI thread on {share:.0%} of a core), max {cancelling.max} ms cancelling,"
+        f" calm p99 {quiet.p99} ms"
     )
     assert took < 1.0
     assert record.failed == 0 and record.done + record.cancelled == 1000
     assert record.cancelled > 800  # most were still queued
-    assert record.lag_ms["p99"] < 50, record.lag_ms
+    # The cancel itself does not stall the GUI thread: no tick waits 50 ms more
+    # than ticks waited while the run went on (a cancel that joins the workers
+    # or settles the 900 queued tasks one by one on the GUI thread would).
+    assert cancelling.samples and cancelling.max < running.p99 + 50, (cancelling, running)
+    if backend in ON_GUI_THREAD:
+        # One ~5 ms task a turn stays far under 50 ms above the machine's own
+        # noise, at the pace the GUI thread got; a dozen tasks a turn do not.
+        budget_ms = 50 / min(1.0, share)
+        assert running.p99 < quiet.p99 + budget_ms, (running, quiet, share)
 
 
 def test_submitting_the_most_tasks_does_not_kill_the_workers(qtbot) -> None:
@@ -378,12 +397,23 @@ def test_submitting_the_most_tasks_does_not_kill_the_workers(qtbot) -> None:
         assert {e.kind for e in watch.run.final.values()} == {"done"}
         watch.run.cancel()
         cancelled_at = time.perf_counter()
-        took = watch.to_the_end(timeout_s=5) - cancelled_at
+        took = watch.to_the_end(timeout_s=10) - cancelled_at
     finally:
         watch.close()
-    print(f"{MAX_TASKS} tasks: every task final {took:.3f} s after cancel")
-    assert took < 1.0
+    by_workers = [e for e in watch.events if e.kind == "cancelled" and e.pid != os.getpid()]
+    print(
+        f"{MAX_TASKS} tasks: every task final {took:.3f} s after cancel, "
+        f"{len(by_workers)} cancelled in a worker"
+    )
     assert_one_final_each(watch.events, MAX_TASKS)
+    # Queued tasks are cancelled by the app, not sent to a worker to be cancelled
+    # there (hundreds were, one pipe round trip each, without the executor's
+    # cancel_futures). Only those already handed over can reach a worker: one
+    # running and one in the executor's call queue per worker, and one more.
+    assert len(by_workers) <= 2 * 2 + 1, by_workers[:3]
+    # ~0.1 s on a quiet machine; ~2 s seen with the CPU oversubscribed (the
+    # parent settles 8 500 futures in Python). A hang would need 10 s.
+    assert took < 5.0
 
 
 # -- case 6: a flood of progress -----------------------------------------------------
@@ -393,6 +423,7 @@ def test_a_flood_of_progress_neither_lags_nor_loses_the_end(qtbot, backend: str)
     calls = 12_500
     tasks = faulttasks.tasks(faulttasks.flood, 8, calls, calls=calls, seconds=1.0)
     spec = RunSpec("cpu-native", backend, 8, 8, calls)
+    quiet = calm(qtbot)
     run = start(backend, tasks, workers=8)
     state = RunState(spec, [t.total for t in tasks], run.started_at)
     watch = Watch(qtbot, run, state)
@@ -403,11 +434,20 @@ def test_a_flood_of_progress_neither_lags_nor_loses_the_end(qtbot, backend: str)
     began = {e.task: e.t for e in watch.events if e.kind == "started"}
     rate = sum(calls / (e.t - began[e.task]) for e in watch.events if e.final)
     print(
-        f"{backend}: {rate:,.0f} progress calls/s, {len(watch.events)} events, lag p99 {lag.p99} ms"
+        f"{backend}: {rate:,.0f} progress calls/s, {len(watch.events)} events, "
+        f"lag p99 {lag.p99} ms (calm {quiet.p99} ms)"
     )
     assert state.count("done") == 8
     assert state.units == state.total_units  # 100 %, not 99.x
-    assert lag.p99 < 50, lag
+    # The coalescing itself, exactly: one progress event per task per
+    # PROGRESS_INTERVAL_S at most (an event per call would be 12 500 a task).
+    for task, final in finals(watch.events).items():
+        progress = [e for e in watch.events if e.task == task and e.kind == "progress"]
+        allowed = (final.t - began[task]) / PROGRESS_INTERVAL_S + 1
+        assert len(progress) <= allowed, (task, len(progress), allowed)
+    # And the GUI shrugs: above the machine's own noise, far under 50 ms
+    # (uncoalesced, the lag p99 was 150-600 ms).
+    assert lag.p99 < quiet.p99 + 50, (lag, quiet)
 
 
 # -- real small filesystems ----------------------------------------------------------
@@ -490,6 +530,7 @@ def test_a_full_disk_fails_the_overflowing_tasks_clearly(qtbot, tmp_path, backen
     """4 x 2 MB into a 4 MiB tmpfs: two at most fit, the rest fail with a clear message."""
     size = 2_000_000
     with tmpfs(tmp_path / "small", "size=4m") as folder:
+        quiet = calm(qtbot)
         spec = RunSpec("disk-write", backend, 2, 4, size)
         watch = Watch(qtbot, start(backend, disk.make_tasks(spec, str(folder))))
         watch.to_the_end(timeout_s=10)
@@ -502,8 +543,8 @@ def test_a_full_disk_fails_the_overflowing_tasks_clearly(qtbot, tmp_path, backen
         assert sorted(os.listdir(folder)) == complete  # no temp file, no stub
         for name in complete:
             assert (folder / name).read_bytes() == expected_bytes(name, size)
-        if backend in THREADED:
-            assert watch.lag().p99 < 50, watch.lag()
+        if backend in THREADED:  # the failing writes stay off the GUI thread
+            assert watch.lag().p99 < quiet.p99 + 50, (watch.lag(), quiet)
 
 
 # -- case 11: a folder that cannot be written ----------------------------------------------
@@ -525,10 +566,31 @@ def test_a_read_only_folder_is_refused(tmp_path) -> None:
         assert "not writable" in folder_error(folder).message
 
 
+def test_a_folder_without_write_permission_is_refused(tmp_path) -> None:
+    """The same refusal without root: a folder whose mode lets no one write."""
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    try:
+        try:
+            (locked / "x").touch()
+        except PermissionError:
+            pass
+        else:  # root (CAP_DAC_OVERRIDE) writes anyway: the tmpfs and nobody tests cover it
+            pytest.skip("this process may write into any folder")
+        said = folder_error(locked).message
+        assert "is not writable (permission denied)" in said, said
+    finally:
+        locked.chmod(0o755)
+
+
 CHECK_AS_NOBODY = """
 import os, sys
 from workers.spec import SpecError, check_folder
-os.seteuid(65534)  # the real uid stays root's
+try:
+    os.seteuid(65534)  # the real uid stays root's
+except PermissionError:  # root without CAP_SETUID, as in many containers
+    print("skip: cannot drop the effective uid")
+    sys.exit()
 try:
     check_folder(sys.argv[1])
 except SpecError as exc:
@@ -555,7 +617,7 @@ def open_dir() -> Iterator[Path]:
 
 def check_as_nobody(folder: Path) -> str:
     """check_folder's verdict in a process whose real uid is root, effective uid nobody."""
-    return subprocess.run(
+    said = subprocess.run(
         [sys.executable, "-c", CHECK_AS_NOBODY, str(folder)],
         cwd=ROOT,
         capture_output=True,
@@ -563,6 +625,9 @@ def check_as_nobody(folder: Path) -> str:
         check=True,
         timeout=30,
     ).stdout.strip()
+    if said.startswith("skip: "):
+        pytest.skip(said.removeprefix("skip: "))
+    return said
 
 
 def test_a_folder_this_process_may_not_write_is_refused(open_dir) -> None:
