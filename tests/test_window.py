@@ -197,14 +197,16 @@ def test_lag_plot_alive_under_processes_and_frozen_on_the_gui_thread(qtbot, wind
     qtbot.waitUntil(lambda: settled(window), timeout=5000)
     job(window, "cpu-python", "multiprocessing", workers=2, tasks=4, size="4MB")
     record = finish(qtbot, window, window.start_button)
-    trace = window.plots.traces[0]
-    assert len(trace.lag.xData) > 20  # the probe kept ticking while processes worked
-    assert trace.lag.xData.max() >= record.work_s * 0.8
-    assert not trace.spans
+    alive = window.plots.traces[0]
+    assert len(alive.lag.xData) > 20  # the probe kept ticking while processes worked
+    assert alive.lag.xData.max() >= record.work_s * 0.8
 
     job(window, "cpu-python", "gui-thread", tasks=3, size="6MB")
     record = finish(qtbot, window, window.start_button)
     trace = window.plots.traces[1]
+    # The same work on the GUI thread is the yardstick: frozen throughout there,
+    # at most a stray stall of a busy machine under processes (none when quiet).
+    assert alive.frozen_s < 0.25 * trace.frozen_s, (alive.spans, trace.frozen_s)
     assert trace.lag.yData.max() >= FROZEN_MS  # one sample spans each frozen task
     assert trace.spans and trace.frozen_s >= 0.1
     start, end, frozen = trace.spans[0]
