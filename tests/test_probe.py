@@ -107,10 +107,10 @@ def test_one_busy_process_does_not_lag_the_gui_thread(qtbot, probe) -> None:
     (one busy neighbour is enough on 2 cores), it would compete with the GUI
     thread for the CPU and the test would measure the scheduler, not the GIL.
     The idle level is measured in the same test, with the process stopped,
-    in windows taken in turn with the busy ones, so both see the same machine
-    (≤ 1 ms above it on a quiet one; the bound leaves room for a busy one, and
-    stays under half the switch interval a thread costs). Catches a lag offset
-    by a constant, and a probe that reads CPU use elsewhere as lag.
+    in short windows taken in turn with the busy ones, so both see the same
+    machine (≤ 1 ms above it on a quiet one; the bound leaves room for a busy
+    one, and stays at half the switch interval a thread costs). Catches a lag
+    offset by a constant, and a probe that reads CPU use elsewhere as lag.
     """
     ctx = procs.context()
     ready = ctx.Event()
@@ -122,11 +122,11 @@ def test_one_busy_process_does_not_lag_the_gui_thread(qtbot, probe) -> None:
         qtbot.waitUntil(ready.is_set, timeout=20_000)
         spinner = psutil.Process(child.pid)
         cpu0 = sum(spinner.cpu_times()[:2])
-        for _ in range(5):
+        for _ in range(10):
             spinner.suspend()
-            still.append(window(qtbot, probe, 15))
+            still.append(window(qtbot, probe, 8))
             spinner.resume()
-            busy.append(window(qtbot, probe, 15))
+            busy.append(window(qtbot, probe, 8))
             assert spinner.status() == psutil.STATUS_RUNNING  # busy, not waiting on anything
         cpu_s = sum(spinner.cpu_times()[:2]) - cpu0
     finally:
@@ -134,7 +134,7 @@ def test_one_busy_process_does_not_lag_the_gui_thread(qtbot, probe) -> None:
         child.join(5)
     idle, loaded = LagStats.of(np.concatenate(still)), LagStats.of(np.concatenate(busy))
     print(f"one busy process ({cpu_s:.2f} CPU s): {loaded}; stopped: {idle}")
-    assert loaded.p50 <= idle.p50 + 2.0, (loaded, idle)
+    assert loaded.p50 <= idle.p50 + 2.5, (loaded, idle)
 
 
 def test_idle_probe_reads_near_zero(qtbot, probe) -> None:
