@@ -355,33 +355,41 @@ def test_cancelling_1000_queued_tasks_is_quick_and_smooth(qtbot, controller, bac
     assert active is not None
     qtbot.waitUntil(lambda: active.state.count("done") >= 100, timeout=10_000)
     with qtbot.waitSignal(controller.run_finished, timeout=10_000) as blocker:
-        controller.cancel()
-        cancelled_at = time.perf_counter()
-        running = probe.stats(started_at, cancelled_at)
+        cancelled_at, cpu1 = time.perf_counter(), time.thread_time()
         # The share of a core the GUI thread got while it worked: tasks on it
         # ran this much slower than on a quiet machine, and so did each wait.
-        share = (time.thread_time() - cpu0) / (cancelled_at - started_at)
+        share = (cpu1 - cpu0) / (cancelled_at - started_at)
+        controller.cancel()
+        call_ms = (time.perf_counter() - cancelled_at) * 1000
         qtbot.waitUntil(lambda: active.state.finished, timeout=5_000)
         took = time.perf_counter() - cancelled_at
+        cpu_ms = (time.thread_time() - cpu1) * 1000
     record: RunRecord = blocker.args[0]
-    cancelling = probe.stats(cancelled_at)
+    running, cancelling = probe.stats(started_at, cancelled_at), probe.stats(cancelled_at)
     print(
-        f"{backend}: 1000 tasks final {took:.3f} s after cancel; lag p99 {running.p99} ms running"
-        f" (GUI thread on {share:.0%} of a core), max {cancelling.max} ms cancelling,"
-        f" calm p99 {quiet.p99} ms"
+        f"{backend}: 1000 tasks final {took:.3f} s after cancel (the call {call_ms:.1f} ms,"
+        f" {cpu_ms:.1f} ms of GUI-thread CPU); lag max {cancelling.max} ms cancelling,"
+        f" {running.max} ms running (p99 {running.p99} ms, GUI thread on {share:.0%} of a"
+        f" core), calm p99 {quiet.p99} ms"
     )
     assert took < 1.0
     assert record.failed == 0 and record.done + record.cancelled == 1000
     assert record.cancelled > 800  # most were still queued
-    # The cancel itself does not stall the GUI thread: no tick waits 50 ms more
-    # than ticks waited while the run went on (a cancel that joins the workers
-    # or settles the 900 queued tasks one by one on the GUI thread would).
-    assert cancelling.samples and cancelling.max < running.p99 + 50, (cancelling, running)
+    # The cancel itself leaves the GUI thread free. Load-independent: the call
+    # returns at once (waits for no worker) and settling 900 queued tasks costs
+    # the GUI thread little CPU. And no tick waits much longer than the
+    # longest wait while the run went on (a busy machine stalls both alike).
+    assert call_ms < 50, call_ms
+    assert cpu_ms < 100, cpu_ms
+    assert cancelling.samples and cancelling.max < running.max + 50, (cancelling, running)
     if backend in ON_GUI_THREAD:
-        # One ~5 ms task a turn stays far under 50 ms above the machine's own
-        # noise, at the pace the GUI thread got; a dozen tasks a turn do not.
-        budget_ms = 50 / min(1.0, share)
-        assert running.p99 < quiet.p99 + budget_ms, (running, quiet, share)
+        # One ~5 ms task a turn (two for asyncio's two workers) holds the GUI
+        # thread 5-10 ms at full speed: under 20 ms at the pace it got, above its
+        # calm median. A dozen tasks a turn hold it ~50 ms. (The median: with the
+        # CPU oversubscribed, a CPU-bound GUI thread also waits 0.3-0.9 s now and
+        # then, which says nothing about how the back end turns.)
+        budget_ms = 20 / min(1.0, share)
+        assert running.p50 < quiet.p50 + budget_ms, (running, quiet, share)
 
 
 def test_submitting_the_most_tasks_does_not_kill_the_workers(qtbot) -> None:
@@ -435,7 +443,7 @@ def test_a_flood_of_progress_neither_lags_nor_loses_the_end(qtbot, backend: str)
     rate = sum(calls / (e.t - began[e.task]) for e in watch.events if e.final)
     print(
         f"{backend}: {rate:,.0f} progress calls/s, {len(watch.events)} events, "
-        f"lag p99 {lag.p99} ms (calm {quiet.p99} ms)"
+        f"lag p50 {lag.p50} ms, p99 {lag.p99} ms (calm {quiet.p50} ms, {quiet.p99} ms)"
     )
     assert state.count("done") == 8
     assert state.units == state.total_units  # 100 %, not 99.x
@@ -445,9 +453,11 @@ def test_a_flood_of_progress_neither_lags_nor_loses_the_end(qtbot, backend: str)
         progress = [e for e in watch.events if e.task == task and e.kind == "progress"]
         allowed = (final.t - began[task]) / PROGRESS_INTERVAL_S + 1
         assert len(progress) <= allowed, (task, len(progress), allowed)
-    # And the GUI shrugs: above the machine's own noise, far under 50 ms
-    # (uncoalesced, the lag p99 was 150-600 ms).
-    assert lag.p99 < quiet.p99 + 50, (lag, quiet)
+    # And the GUI shrugs: its median wait stays within a few switch intervals
+    # of its calm one. (The tail is the scheduler's: with the CPU
+    # oversubscribed, a thread descheduled while it holds the GIL holds up the
+    # GUI thread too, p99 up to ~220 ms seen with events coalesced.)
+    assert lag.p50 < quiet.p50 + 20, (lag, quiet)
 
 
 # -- real small filesystems ----------------------------------------------------------
