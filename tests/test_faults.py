@@ -554,7 +554,9 @@ def test_a_full_disk_fails_the_overflowing_tasks_clearly(qtbot, tmp_path, backen
         for name in complete:
             assert (folder / name).read_bytes() == expected_bytes(name, size)
         if backend in THREADED:  # the failing writes stay off the GUI thread
-            assert watch.lag().p99 < quiet.p99 + 50, (watch.lag(), quiet)
+            # (the median: a run this short has a handful of ticks, and one
+            # scheduler stall on a busy machine would be its p99)
+            assert watch.lag().p50 < quiet.p50 + 20, (watch.lag(), quiet)
 
 
 # -- case 11: a folder that cannot be written ----------------------------------------------
