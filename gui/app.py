@@ -150,7 +150,7 @@ def run_app(args: Namespace) -> int:
             return 1
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
     from gui import asyncloop
     from gui.window import MainWindow
@@ -163,6 +163,14 @@ def run_app(args: Namespace) -> int:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="unfreeze-"))
             path = os.path.join(folder, "settings.ini")
         window = MainWindow(settings(path))
+        # Destroyed on the way out (after the signal handlers are gone, before the
+        # temp folder), while Python is whole. Left to the interpreter's exit,
+        # PySide destroys it from destroyQCoreApplication, and pyqtgraph's Python
+        # overrides, called back as its items come apart, segfaulted (seen: 6 in
+        # 25 Ctrl+C exits with a busy neighbour). deleteLater alone never runs
+        # once the loop has returned.
+        stack.callback(QCoreApplication.sendPostedEvents, None, QEvent.Type.DeferredDelete)
+        stack.callback(window.deleteLater)
         if args.screenshot:
             window.resize(1400, 900)  # the same frame every time, whatever was remembered
         window.show()
@@ -190,7 +198,6 @@ def run_app(args: Namespace) -> int:
             QTimer.singleShot(int(args.after * 1000), window, shoot)
         app.lastWindowClosed.connect(app.quit)
         result = asyncloop.run(app)
-        window.deleteLater()
     return leave(code or result)
 
 

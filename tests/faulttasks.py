@@ -51,6 +51,19 @@ def blocked(progress, cancel: CancelToken, *, seconds: float) -> Outcome:
     return Outcome(1, "blocked")
 
 
+def spin_forever(ready, background: bool = False) -> None:
+    """A pure-Python loop with no end, for a busy process: say so through ``ready``, then spin.
+
+    ``background``: run as SCHED_IDLE, so it takes only CPU time nobody else wants.
+    """
+    if background:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    ready.set()
+    turns = 0
+    while True:
+        turns += 1
+
+
 _BUFFER = bytes(4096)
 
 

@@ -298,16 +298,20 @@ def test_cancel_stops_a_connection_that_is_not_answered(unanswered_port: int, ai
 
 
 def test_the_async_download_never_blocks_its_loop(server) -> None:
-    """The asyncio back end runs on the GUI thread: a heartbeat must keep beating."""
-    gaps: list[float] = []
+    """The asyncio back end runs on the GUI thread: a heartbeat must keep beating.
+
+    Counted while the client waits out a stalled server for 0.3 s: a loop that
+    keeps turning beats ~60 times (every 5 ms), however busy the machine; a
+    blocking read would leave it at 0 or 1. A bound on the longest gap would
+    also measure the scheduler's stalls on a busy machine (100 ms and more).
+    """
+    beats: list[float] = []
+    stalled: list[float] = []
 
     async def heartbeat(stop: asyncio.Event) -> None:
-        last = time.perf_counter()
         while not stop.is_set():
             await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
+            beats.append(time.perf_counter())
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -315,15 +319,20 @@ def test_the_async_download_never_blocks_its_loop(server) -> None:
         token = threading.Event()
         try:
             await adownload(lambda n: None, token, url=server.url("h.bin", 20 << 20))
+            stalled.append(time.perf_counter())
             with pytest.raises(TaskError, match="stalled"):
                 url = server.url("h.bin", 10, fault="stall")
                 await adownload(lambda n: None, token, url=url, timeout=0.3)
+            stalled.append(time.perf_counter())
         finally:
             stop.set()
             await beat
 
     arun(main())
-    assert len(gaps) > 20 and max(gaps) < 0.1, max(gaps)
+    start, end = stalled
+    during = [t for t in beats if start < t < end]
+    print(f"{len(during)} heartbeats in the {end - start:.2f} s stall")
+    assert len(during) >= 20, len(during)
 
 
 # -- one exchange on its own: h11 parses, the messages explain -------------------------

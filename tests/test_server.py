@@ -158,6 +158,16 @@ def test_files_above_64_mib_come_chunked(server) -> None:
     assert len(body) == size and body[-3:] == bytes(content.block(content.seed_for("big.bin"))[:3])
 
 
+def test_the_server_listens_on_loopback_only(server) -> None:
+    """Its one listening socket is 127.0.0.1:port: catches a bind to 0.0.0.0 (or "")."""
+    listening = [
+        c
+        for c in psutil.Process(server.process.pid).net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    ]
+    assert [(c.laddr.ip, c.laddr.port) for c in listening] == [("127.0.0.1", server.port)]
+
+
 def test_local_url_builds_the_query() -> None:
     url = local_url("http://127.0.0.1:1/", "f.bin", 10, latency_ms=5, rate_mbps=2.5, fault="500")
     assert url == "http://127.0.0.1:1/files/f.bin?size=10&latency_ms=5&rate_mbps=2.5&fault=500"

@@ -11,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gui.cli import parser
-from workers.spec import MAX_SIZE, SpecError, check_folder, parse_size, parse_spec
+from workers.spec import (
+    DEFAULT_SIZE,
+    MAX_SIZE,
+    SpecError,
+    check_folder,
+    default_workers,
+    parse_size,
+    parse_spec,
+)
 
 
 @pytest.mark.parametrize(
@@ -80,39 +88,106 @@ values = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=60),
     st.sampled_from(["12XB", "1e309", "-0", "0x10", " 8 MB ", "9" * 5000, "65", "10001", "17GiB"]),
+    # and values near the ranges, as numbers and as typed text
+    st.integers(min_value=-1, max_value=100),
+    st.integers(min_value=-1, max_value=100).map(lambda n: f" {n} "),
+    st.floats(min_value=0, max_value=70_000),
+    st.floats(min_value=0, max_value=70_000).map(repr),
 )
+
+
+def as_typed(field: str, value: object) -> object:
+    """What ``value`` typed into ``field`` means, worked out here without the parser."""
+    if field == "size":
+        return DEFAULT_SIZE["cpu-python"] if value in (None, "") else parse_size(value)
+    if field in ("workers", "tasks"):
+        if value in (None, ""):
+            return {"workers": default_workers("cpu-python"), "tasks": 8}[field]
+        return int(value.strip()) if isinstance(value, str) else value
+    if not value:  # latency and rate: empty or zero is "none"
+        return 0.0
+    return float(value.strip()) if isinstance(value, str) else value
 
 
 @settings(max_examples=300, deadline=None)
 @given(field=fields, value=values)
-def test_any_input_is_accepted_or_rejected_by_name(field: str, value: object) -> None:
+def test_any_input_is_refused_by_name_or_taken_as_typed(field: str, value: object) -> None:
     try:
         spec = parse_spec({**GOOD, field: value})
     except SpecError as exc:
         assert exc.field == field
-    else:
-        assert 1 <= spec.workers <= 64 and 1 <= spec.tasks <= 10_000
-        assert 0 <= spec.size <= MAX_SIZE
-        assert math.isfinite(spec.latency_ms) and math.isfinite(spec.rate_mbps)
+        assert str(exc).startswith(f"{field}: ")
+        return
+    assert getattr(spec, field) == as_typed(field, value)
+    assert (spec.workload, spec.backend) == (GOOD["workload"], GOOD["backend"])
+    assert 1 <= spec.workers <= 64 and 1 <= spec.tasks <= 10_000
+    assert 0 <= spec.size <= MAX_SIZE
+    assert math.isfinite(spec.latency_ms) and math.isfinite(spec.rate_mbps)
 
 
-@settings(max_examples=200, deadline=None)
-@given(argv=st.lists(st.sampled_from(["bench", "--workers", "--size", "--tasks", "--rate-mbps",
-                                     "--workloads", "--backends", "-1", "nan", "12XB", "cpu", "x,y",
-                                     "--quick", "--run", "cpu-python:nope", "--after", "inf"]), max_size=6))  # fmt: skip
-def test_cli_rejects_nonsense_with_a_message(argv: list[str]) -> None:
+UNITS = {
+    "": 1, "B": 1, "k": 10**3, "KB": 10**3, "KiB": 2**10, "m": 10**6, "MB": 10**6,
+    "MiB": 2**20, "g": 10**9, "GB": 10**9, "GiB": 2**30,
+}  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(unit=st.sampled_from(list(UNITS)), space=st.sampled_from(["", " "]), data=st.data())
+def test_a_typed_size_is_that_many_bytes_and_one_more_unit_is_refused(
+    unit: str, space: str, data
+) -> None:
+    most = MAX_SIZE // UNITS[unit]
+    n = data.draw(st.integers(min_value=0, max_value=most))
+    case = data.draw(st.sampled_from([str.lower, str.upper, str]))
+    assert parse_size(f"{n}{space}{case(unit)}") == n * UNITS[unit]
+    with pytest.raises(SpecError) as info:
+        parse_size(f"{most + 1}{space}{case(unit)}")
+    assert info.value.field == "size"
+
+
+#: Command-line words: options, values good and bad.
+WORDS = ["bench", "--workers", "--size", "--tasks", "--rate-mbps", "--workloads", "--backends",
+         "-1", "nan", "12XB", "cpu", "x,y", "--quick", "--run", "cpu-python:nope", "--after",
+         "inf", "2", "1MB", "cpu-python", "threading"]  # fmt: skip
+NUMBERS = {"--workers": "workers", "--size": "size", "--tasks": "tasks", "--rate-mbps": "rate_mbps"}
+#: The values among WORDS each field takes, and what they mean.
+GOOD_VALUES = {("size", "1MB"): 1_000_000} | {(field, "2"): 2 for field in NUMBERS.values()}
+bench_lines = st.builds(
+    lambda quick, pairs: ["bench", *quick, *(word for pair in pairs for word in pair)],
+    st.sampled_from([[], ["--quick"]]),
+    st.lists(
+        st.tuples(st.sampled_from(list(NUMBERS)), st.sampled_from(["2", "1MB", "-1", "nan"])),
+        max_size=3,
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(argv=st.one_of(st.lists(st.sampled_from(WORDS), max_size=6), bench_lines))
+def test_the_command_line_refuses_nonsense_by_name_and_keeps_what_was_typed(
+    argv: list[str],
+) -> None:
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             args = parser().parse_args(argv)
     except SystemExit as exc:
-        assert exc.code in (0, 2)  # 0: --help
-        assert exc.code == 0 or "error:" in err.getvalue()
+        assert exc.code == 2 and "error:" in err.getvalue()
         return
-    if args.command == "bench":
-        from gui.bench import specs_from_args
+    assert (args.command == "bench") == ("bench" in argv)
+    if args.command != "bench":
+        return
+    from gui.bench import specs_from_args
 
-        try:
-            specs_from_args(args)
-        except SpecError as exc:
-            assert exc.field in {"workers", "tasks", "size", "latency_ms", "rate_mbps"}
+    # The last value given to each number option, as the parser keeps it.
+    typed = {NUMBERS[w]: argv[i + 1] for i, w in enumerate(argv[:-1]) if w in NUMBERS}
+    try:
+        specs = specs_from_args(args)
+    except SpecError as exc:
+        assert exc.field in typed, (exc, argv)  # the field the user typed, by name
+        assert (exc.field, typed[exc.field]) not in GOOD_VALUES, (exc, argv)
+        return
+    assert len(specs) == len(args.workloads) * len(args.backends)
+    for spec in specs:
+        for field, text in typed.items():
+            assert getattr(spec, field) == GOOD_VALUES[field, text], (field, spec)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication
 
 from gui.app import make_app
 from gui.bench import frame_costs_ms
-from gui.controls import DEFAULTS, compare_spec, serial_seconds, validate
+from gui.controls import COMPARE_SERIAL_S, DEFAULTS, compare_spec, serial_seconds, validate
 from gui.export import to_csv, to_json
 from gui.lessons import (
     compare_summary,
@@ -335,14 +335,16 @@ def test_lag_plot_alive_under_processes_and_frozen_on_the_gui_thread(qtbot, wind
     qtbot.waitUntil(lambda: settled(window), timeout=5000)
     job(window, "cpu-python", "multiprocessing", workers=2, tasks=4, size="4MB")
     record = finish(qtbot, window, window.start_button)
-    trace = window.plots.traces[0]
-    assert len(trace.lag.xData) > 20  # the probe kept ticking while processes worked
-    assert trace.lag.xData.max() >= record.work_s * 0.8
-    assert not trace.spans
+    alive = window.plots.traces[0]
+    assert len(alive.lag.xData) > 20  # the probe kept ticking while processes worked
+    assert alive.lag.xData.max() >= record.work_s * 0.8
 
     job(window, "cpu-python", "gui-thread", tasks=3, size="6MB")
     record = finish(qtbot, window, window.start_button)
     trace = window.plots.traces[1]
+    # The same work on the GUI thread is the yardstick: frozen throughout there,
+    # at most a stray stall of a busy machine under processes (none when quiet).
+    assert alive.frozen_s < 0.25 * trace.frozen_s, (alive.spans, trace.frozen_s)
     assert trace.lag.yData.max() >= FROZEN_MS  # one sample spans each frozen task
     assert trace.spans and trace.frozen_s >= 0.1
     start, end, frozen = trace.spans[0]
@@ -508,9 +510,26 @@ def test_the_look_follows_the_systems_colour_scheme(window, monkeypatch) -> None
     assert window.plots.backgroundBrush().color().lightness() > 180
 
 
-def test_plot_frame_benchmark_runs_and_leaves_the_plots_empty(window) -> None:
-    assert min(frame_costs_ms(window.plots, runs=2, points=2000, frames=2)) > 0
-    assert window.plots.traces == []
+def test_plot_frame_benchmark_times_each_frame_and_leaves_the_plots_as_they_were(window) -> None:
+    plots = window.plots
+    items = [list(plot.items) for plot in (plots.lag_plot, plots.tp_plot, plots.cpu_plot)]
+    costs = frame_costs_ms(plots, runs=2, points=2000, frames=3)
+    assert len(costs) == 3  # one per frame: the bench reports their median and spread
+    assert plots.traces == []
+    assert [list(plot.items) for plot in (plots.lag_plot, plots.tp_plot, plots.cpu_plot)] == items
+
+
+def test_live_curves_are_drawn_with_1_px_cosmetic_pens(window) -> None:
+    """Catches a 2 px pen: ~10x the cost of a frame in software rendering."""
+    plots = window.plots
+    plots.add_run("cpu-python on threading", time.perf_counter())
+    curves = [
+        c for plot in (plots.lag_plot, plots.tp_plot, plots.cpu_plot) for c in plot.listDataItems()
+    ]
+    assert len(curves) >= 4  # lag and throughput of the run, CPU per core
+    for curve in curves:
+        pen = curve.opts["pen"]
+        assert pen.isCosmetic() and pen.widthF() <= 1, (curve, pen.widthF())
 
 
 # -- plain functions (no Qt) ------------------------------------------------------
@@ -597,15 +616,18 @@ def test_validate_names_every_bad_field() -> None:
     assert errors == {} and spec is not None and spec.size == 1_000_000
 
 
-def test_defaults_last_5_to_15_s_serially_and_compare_shrinks_them() -> None:
+def test_compare_all_shrinks_a_long_job_to_its_budget_and_keeps_every_task() -> None:
     for workload, values in DEFAULTS.items():
         spec, errors = validate({"workload": workload, "backend": "gui-thread", **values})
         assert spec is not None, errors
-        assert 4.5 <= serial_seconds(spec) <= 15, workload
-        small = compare_spec(spec)
-        assert serial_seconds(small) <= 3.2 and small.tasks == spec.tasks
+        long = spec.with_(tasks=16, size=spec.size * 4)  # well over the budget
+        small = compare_spec(long)
+        assert small.tasks == long.tasks and small.size < long.size, workload
+        assert serial_seconds(small) == pytest.approx(COMPARE_SERIAL_S, rel=0.01), workload
     tiny = RunSpec("cpu-native", "threading", 2, 2, 8_000_000)
     assert compare_spec(tiny) == tiny
+    urls = RunSpec("download", "threading", 2, 2, 10**9, urls=("http://h/a", "http://h/b"))
+    assert compare_spec(urls) == urls  # their size is the server's, not ours to shrink
 
 
 def test_frozen_spans_merge_back_to_back_freezes() -> None:
