@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Slot
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 
-from gui.plots import BACKEND_COLOURS, colour_of, set_theme, setup_plot
+from gui.style import BACKEND_COLOURS, colour_of, set_theme, setup_plot
 from workers.record import RunRecord
 
 VALUE_GAP_PX = 6  # between a bar's end and its value, and after the value

@@ -11,38 +11,40 @@ from __future__ import annotations
 import html
 import math
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetrics,
-    QPainterPath,
     QPaintEvent,
     QPalette,
-    QPen,
     QResizeEvent,
     QTextDocument,
 )
-from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QSizePolicy
+from PySide6.QtWidgets import QLabel, QSizePolicy
 
-from gui.lessons import seconds_text
-from workers.stats import FROZEN_MS, Ring
+from gui.series import frozen_spans, percentile, rate, since, span_freezes
+from gui.style import (
+    COLOURS,
+    STYLES,
+    LagAxis,
+    ThresholdAxis,
+    colour_of,
+    pen,
+    set_theme,
+    setup_plot,
+)
+from gui.trace import FLOOR_MS, Trace
+from workers.stats import Ring
 
 #: Drawn as dashed lines, named on the right axis in this order of precedence:
 #: where two names would overlap (a short plot), the later one is left out.
 THRESHOLDS = ((1000, "1 s: flow breaks"), (100, "100 ms: not instant"))
 THRESHOLDS += ((16, "16 ms: one frame"), (50, "50 ms: input lags"))
-MERGE_S = 0.05  # frozen stretches closer than this (one loop turn apart) are drawn as one
-FLOOR_MS = 0.1  # the log axis cannot show 0: lag below this is drawn at it
 TOP_MS = 3000.0  # the lag axis always reaches past 1 s, so a freeze reads in seconds
-MAX_BANDS = 100
-#: Frozen bands are named inside, midway (on the log axis) between the 100 ms and
-#: 1 s lines: the one height where neither a threshold line nor a marker's name is.
-FROZEN_LABEL_Y = 2.5
 PAUSED_TEXT = (
     "<b>Plots paused:</b> the GUI thread waits {wait} for each turn{why}, and drawing "
     "these plots would wait too — adding lag of our own to what you measure. "
@@ -51,154 +53,10 @@ PAUSED_TEXT = (
 PAUSED_WHY_GIL = ": this run's threads hold the GIL"
 PAUSED_WHY_CPU = ": the CPU is busy (this run's processes, or other programs)"
 LEGEND_MAX = 6  # runs named in the legend at most (as many as two lines hold)
-LABEL_MIN_S = 0.25  # narrower bands get no label (the tooltip still counts them)
-LABEL_GAP_PX = 6  # a frozen band's label is left out where it would touch the previous one
 READOUT_WINDOW_S = 1.0  # the live read-out: lag over the last second...
 READOUT_TAIL = 200  # ...found among the probe's last samples (100 a second at most)
 CPU_WINDOW_S = 60.0
-#: CPU cores, and runs of a back end not named below: no red, which means "frozen" here.
-COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
-#: One colour per back end: the curves, the legend and the Compare all bars.
-BACKEND_COLOURS = dict(
-    zip(
-        ("gui-thread", "qthread", "threading", "thread-pool", "multiprocessing", "asyncio"),
-        ("#8c564b", "#9467bd", "#1f77b4", "#17becf", "#2ca02c", "#ff7f0e"),
-        strict=True,
-    )
-)
-#: Runs of one back end on the plots at once: solid, dashed, dotted... and the
-#: legend's sample of each line.
-STYLES = (
-    (Qt.PenStyle.SolidLine, "━━"),
-    (Qt.PenStyle.DashLine, "╍╍"),
-    (Qt.PenStyle.DotLine, "┉┉"),
-    (Qt.PenStyle.DashDotLine, "━┉"),
-)
-FROZEN_BRUSH = (229, 57, 53, 45)
-FROZEN_TEXT = "#e53935"
 HIDDEN_TEXT = "#999999"
-
-
-def pen(colour: str | QColor, width: float = 1, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
-    """A cosmetic pen: its width is in pixels whatever the zoom (2 px costs 10x to draw)."""
-    p = pg.mkPen(colour, width=width, style=style)
-    p.setCosmetic(True)
-    return p
-
-
-def rate(t: np.ndarray, units: np.ndarray, window_s: float = 0.5) -> np.ndarray:
-    """MB/s at each sample, over the trailing ``window_s`` (units are bytes)."""
-    if len(t) < 2:
-        return np.zeros(len(t))
-    j = np.searchsorted(t, t - window_s)
-    j = np.minimum(j, np.arange(len(t)) - 1).clip(0)
-    dt = t - t[j]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(dt > 0, (units - units[j]) / dt / 1e6, 0.0)
-
-
-def since(ring: Ring, first: int) -> tuple[np.ndarray, np.ndarray]:
-    """The samples appended since ``ring.count`` was ``first``, oldest first (views if
-    they do not wrap around the ring's end)."""
-    first = max(first, ring.count - ring.capacity)
-    n, i = ring.count - first, first % ring.capacity
-    if n <= 0:
-        return ring.t[:0], ring.v[:0]
-    if i + n <= ring.capacity:
-        return ring.t[i : i + n], ring.v[i : i + n]
-    rest = i + n - ring.capacity
-    return np.concatenate((ring.t[i:], ring.t[:rest])), np.concatenate((ring.v[i:], ring.v[:rest]))
-
-
-def frozen_spans(
-    t: np.ndarray, lag_ms: np.ndarray, threshold_ms: float = FROZEN_MS, merge_s: float = MERGE_S
-) -> list[tuple[float, float, float]]:
-    """``(start, end, frozen seconds)`` of each stretch the event loop did not run.
-
-    A probe sample is taken when the loop runs again, so a late sample at ``t``
-    with lag ``L`` means nothing ran during ``[t - L, t]``. Stretches separated
-    by less than ``merge_s`` (one task after another on the GUI thread) merge.
-    """
-    late = lag_ms > threshold_ms
-    spans: list[list[float]] = []
-    for end, lag in zip(t[late].tolist(), lag_ms[late].tolist(), strict=True):
-        start = end - lag / 1000
-        if spans and start - spans[-1][1] < merge_s:
-            spans[-1][1] = end
-            spans[-1][2] += lag / 1000
-        else:
-            spans.append([start, end, lag / 1000])
-    return [(a, b, s) for a, b, s in spans]
-
-
-class ThresholdAxis(pg.AxisItem):
-    """The right axis of the lag plot: the thresholds' names, in order of
-    precedence; a name that would overlap one drawn already is left out."""
-
-    def generateDrawSpecs(self, p):
-        specs = super().generateDrawSpecs(p)
-        if specs is None:
-            return None
-        axis, ticks, texts = specs
-        kept: list = []
-        for text in texts:
-            # pyqtgraph hands rects 0.8 times the text's height: pad them back, and 1 px.
-            pad = text[0].height() / 8 + 1
-            rect = text[0].adjusted(0, -pad, 0, pad)
-            if not any(rect.intersects(other) for other, _ in kept):
-                kept.append((rect, text))
-        return axis, ticks, [text for _, text in kept]
-
-
-def span_freezes(
-    t: np.ndarray,
-    lag_ms: np.ndarray,
-    spans: list[tuple[float, float, float]],
-    threshold_ms: float = FROZEN_MS,
-) -> list[tuple[int, float]]:
-    """``(freezes, longest seconds)`` of each span: a band merges back-to-back freezes,
-    so its frozen total and its longest single freeze differ, and both are named."""
-    late = lag_ms > threshold_ms
-    out = []
-    for start, end, _ in spans:
-        lags = lag_ms[late & (t > start) & (t <= end)]
-        out.append((len(lags), float(lags.max()) / 1000 if len(lags) else 0.0))
-    return out
-
-
-def band_label(frozen_s: float, freezes: int, longest_s: float) -> str:
-    """``frozen 9.8 s · longest freeze 1.4 s`` for a band of several freezes, ``frozen 1.4 s``
-    for one: the words of the read-back, so the two numbers are never confused."""
-    text = f"frozen {seconds_text(frozen_s)}"
-    return text + (f" · longest freeze {seconds_text(longest_s)}" if freezes > 1 else "")
-
-
-class LagAxis(pg.AxisItem):
-    """A log axis that reads in ms and s, not in powers of ten."""
-
-    def logTickStrings(self, values, scale, spacing):
-        out = []
-        for v in values:
-            if abs(v - round(v)) > 1e-6:
-                out.append("")  # minor tick
-                continue
-            ms = 10 ** round(v)
-            out.append(f"{ms:g} ms" if ms < 1000 else f"{ms / 1000:g} s")
-        return out
-
-
-def colour_of(backend: str, n: int = 0) -> str:
-    """The back end's colour, the same in every plot and in the legend (the
-    ``n``-th of COLOURS for a back end not in the list)."""
-    return BACKEND_COLOURS.get(backend, COLOURS[n % len(COLOURS)])
-
-
-def percentile(ordered: list[float], q: float) -> float:
-    """The ``q``-th percentile of sorted numbers, interpolated as NumPy's default."""
-    at = (len(ordered) - 1) * q / 100
-    low = math.floor(at)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
 
 
 def _lag(ms: float) -> str:
@@ -206,42 +64,6 @@ def _lag(ms: float) -> str:
     if ms >= 1000:
         return f"{ms / 1000:.2f} s"
     return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
-
-
-@dataclass
-class Trace:
-    """One run on the plots: its colour and line style, legend entry, curves,
-    frozen bands and the changes of the switch interval made during it."""
-
-    label: str
-    colour: str
-    t0: float
-    lag: pg.PlotDataItem
-    throughput: pg.PlotDataItem
-    index: int = 0
-    backend: str = ""
-    style: int = 0  # index in STYLES: runs of one back end differ by their line
-    visible: bool = True  # the legend's entry hides and shows the run
-    peak_ms: float = 0.0  # its highest lag drawn: the lag axis fits the runs shown
-    markers: list[pg.InfiniteLine] = field(default_factory=list)  # switch-interval changes
-    bands: QGraphicsPathItem | None = None  # every frozen stretch, as one C++ item
-    spans: list[tuple[float, float, float]] = field(default_factory=list)
-    labels: list[pg.TextItem] = field(default_factory=list)
-    frozen_s: float = 0.0  # the spans' frozen seconds, summed: the total time frozen
-    freezes: list[tuple[int, float]] = field(default_factory=list)  # per span: count, longest s
-    first: int | None = None  # the probe ring's count at t0: where this run's samples start
-    latest: bool = True  # full-height red bands; older runs shrink theirs to a strip
-
-
-def setup_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
-    plot.setTitle(title, size="10pt")
-    plot.setLabel("left", left)
-    plot.setLabel("bottom", bottom)
-    plot.setMenuEnabled(False)
-    plot.hideButtons()
-    # No grid: grid lines were 60% of a frame's cost in software rendering.
-    for name in ("left", "bottom"):
-        plot.getAxis(name).enableAutoSIPrefix(False)  # "(x0.001)" confuses more than it helps
 
 
 class LivePlots(pg.GraphicsLayoutWidget):
@@ -387,7 +209,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
         for older in self.traces:
             if older.latest:
                 older.latest = False
-                self._restyle(older)
+                older.restyle(self.lag_plot, self.top_ms)
         line = pen(colour, style=STYLES[style % len(STYLES)][0])
         # One peak-downsampled bin per pixel (pyqtgraph's default draws five): the same
         # picture, since a bin's min and max are both drawn, at a third of the cost.
@@ -475,8 +297,8 @@ class LivePlots(pg.GraphicsLayoutWidget):
                 item.setVisible(visible)
         for label in trace.labels:
             label.setVisible(visible and trace.latest)
-        self._place_labels(trace)
-        self._place_markers(trace)
+        trace.place_labels(self.lag_plot)
+        trace.place_markers(self.lag_plot)
 
     def clear_runs(self) -> None:
         """Remove every run and start the axes afresh: x from 0 to 1 s, following the
@@ -517,7 +339,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
         end = int(np.searchsorted(t, t1, side="right"))
         t, v = t[:end] - trace.t0, v[:end]
         spans = frozen_spans(t, v)
-        self._bands(trace, spans, span_freezes(t, v, spans))
+        trace.set_bands(self.lag_plot, spans, span_freezes(t, v, spans), self.top_ms)
         if len(t) and t[0] > 0:  # the first wait began at the run's start at the latest
             t, v = np.concatenate(([0.0], t)), np.concatenate((v[:1], v))
         trace.lag.setData(t, np.maximum(v, FLOOR_MS))
@@ -527,57 +349,11 @@ class LivePlots(pg.GraphicsLayoutWidget):
             uv = np.concatenate(([0.0], uv))
             trace.throughput.setData(ut, rate(ut, uv))
         for at, ms in switches[1 + len(trace.markers) :]:
-            self._mark_switch(trace, at - trace.t0, ms)
+            trace.mark_switch(self.lag_plot, at - trace.t0, ms)
         if len(v):
             trace.peak_ms = max(trace.peak_ms, float(v.max()))
             if trace.visible and trace.peak_ms * 1.5 > self.top_ms:
                 self._set_top(trace.peak_ms * 2)
-
-    def _mark_switch(self, trace: Trace, at: float, ms: float) -> None:
-        """A vertical line where the switch interval changed, named with its new value."""
-        foreground = pg.getConfigOption("foreground")
-        background = QColor(pg.getConfigOption("background"))
-        background.setAlpha(220)
-        line = pg.InfiniteLine(
-            pos=at,
-            angle=90,
-            pen=pen(foreground, style=Qt.PenStyle.DashLine),
-            label=f"switch → {ms:g} ms",
-            labelOpts={
-                # At the top; its box hides what it covers, a threshold line included.
-                "position": 0.985,
-                "color": trace.colour,
-                "fill": background,
-                "border": trace.colour,
-            },
-        )
-        line.setToolTip(f"{trace.label}: switch interval set to {ms:g} ms at {at:.2f} s")
-        line.setVisible(trace.visible)
-        self.lag_plot.addItem(line, ignoreBounds=True)
-        trace.markers.append(line)
-        self._place_markers(trace)
-
-    def _place_markers(self, trace: Trace) -> None:
-        """Name the latest run's changes, each on the side of its line toward the
-        plot's middle (so never cut off); of names that would overlap (changes in
-        quick succession, such as clicks on the arrows), the later one is kept."""
-        if not trace.markers:
-            return
-        (x0, x1), _ = self.lag_plot.viewRange()
-        px = self.lag_plot.getViewBox().viewPixelSize()[0]  # seconds per pixel
-        taken: list[tuple[float, float]] = []
-        for line in reversed(trace.markers):
-            label, at = line.label, line.value()
-            width = (label.boundingRect().width() + LABEL_GAP_PX) * px
-            rightward = at < (x0 + x1) / 2
-            a, b = (at, at + width) if rightward else (at - width, at)
-            show = trace.latest and trace.visible and x0 <= at <= x1
-            show = show and not any(a < right and left < b for left, right in taken)
-            if show:
-                taken.append((a, b))
-                anchor = (0, 0) if rightward else (1, 0)
-                label.anchors = [anchor, anchor]
-            label.setVisible(show)  # (showing it also moves it to its anchor)
 
     def _fit_top(self) -> None:
         """The lag axis reaches past the highest lag of the runs shown (3 s at least)."""
@@ -590,104 +366,15 @@ class LivePlots(pg.GraphicsLayoutWidget):
         self.top_ms = top_ms
         self.lag_plot.setYRange(math.log10(FLOOR_MS), math.log10(top_ms), padding=0)
         for trace in self.traces:
-            self._draw_bands(trace)
-
-    def _restyle(self, trace: Trace) -> None:
-        """The latest run's bands are full-height and red, with labels; an older
-        run's shrink to a strip in its colour at the top, so overlays stay readable."""
-        if trace.bands is not None:
-            colour = QColor(trace.colour)
-            colour.setAlpha(150)
-            trace.bands.setBrush(pg.mkBrush(*FROZEN_BRUSH) if trace.latest else pg.mkBrush(colour))
-            self._draw_bands(trace)
-        for label in trace.labels:
-            label.setVisible(trace.latest and trace.visible)
-        self._place_markers(trace)
-
-    def _bands(
-        self,
-        trace: Trace,
-        spans: list[tuple[float, float, float]],
-        freezes: list[tuple[int, float]],
-    ) -> None:
-        """Shade each frozen stretch (it can only be drawn once it is over) and label it
-        with its frozen total and, if it merges several freezes, the longest of them."""
-        spans = spans[:MAX_BANDS]
-        if spans == trace.spans:
-            return
-        trace.spans = spans
-        trace.freezes = freezes[: len(spans)]
-        trace.frozen_s = sum(s for _, _, s in spans)
-        if trace.bands is None:
-            # A plain QGraphicsPathItem: painted by C++, with no Python call and no
-            # GIL hand-over per band (a LinearRegionItem each cost ~0.1 ms a frame).
-            trace.bands = QGraphicsPathItem()
-            trace.bands.setPen(QPen(Qt.PenStyle.NoPen))
-            trace.bands.setZValue(-10)
-            trace.bands.setVisible(trace.visible)
-            self.lag_plot.addItem(trace.bands, ignoreBounds=True)
-            self._restyle(trace)
-        count = sum(n for n, _ in trace.freezes)
-        longest = max(s for _, s in trace.freezes)
-        trace.bands.setToolTip(
-            f"{trace.label}: frozen {seconds_text(trace.frozen_s)} in total, in "
-            f"{count} freeze{'s' * (count != 1)}; longest freeze {seconds_text(longest)}. "
-            "During a freeze the GUI thread ran no events; back-to-back freezes share a band, "
-            "labelled with their total."
-        )
-        shown = [span for span in spans if span[2] >= LABEL_MIN_S][:20]
-        while len(trace.labels) < len(shown):
-            label = pg.TextItem(color=FROZEN_TEXT, anchor=(0.5, 0.5))
-            label.setVisible(trace.latest and trace.visible)
-            self.lag_plot.addItem(label, ignoreBounds=True)
-            trace.labels.append(label)
-        details = [
-            d for d, span in zip(trace.freezes, spans, strict=True) if span[2] >= LABEL_MIN_S
-        ]
-        for i, label in enumerate(trace.labels):
-            label.setText(band_label(shown[i][2], *details[i]) if i < len(shown) else "")
-        self._draw_bands(trace)  # after the labels exist: each is placed over its band at once
-
-    def _draw_bands(self, trace: Trace) -> None:
-        """Lay the bands out for the current axis top (log10 view coordinates)."""
-        if trace.bands is None:
-            return
-        low, high = math.log10(FLOOR_MS), math.log10(self.top_ms)
-        if not trace.latest:
-            k, height = trace.index % 8, high - low
-            low, high = high - height * (0.03 + 0.025 * k), high - height * (0.01 + 0.025 * k)
-        path = QPainterPath()
-        for start, end, _ in trace.spans:
-            path.addRect(QRectF(start, low, end - start, high - low))
-        trace.bands.setPath(path)
-        self._place_labels(trace)
-
-    def _place_labels(self, trace: Trace) -> None:
-        """Each frozen band's label over its band, inside the plot: at either edge it
-        slides in rather than be cut, and one that would touch the previous is left out."""
-        if not trace.labels:
-            return
-        (x0, x1), _ = self.lag_plot.viewRange()
-        px = self.lag_plot.getViewBox().viewPixelSize()[0]  # seconds per pixel
-        y = FROZEN_LABEL_Y
-        shown = [span for span in trace.spans if span[2] >= LABEL_MIN_S]
-        right = -math.inf  # where the previous label ends
-        for label, (start, end, _) in zip(trace.labels, shown, strict=False):
-            half = label.boundingRect().width() * px / 2
-            x = min(max((start + end) / 2, x0 + half), x1 - half)
-            label.setPos(x, y)
-            fits = x - half >= right + LABEL_GAP_PX * px
-            label.setVisible(fits and trace.latest and trace.visible)
-            if fits:
-                right = x + half
+            trace.draw_bands(self.lag_plot, self.top_ms)
 
     @Slot(object, object)
     def on_x_range(self, _view: object, _range: object) -> None:
         """The x axis moved (a run grew, or a zoom): the labels stay inside."""
         for trace in self.traces:
             if trace.latest:
-                self._place_labels(trace)
-                self._place_markers(trace)
+                trace.place_labels(self.lag_plot)
+                trace.place_markers(self.lag_plot)
 
     @Slot(object)
     def on_view_resized(self, view: object) -> None:
@@ -720,18 +407,3 @@ class LivePlots(pg.GraphicsLayoutWidget):
         set_theme(self, (self.lag_plot, self.tp_plot, self.cpu_plot), background, foreground)
         self.cpu_plot.legend.setLabelTextColor(foreground)
         self._show_legend()  # the names take the new text colour
-
-
-def set_theme(
-    view: pg.GraphicsLayoutWidget,
-    plots: tuple[pg.PlotItem, ...],
-    background: QColor,
-    foreground: QColor,
-) -> None:
-    """Recolour plots made before the system's colour scheme changed."""
-    view.setBackground(background)
-    for plot in plots:
-        for name in ("left", "bottom", "right"):
-            plot.getAxis(name).setPen(foreground)
-            plot.getAxis(name).setTextPen(foreground)
-        plot.titleLabel.setText(plot.titleLabel.text, color=foreground)

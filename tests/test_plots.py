@@ -22,7 +22,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QLabel
 
 from gui.app import make_app
-from gui.plots import BACKEND_COLOURS, TOP_MS, LivePlots
+from gui.plots import TOP_MS, LivePlots
+from gui.style import BACKEND_COLOURS
 from gui.window import MainWindow
 from tests.test_window import click, dispose, finish, job
 from workers.record import RunRecord

@@ -34,11 +34,13 @@ from gui.lessons import (
     readback,
     seconds_text,
 )
-from gui.plots import FROZEN_MS, colour_of, frozen_spans, rate, span_freezes
 from gui.results import COLUMNS
+from gui.series import frozen_spans, rate, span_freezes
+from gui.style import colour_of
 from gui.window import STARVED_S, MainWindow, turn_wait_s
 from workers.record import RunRecord
 from workers.spec import BACKENDS, RunSpec
+from workers.stats import FROZEN_MS
 
 QStandardPaths.setTestModeEnabled(True)  # never the user's real settings
 
