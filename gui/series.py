@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from gui.lessons import seconds_text
+from gui.readback import seconds_text
 from workers.stats import FROZEN_MS, Ring
 
 MERGE_S = 0.05  # frozen stretches closer than this (one loop turn apart) are drawn as one

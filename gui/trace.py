@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
-from gui.lessons import seconds_text
+from gui.readback import seconds_text
 from gui.series import band_label
 from gui.style import pen
 

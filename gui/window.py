@@ -36,17 +36,9 @@ from gui.app import apply_theme
 from gui.controller import Active, Comparison, RunController
 from gui.controls import JobForm, compare_spec
 from gui.cpu import CpuSampler
-from gui.lessons import (
-    LessonsPanel,
-    compare_summary,
-    lag_text,
-    lesson_for,
-    lesson_key,
-    preview,
-    readback,
-    speed_text,
-)
+from gui.lessons import LessonsPanel, lesson_for, lesson_key
 from gui.plots import LivePlots, Trace
+from gui.readback import compare_summary, lag_text, preview, readback, speed_text
 from gui.results import ResultsPanel
 from workers.core import Event
 from workers.record import RunRecord

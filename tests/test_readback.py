@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pytest
 
 from gui.controller import RunController
-from gui.lessons import compare_summary, expect, preview, readback
+from gui.readback import compare_summary, expect, preview, readback
 from workers.record import RunRecord
 from workers.spec import BACKENDS, WORKLOADS, parse_spec
 

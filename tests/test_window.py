@@ -25,15 +25,8 @@ from gui.app import make_app
 from gui.bench import frame_costs_ms
 from gui.controls import COMPARE_SERIAL_S, DEFAULTS, compare_spec, serial_seconds, validate
 from gui.export import to_csv, to_json
-from gui.lessons import (
-    compare_summary,
-    freeze_text,
-    lesson_for,
-    lesson_key,
-    preview,
-    readback,
-    seconds_text,
-)
+from gui.lessons import lesson_for, lesson_key
+from gui.readback import compare_summary, freeze_text, preview, readback, seconds_text
 from gui.results import COLUMNS
 from gui.series import frozen_spans, rate, span_freezes
 from gui.style import colour_of
