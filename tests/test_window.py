@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from gui.app import make_app
 from gui.bench import frame_costs_ms
-from gui.controls import DEFAULTS, compare_spec, serial_seconds, validate
+from gui.controls import DEFAULTS, compare_spec, validate
 from gui.export import to_csv, to_json
 from gui.lessons import compare_summary, lesson_for, readback
 from gui.plots import FROZEN_MS, frozen_spans, rate
@@ -29,6 +29,7 @@ from gui.results import COLUMNS
 from gui.window import STARVED_S, MainWindow, turn_wait_s
 from workers.record import RunRecord
 from workers.spec import BACKENDS, RunSpec
+from workers.speed import Speed
 
 QStandardPaths.setTestModeEnabled(True)  # never the user's real settings
 
@@ -38,6 +39,8 @@ def window(qtbot, tmp_path):
     make_app()
     win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     win.show()
+    # As it does once shown, the window times this machine first (runs would wait for it).
+    qtbot.waitUntil(lambda: not win.controller.calibration_pending, timeout=20_000)
     yield win
     dispose(win)
     sys.setswitchinterval(0.005)
@@ -165,12 +168,23 @@ def test_every_bad_field_is_named_and_fixing_them_enables_start(qtbot, window) -
     assert all(label.isHidden() for label in window.form.errors.values())
 
 
-def test_workers_cannot_be_typed_below_one(qtbot, window) -> None:
-    spin = window.form.workers
+@pytest.mark.parametrize("field", ["workers", "tasks"])
+def test_a_zero_typed_in_workers_or_tasks_is_refused_with_a_message(qtbot, window, field) -> None:
+    """A QSpinBox with minimum 1 took the 0 and silently put the old value back."""
+    job(window, "cpu-native", "threading")
+    spin = getattr(window.form, field)
+    spin.setFocus()
     spin.selectAll()
     qtbot.keyClicks(spin, "0")
-    spin.interpretText()
-    assert spin.value() >= 1 and window.start_button.isEnabled()
+    qtbot.keyClick(spin, Qt.Key.Key_Tab)  # leave the field, as a user does
+    label = window.form.errors[field]
+    assert not label.isHidden() and label.text() == f"{field}: must be between 1 and " + (
+        "64" if field == "workers" else "10000"
+    )
+    assert not window.start_button.isEnabled() and not window.start_action.isEnabled()
+    spin.selectAll()
+    qtbot.keyClicks(spin, "2")
+    assert label.isHidden() and window.start_button.isEnabled()
 
 
 def test_cancel_mid_run_stops_within_a_second(qtbot, window) -> None:
@@ -438,14 +452,15 @@ def test_validate_names_every_bad_field() -> None:
 
 
 def test_defaults_last_5_to_15_s_serially_and_compare_shrinks_them() -> None:
+    speed = Speed()  # the project machine's speeds, unloaded
     for workload, values in DEFAULTS.items():
         spec, errors = validate({"workload": workload, "backend": "gui-thread", **values})
         assert spec is not None, errors
-        assert 4.5 <= serial_seconds(spec) <= 15, workload
-        small = compare_spec(spec)
-        assert serial_seconds(small) <= 3.2 and small.tasks == spec.tasks
+        assert 4.5 <= speed.serial_seconds(spec) <= 15, workload
+        small = compare_spec(spec, speed)
+        assert speed.serial_seconds(small) <= 3.2 and small.tasks == spec.tasks
     tiny = RunSpec("cpu-native", "threading", 2, 2, 8_000_000)
-    assert compare_spec(tiny) == tiny
+    assert compare_spec(tiny, speed) == tiny
 
 
 def test_frozen_spans_merge_back_to_back_freezes() -> None:
