@@ -79,6 +79,20 @@ def test_a_window_remembered_on_a_bigger_screen_is_shrunk_to_fit(tmp_path) -> No
     assert seen["cut"] == []
 
 
+def test_a_dock_dragged_wide_never_cuts_the_plots_or_the_bars(qtbot, window) -> None:
+    """pyqtgraph lays a scene out at its own minimum width and cuts off the rest."""
+    from gui.window import _scene_min_width
+
+    window.resize(1280, 800)
+    window.reset_layout()
+    window.resizeDocks([window.lessons_dock], [900], Qt.Orientation.Horizontal)
+    window.resizeDocks([window.job_dock], [900], Qt.Orientation.Horizontal)
+    window.results_panel.setSizes([2000, 1])
+    qtbot.waitUntil(lambda: window.lessons_dock.width() > 300, timeout=3000)
+    assert window.plots.width() >= _scene_min_width(window.plots)
+    assert window.bars.width() >= _scene_min_width(window.bars)
+
+
 def test_fit_shrinks_and_moves_a_rectangle_into_the_available_area() -> None:
     from PySide6.QtCore import QMargins, QRect
 

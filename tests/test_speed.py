@@ -124,7 +124,7 @@ def test_shutdown_stops_a_calibration_at_once(qtbot, controller) -> None:
     qtbot.waitUntil(lambda: controller.calibrating, timeout=5000)
     t0 = time.perf_counter()
     controller.shutdown()
-    assert time.perf_counter() - t0 < 0.5
+    assert time.perf_counter() - t0 < 0.15  # the calibration alone lasts ~0.3 s
 
 
 # -- the window ------------------------------------------------------------------------
