@@ -245,7 +245,9 @@ class JobForm(QWidget):
         raw: dict[str, object] = {
             "workload": workload,
             "backend": self.backend.currentText(),
-            "workers": self.workers.value(),
+            # gui-thread runs 1 worker whatever this says; Compare all runs the other
+            # back ends on the number chosen for them, not on the 1 shown.
+            "workers": self._workers(),
             "tasks": self.tasks.value(),
             "size": self.size.text(),
         }
@@ -335,7 +337,7 @@ class JobForm(QWidget):
         if one == (not self.workers.isEnabled()):
             return
         if one:
-            self.workers_wanted = self.workers.value()
+            self.workers_wanted = max(1, self.workers.value())
             self.workers.setValue(1)
             self.workers.setToolTip(GUI_THREAD_WORKERS_TIP)
         else:

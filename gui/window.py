@@ -102,7 +102,7 @@ def default_dock_sizes(width: int, height: int) -> tuple[int, int, int]:
     return (
         _clamp(0.24 * width, 290, 340),
         _clamp(0.21 * width, 220, 300),
-        _clamp(0.3 * height, 170, 280),
+        _clamp(0.36 * height, 200, 300),
     )
 
 

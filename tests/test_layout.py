@@ -253,10 +253,28 @@ def test_gui_thread_shows_one_worker_greyed_and_says_why(qtbot, window) -> None:
     pick(qtbot, form.backend, "gui-thread")
     assert form.workers.value() == 1 and not form.workers.isEnabled()
     assert form.workers.toolTip() == GUI_THREAD_WORKERS_TIP
-    assert form.raw()["workers"] == 1
     pick(qtbot, form.backend, "qthread")
     assert form.workers.value() == 3 and form.workers.isEnabled()  # the user's number is back
     assert form.workers.toolTip() != GUI_THREAD_WORKERS_TIP
+
+
+def test_compare_all_from_gui_thread_runs_the_others_on_the_workers_chosen_for_them(
+    qtbot, window
+) -> None:
+    """Compare all from a form on gui-thread ran every back end on the 1 worker shown."""
+    form = window.form
+    pick(qtbot, form.workload, "cpu-native")
+    pick(qtbot, form.backend, "threading")
+    form.workers.setFocus()
+    form.workers.selectAll()
+    qtbot.keyClicks(form.workers, "3")
+    pick(qtbot, form.backend, "gui-thread")
+    with qtbot.waitSignal(window.controller.run_started, timeout=20_000) as started:
+        click(qtbot, window.compare_button)
+    assert {s.backend: s.workers for s in window.comparison.specs} == dict.fromkeys(BACKENDS, 3)
+    assert started.args[0].run.workers == 1  # gui-thread: one, whatever was asked
+    with qtbot.waitSignal(window.controller.run_finished, timeout=20_000):
+        click(qtbot, window.cancel_button)
 
 
 def test_a_gui_thread_job_remembers_the_workers_typed_for_other_back_ends(qtbot, tmp_path) -> None:
