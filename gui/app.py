@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 #: Let a run's first probe samples and paints settle before --run / --compare start it.
 START_DELAY_MS = 300
+#: View > Theme: "system" follows the desktop (or ``UNFREEZE_THEME``).
+THEMES = ("system", "light", "dark")
+#: A screenshot's size unless --size says otherwise.
+SCREENSHOT_SIZE = (1400, 900)
 
 
 def settings(path: str | None = None) -> QSettings:
@@ -40,22 +44,31 @@ def settings(path: str | None = None) -> QSettings:
     return QSettings("unfreeze", "unfreeze")
 
 
-def is_dark(app: QApplication) -> bool:
-    """``UNFREEZE_THEME=dark|light`` if set, else the system's colour scheme."""
+def theme_choice(settings: QSettings) -> str:
+    """The theme picked in View > Theme last time ("system" if none)."""
+    theme = str(settings.value("view/theme", "system"))
+    return theme if theme in THEMES else "system"
+
+
+def is_dark(app: QApplication, theme: str = "system") -> bool:
+    """``theme`` if it is "dark" or "light"; for "system", ``UNFREEZE_THEME=dark|light``
+    if set, else the system's colour scheme."""
     from PySide6.QtCore import Qt
 
+    if theme in ("dark", "light"):
+        return theme == "dark"
     forced = os.environ.get("UNFREEZE_THEME", "").lower()
     if forced in ("dark", "light"):
         return forced == "dark"
     return app.styleHints().colorScheme() == Qt.ColorScheme.Dark
 
 
-def apply_theme(app: QApplication) -> bool:
-    """Fusion with a light or dark palette, and pyqtgraph's colours to match."""
+def apply_theme(app: QApplication, theme: str = "system") -> bool:
+    """Fusion with a light or dark palette (see is_dark), and pyqtgraph's colours to match."""
     import pyqtgraph as pg
     from PySide6.QtGui import QColor, QPalette
 
-    dark = is_dark(app)
+    dark = is_dark(app, theme)
     palette = app.style().standardPalette()
     if dark:
         role = QPalette.ColorRole
@@ -171,8 +184,12 @@ def run_app(args: Namespace) -> int:
         # once the loop has returned.
         stack.callback(QCoreApplication.sendPostedEvents, None, QEvent.Type.DeferredDelete)
         stack.callback(window.deleteLater)
-        if args.screenshot:
-            window.resize(1400, 900)  # the same frame every time, whatever was remembered
+        size = args.size or (SCREENSHOT_SIZE if args.screenshot else None)
+        if size:
+            # The same frame every time, whatever was remembered (a screenshot may be
+            # larger than the screen; the window is drawn offscreen then).
+            window.resize(*size)
+            window.reset_layout()
         window.show()
         # The window's ~75 000 long-lived objects leave the collector's sight: a full
         # collection (which may start mid-run, on the GUI thread) drops from ~22 ms to ~0.

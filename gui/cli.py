@@ -45,6 +45,15 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _size(text: str) -> tuple[int, int]:
+    width, x, height = text.strip().lower().partition("x")
+    if not (x and width.isdecimal() and height.isdecimal()):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a size such as 1280x800")
+    if not (640 <= int(width) <= 7680 and 480 <= int(height) <= 4320):
+        raise argparse.ArgumentTypeError("must be from 640x480 to 7680x4320")
+    return int(width), int(height)
+
+
 def _repeat(text: str) -> int:
     if not text.strip().isdecimal() or not 1 <= int(text) <= 100:
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number from 1 to 100")
@@ -67,6 +76,12 @@ def parser() -> argparse.ArgumentParser:
         default=1.0,
         metavar="SECONDS",
         help="wait before the screenshot (default 1)",
+    )
+    p.add_argument(
+        "--size",
+        type=_size,
+        metavar="WxH",
+        help="the window's size, e.g. 1280x800 (screenshots default to 1400x900)",
     )
     p.add_argument("--compare", action="store_true", help="run Compare all once the window is up")
     sub = p.add_subparsers(dest="command")

@@ -14,6 +14,9 @@ server, checking and sweeping a folder, joining worker processes, deleting
 temp files) happens on the housekeeping thread, so the GUI thread stays free
 and the lag the probe measures is the back end's alone. What a back end must
 do on the GUI thread when it closes falls inside its run's lag window.
+
+Timing this machine (``calibrate``, what the window's estimates scale by) is
+housekeeping too, done between runs like a run of its own: never during one.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from workers import backends, workloads
 from workers.backends.base import Run
 from workers.record import RunRecord, RunState, current_switch_ms
 from workers.spec import BACKENDS, RunSpec, check_folder
+from workers.speed import Speed
 from workers.workloads import disk
 
 FRAME_MS = 16
@@ -92,9 +96,11 @@ class RunController(QObject):
     queue_changed = Signal(int)
     error = Signal(str)  # a run could not start
     compared = Signal(object)  # Comparison, each time one of its runs ends
+    calibrated = Signal()  # ``speed`` now holds this machine's measured speeds
     # From the housekeeping thread to the GUI thread (queued: the receiver lives here).
     _prepared = Signal(object)  # Prepared
     _closed = Signal(object)  # Active
+    _measured = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -107,6 +113,10 @@ class RunController(QObject):
         self.closing: Active | None = None
         self.records: list[RunRecord] = []
         self.comparison: Comparison | None = None
+        self.speed = Speed()  # this machine's, per worker: see calibrate() and _record()
+        self.calibration_due = False
+        self.calibrating = False
+        self.stopping = threading.Event()  # set at shutdown: a calibration stops at once
         self.server = None
         self.server_lock = threading.Lock()
         # One long-lived thread: the local server's process must be started from a
@@ -115,6 +125,7 @@ class RunController(QObject):
         self.chores: list[Future] = []
         self._prepared.connect(self._on_prepared)
         self._closed.connect(self._on_closed)
+        self._measured.connect(self._on_measured)
         self.frame = QTimer(self)
         self.frame.setInterval(FRAME_MS)
         self.frame.timeout.connect(self.drain)
@@ -147,6 +158,18 @@ class RunController(QObject):
             if active is not None:
                 active.state.switch_interval(now, ms)
 
+    def calibrate(self, after_ms: int = 0) -> None:
+        """Time this machine's CPU workloads (~0.3 s, on the housekeeping thread) in
+        ``after_ms``, or before the next run if one is submitted sooner; never during
+        a run, which it would slow and be slowed by. Runs submitted meanwhile wait;
+        ``calibrated`` says when it is done."""
+        self.calibration_due = True
+        QTimer.singleShot(after_ms, self, self._start_next)
+
+    @property
+    def calibration_pending(self) -> bool:
+        return self.calibration_due or self.calibrating
+
     def cancel(self) -> None:
         """Cancel the running job (or the one being prepared) and drop the queued ones."""
         self.comparison = None
@@ -170,6 +193,7 @@ class RunController(QObject):
     def shutdown(self, timeout: float = 2.0) -> None:
         """Cancel everything, join every thread and process, stop the server."""
         deadline = time.perf_counter() + timeout
+        self.stopping.set()
         self.queue.clear()
         self.preparing = None
         self.frame.stop()
@@ -188,7 +212,14 @@ class RunController(QObject):
     # -- prepare (housekeeping thread) -----------------------------------
     @Slot()
     def _start_next(self) -> None:
-        if self.busy or not self.queue:
+        if self.busy or self.calibrating or self.stopping.is_set():
+            return
+        if self.calibration_due:
+            self.calibration_due = False
+            self.calibrating = True
+            self._chore(self._calibrate)
+            return
+        if not self.queue:
             return
         spec = self.queue.popleft()
         self.queue_changed.emit(len(self.queue))
@@ -219,6 +250,20 @@ class RunController(QObject):
                 spec, error=f"{spec.workload} on {spec.backend} could not start: {exc}"
             )
         self._prepared.emit(prepared)
+
+    def _calibrate(self) -> None:
+        try:
+            self.speed.calibrate(self.stopping)
+        finally:
+            self._measured.emit()
+
+    @Slot()
+    def _on_measured(self) -> None:
+        self.calibrating = False
+        if self.stopping.is_set():
+            return
+        self.calibrated.emit()
+        self._start_next()
 
     def _server_url(self) -> str:
         """The local server's address, starting it on first use (housekeeping thread)."""
@@ -330,6 +375,7 @@ class RunController(QObject):
         lag = self.probe.stats(active.state.t_start, now)
         record = RunRecord.of(active.state, active.run.workers, lag, self.probe.samples, now)
         self.records.append(record)
+        self.speed.learn(record)  # a gui-thread run is the best measure of serial speed
         self.run_finished.emit(record)
         self._account(active.spec, record)
         self._start_next()

@@ -42,6 +42,7 @@ from workers.spec import (
     format_bytes,
     parse_spec,
 )
+from workers.speed import CALIBRATED, Speed
 
 #: The form's defaults: the one table of default jobs, with the workers.
 DEFAULTS: dict[str, dict[str, object]] = {
@@ -49,11 +50,19 @@ DEFAULTS: dict[str, dict[str, object]] = {
     for workload, job in DEFAULT_JOBS.items()
 }
 
-#: One worker's speed here, MB/s: what the estimates and Compare all scale by.
-RATE_MBPS = {"download": 1000.0, "disk-write": 500.0, "cpu-python": 26.0, "cpu-native": 1800.0}
-#: Compare all shrinks the job so one serial run lasts about this long:
-#: six back ends then take ~20 s instead of a minute or more.
+#: Compare all shrinks the job so one serial run lasts about this long (at this
+#: machine's measured speed): six back ends then take ~20 s instead of a minute or more.
 COMPARE_SERIAL_S = 3.0
+GUI_THREAD_WORKERS_TIP = (
+    "gui-thread runs every task on the one GUI thread: 1 worker, whatever is typed here. "
+    "Pick another back end to choose the number of workers."
+)
+URLS_SET_TIP = "Not used: the URLs are downloaded from their own servers."
+RATE_SOURCES = {
+    "guess": "a guess; a gui-thread run measures it",
+    "calibration": "timed on this machine at start-up",
+    "gui-thread run": "the last gui-thread run of this workload",
+}
 
 WORKLOAD_TIPS = {
     "download": "HTTP GET of N files from the app's own throttled server (or your URLs): "
@@ -94,22 +103,10 @@ def validate(raw: Mapping[str, object]) -> tuple[RunSpec | None, dict[str, str]]
         return (None, errors) if errors else (spec, {})
 
 
-def serial_seconds(spec: RunSpec) -> float:
-    """Roughly how long ``spec`` takes on one worker here (the naive back end)."""
-    if spec.workload == "download" and spec.urls:
-        return 0.0  # unknown: the network decides
-    rate = RATE_MBPS[spec.workload]
-    if spec.workload == "download" and spec.rate_mbps:
-        rate = min(rate, spec.rate_mbps)
-    per_task = spec.size / 1e6 / rate
-    if spec.workload == "download":
-        per_task += spec.latency_ms / 1000
-    return spec.tasks * per_task
-
-
-def compare_spec(spec: RunSpec, budget_s: float = COMPARE_SERIAL_S) -> RunSpec:
-    """``spec`` with a smaller size per task if one serial run would outlast ``budget_s``."""
-    serial = serial_seconds(spec)
+def compare_spec(spec: RunSpec, speed: Speed, budget_s: float = COMPARE_SERIAL_S) -> RunSpec:
+    """``spec`` with a smaller size per task if one serial run would outlast ``budget_s``
+    at ``speed`` (this machine's)."""
+    serial = speed.serial_seconds(spec)
     if serial <= budget_s or (spec.workload == "download" and spec.urls):
         return spec
     fixed = spec.tasks * spec.latency_ms / 1000 if spec.workload == "download" else 0.0
@@ -117,22 +114,28 @@ def compare_spec(spec: RunSpec, budget_s: float = COMPARE_SERIAL_S) -> RunSpec:
     return spec.with_(size=max(64 << 10, int(spec.size * scale) // 1000 * 1000))
 
 
-def describe_job(spec: RunSpec) -> str:
-    """``8 × 20.0 MB = 160.0 MB, ≈ 6 s serial``: the form's hint line."""
+def describe_job(spec: RunSpec, speed: Speed) -> str:
+    """``8 × 20.0 MB = 160.0 MB, ≈ 6 s serial``: the form's hint line. No number of
+    seconds for a CPU workload until this machine's speed is measured."""
     if spec.workload == "download" and spec.urls:
         return f"{spec.tasks} downloads of {len(spec.urls)} URL(s), in turn"
-    total = format_bytes(spec.tasks * spec.size)
-    seconds = serial_seconds(spec)
-    return f"{spec.tasks} × {format_bytes(spec.size)} = {total}, ≈ {seconds:.0f} s serial"
+    total = f"{spec.tasks} × {format_bytes(spec.size)} = {format_bytes(spec.tasks * spec.size)}"
+    if spec.workload in CALIBRATED and not speed.measured(spec.workload):
+        return f"{total}, timing this machine…"
+    seconds = speed.serial_seconds(spec)
+    shown = f"{seconds:.1f}" if seconds < 9.5 else f"{seconds:.0f}"
+    return f"{total}, ≈ {shown} s serial"
 
 
 class JobForm(QWidget):
-    """Emits ``changed`` whenever the input's validity or value may have changed."""
+    """Emits ``changed`` whenever the input's validity or value may have changed.
+    ``speed`` (this machine's, measured) is what the hint's estimate scales by."""
 
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, speed: Speed, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.speed = speed
         self.workload = QComboBox()
         for i, name in enumerate(WORKLOADS):
             self.workload.addItem(name)
@@ -141,8 +144,11 @@ class JobForm(QWidget):
         for i, name in enumerate(BACKENDS):
             self.backend.addItem(name)
             self.backend.setItemData(i, DESCRIPTIONS[name], Qt.ItemDataRole.ToolTipRole)
-        self.workers = QSpinBox(minimum=1, maximum=MAX_WORKERS)
-        self.tasks = QSpinBox(minimum=1, maximum=MAX_TASKS)
+        # Minimum 0, not 1: a 0 typed in is refused with a message by the field (validate),
+        # where a minimum of 1 would silently put the old value back on leaving it.
+        self.workers = QSpinBox(minimum=0, maximum=MAX_WORKERS)
+        self.workers_wanted = 1  # the user's value, kept while gui-thread shows 1
+        self.tasks = QSpinBox(minimum=0, maximum=MAX_TASKS)
         self.size = QLineEdit(placeholderText="e.g. 8MB, 512KiB, 1000", maxLength=40)
         self.latency = QDoubleSpinBox(minimum=0, maximum=MAX_LATENCY_MS, decimals=0, suffix=" ms")
         self.rate = QDoubleSpinBox(minimum=0, maximum=MAX_RATE_MBPS, decimals=1, suffix=" MB/s")
@@ -158,10 +164,10 @@ class JobForm(QWidget):
         self.defaults_button = QPushButton("Defaults")
         self.defaults_button.setToolTip("Put this workload's default job back in the form.")
         self.defaults_button.clicked.connect(self.reset)
-        self.hint = QLabel()
+        self.hint = QLabel(wordWrap=True)  # wraps rather than widening the Job dock
         self.hint.setEnabled(False)  # greyed: a remark, not an input
 
-        for widget, tip in {
+        self.tips = {
             self.workload: "What kind of work to run. Hover an entry for what it is.",
             self.backend: "Where the work runs. Hover an entry for what it is.",
             self.workers: "How many threads, processes or coroutines work at once.",
@@ -172,7 +178,8 @@ class JobForm(QWidget):
             self.urls: "Download these instead of the local server's files (task i gets URL i).",
             self.folder: "Where written or downloaded files go.",
             self.fsync: "Force each file to the disk before counting it done.",
-        }.items():
+        }
+        for widget, tip in self.tips.items():
             widget.setToolTip(tip)
 
         workload_row = QHBoxLayout()
@@ -213,7 +220,11 @@ class JobForm(QWidget):
         self.memory: dict[str, dict[str, object]] = {}  # the user's values, per workload
         self.folder_checked: tuple[str, str, str] | None = None  # text, error, resolved path
         self._apply(self.current, DEFAULTS[self.current])
+        self.on_backend(self.backend.currentText())
         self.workload.currentTextChanged.connect(self.on_workload)
+        # Before ``changed``: the fields must be right when the window reads them.
+        self.backend.currentTextChanged.connect(self.on_backend)
+        self.urls.textChanged.connect(self._enable_server_fields)
         for signal in (
             self.backend.currentTextChanged,
             self.workers.valueChanged,
@@ -234,7 +245,9 @@ class JobForm(QWidget):
         raw: dict[str, object] = {
             "workload": workload,
             "backend": self.backend.currentText(),
-            "workers": self.workers.value(),
+            # gui-thread runs 1 worker whatever this says; Compare all runs the other
+            # back ends on the number chosen for them, not on the 1 shown.
+            "workers": self._workers(),
             "tasks": self.tasks.value(),
             "size": self.size.text(),
         }
@@ -276,7 +289,11 @@ class JobForm(QWidget):
             message = errors.get(field, "")
             label.setText(f"{field.split('_')[0]}: {message}" if message else "")
             self.form.setRowVisible(label, bool(message))
-        self.hint.setText(describe_job(spec) if spec is not None else "")
+        self.hint.setText(describe_job(spec, self.speed) if spec is not None else "")
+        rate = self.speed.rate(raw["workload"])  # type: ignore[index]
+        self.hint.setToolTip(
+            f"Estimated at {rate.mbps:,.1f} MB/s per worker: {RATE_SOURCES[rate.source]}."
+        )
         return spec
 
     @Slot()
@@ -312,9 +329,28 @@ class JobForm(QWidget):
         self.current = workload
         self._apply(workload, {**DEFAULTS[workload], **self.memory.get(workload, {})})
 
+    @Slot(str)
+    def on_backend(self, backend: str) -> None:
+        """gui-thread has one worker: Workers shows 1, greyed, and says why; the
+        number typed before comes back with another back end."""
+        one = backend == "gui-thread"
+        if one == (not self.workers.isEnabled()):
+            return
+        if one:
+            self.workers_wanted = max(1, self.workers.value())
+            self.workers.setValue(1)
+            self.workers.setToolTip(GUI_THREAD_WORKERS_TIP)
+        else:
+            self.workers.setValue(self.workers_wanted)
+            self.workers.setToolTip(self.tips[self.workers])
+        self.workers.setEnabled(not one)
+
+    def _workers(self) -> int:
+        return self.workers.value() if self.workers.isEnabled() else self.workers_wanted
+
     def _values(self) -> dict[str, object]:
         return {
-            "workers": self.workers.value(),
+            "workers": self._workers(),
             "tasks": self.tasks.value(),
             "size": self.size.text(),
             "latency_ms": self.latency.value(),
@@ -323,20 +359,31 @@ class JobForm(QWidget):
 
     def _apply(self, workload: str, values: Mapping[str, object]) -> None:
         try:
-            self.workers.setValue(int(values["workers"]))  # type: ignore[call-overload]
+            workers = int(values["workers"])  # type: ignore[call-overload]
+            if self.workers.isEnabled():
+                self.workers.setValue(workers)
+            else:  # gui-thread: it shows 1, and this comes back with another back end
+                self.workers_wanted = max(1, min(workers, MAX_WORKERS))
             self.tasks.setValue(int(values["tasks"]))  # type: ignore[call-overload]
             self.latency.setValue(float(values["latency_ms"]))  # type: ignore[arg-type]
             self.rate.setValue(float(values["rate_mbps"]))  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError):
             pass  # damaged remembered values: the widgets keep what they had
         self.size.setText(str(values.get("size", DEFAULTS[workload]["size"])))
-        download = workload == "download"
-        for widget in (self.latency, self.rate, self.urls):
-            widget.setEnabled(download)
+        self.urls.setEnabled(workload == "download")
+        self._enable_server_fields()
         self.fsync.setEnabled(workload == "disk-write")
         self.folder.setEnabled(workload in ("download", "disk-write"))
         self.browse_button.setEnabled(self.folder.isEnabled())
         self.changed.emit()
+
+    @Slot()
+    def _enable_server_fields(self) -> None:
+        """The local server's latency and rate apply to downloads from it, not to URLs."""
+        urls = bool(self.urls.toPlainText().split())
+        for widget in (self.latency, self.rate):
+            widget.setEnabled(self.workload.currentText() == "download" and not urls)
+            widget.setToolTip(URLS_SET_TIP if urls else self.tips[widget])
 
     @Slot()
     def browse(self) -> None:

@@ -8,6 +8,7 @@ pending log, so a flood of events costs one redraw per frame.
 from __future__ import annotations
 
 import gc
+import math
 import multiprocessing
 import os
 import platform
@@ -15,24 +16,28 @@ import sys
 import time
 
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QColor, QFontDatabase, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QMargins, QRect, QSettings, QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QActionGroup, QColor, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QDoubleSpinBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.alive import AlivePanel, ProgressPanel
-from gui.app import apply_theme
+from gui.app import THEMES, apply_theme, theme_choice
 from gui.controller import Active, Comparison, RunController
 from gui.controls import JobForm, compare_spec
 from gui.cpu import CpuSampler
@@ -53,6 +58,17 @@ STARVED_S = 0.002  # a turn wait above this: the GUI thread is starved
 SHARE_THE_GIL = frozenset({"qthread", "threading", "thread-pool"})
 CPU_IDLE_MS = 2000  # idle, the CPU plot is redrawn every 2 s
 LOG_LINES = 5000
+#: The window's size when nothing is remembered, if the screen has room for it.
+PREFERRED_SIZE = QSize(1400, 900)
+#: Room left around the window for its frame and title bar, which Qt only knows once
+#: it is shown: a window the size of the available area would overflow it.
+FRAME_ALLOWANCE = QMargins(8, 40, 8, 8)
+#: Narrower than this, the Lessons dock sits with Results (as a tab) by default: the
+#: plots' titles and axes need ~560 px beside the Job dock.
+WIDE_PX = 1200
+#: Wait this long after the window first shows before timing this machine: its first
+#: paints would slow the calibration (they hold the GIL) and be slowed by it.
+CALIBRATE_AFTER_MS = 250
 
 
 def turn_wait_s() -> float:
@@ -66,6 +82,35 @@ def turn_wait_s() -> float:
         time.sleep(0)
         waits.append(time.perf_counter() - start)
     return min(waits)
+
+
+def fit(rect: QRect, available: QRect, frame: QMargins = FRAME_ALLOWANCE) -> QRect:
+    """``rect`` (a window's inner geometry) shrunk and moved so that, with a
+    ``frame`` around it, it lies within ``available`` (a screen without its panels)."""
+    room = available.marginsRemoved(frame)
+    width, height = min(rect.width(), room.width()), min(rect.height(), room.height())
+    x = min(max(rect.x(), room.left()), room.left() + room.width() - width)
+    y = min(max(rect.y(), room.top()), room.top() + room.height() - height)
+    return QRect(x, y, width, height)
+
+
+def default_dock_sizes(width: int, height: int) -> tuple[int, int, int]:
+    """The Job and Lessons docks' widths and the Results dock's height, in a window of
+    ``width`` x ``height``: a share of it, within what their contents need."""
+    return (
+        _clamp(0.24 * width, 290, 340),
+        _clamp(0.21 * width, 220, 300),
+        _clamp(0.36 * height, 200, 300),
+    )
+
+
+def compare_eta(
+    runs: int, finished: int, started_at: float, last_end: float, now: float, guess_s: float
+) -> float:
+    """Seconds left in a Compare all of ``runs`` runs: the runs left at the mean time the
+    finished ones took (``guess_s`` each before any did), less what the current one has had."""
+    per_run = (last_end - started_at) / finished if finished else guess_s
+    return max(0.0, per_run * (runs - finished) - (now - last_end))
 
 
 def format_event(e: Event, wall_offset: float) -> str:
@@ -109,6 +154,11 @@ class MainWindow(QMainWindow):
         #: last set for: a finished run's read-back stays until the selection changes.
         self.banner_for: tuple[str, str, int] | None = None
         self.closed = False
+        self.comparison: Comparison | None = None  # the Compare all on screen
+        self.compare_times = (0.0, 0.0, 0.0)  # started at, last run ended at, guess per run
+        self.compare_waits = False  # Compare all starts once this machine is timed
+        self.calibration_asked = False
+        self.theme = theme_choice(settings)
 
         self._build()
         self._wire()
@@ -119,17 +169,21 @@ class MainWindow(QMainWindow):
             switch_ms = sys.getswitchinterval() * 1000
         self.switch.setValue(switch_ms)
         self.on_switch(self.switch.value())
-        self.resize(1400, 900)
+        if self.theme != "system":
+            self.set_theme(self.theme)
+        available = self.screen().availableGeometry()
+        self.setGeometry(fit(QRect(available.topLeft(), PREFERRED_SIZE), available))
+        self.reset_layout()
         geometry, state = settings.value("geometry"), settings.value("state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            self.fit_to_screen()  # remembered on a bigger screen: shrink it to fit this one
         if isinstance(state, QByteArray):
             self.restoreState(state)
         self.on_form_changed()
 
     # -- layout -------------------------------------------------------------
     def _build(self) -> None:
-        self.form = JobForm()
+        self.form = JobForm(self.controller.speed)
         self.start_button = QPushButton("Start")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Cancel the running job and drop the queued ones (Esc).")
@@ -152,6 +206,10 @@ class MainWindow(QMainWindow):
         self.log.setPlaceholderText(
             "Events appear here, with the thread or process that sent them."
         )
+        # A few lines at least; any height more the Job dock has to spare. Its size hint
+        # (192 px) ignored: the dock asks for no more than fits, and scrolls only below that.
+        self.log.setMinimumHeight(70)
+        self.log.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
 
         left = QWidget()
         column = QVBoxLayout(left)
@@ -160,7 +218,14 @@ class MainWindow(QMainWindow):
         column.addWidget(_group("Is the GUI thread alive?", self.alive))
         column.addWidget(_group("Progress", self.progress))
         column.addWidget(_group("Log", self.log), 1)
-        self.job_dock = self._dock("Job", left, Qt.DockWidgetArea.LeftDockWidgetArea)
+        # On a short screen the column scrolls rather than squeezing (or hiding) fields.
+        self.job_scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        self.job_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.job_scroll.setWidget(left)
+        self.job_scroll.setMinimumWidth(
+            left.minimumSizeHint().width() + self.job_scroll.verticalScrollBar().sizeHint().width()
+        )
+        self.job_dock = self._dock("Job", self.job_scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
 
         self.readback = QLabel(wordWrap=True, objectName="readback")
         self.readback.setStyleSheet(
@@ -194,10 +259,12 @@ class MainWindow(QMainWindow):
         self.results_dock = self._dock(
             "Results", self.results_panel, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+        # pyqtgraph lays its scene out at its own minimum width (titles, axes) even
+        # when the view is narrower, and the rest is cut off: make that the view's minimum.
+        for view in (self.plots, self.bars):
+            view.setMinimumWidth(_scene_min_width(view))
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.job_dock, self.lessons_dock], [330, 290], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.results_dock], [280], Qt.Orientation.Vertical)
         self._build_menu()
         self._build_status()
 
@@ -212,6 +279,8 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_menu(self) -> None:
+        """File, Run and View. Run holds Start, Cancel and Compare all with their keys:
+        with the Job dock closed, they are still one click (or key) away."""
         file_menu = self.menuBar().addMenu("&File")
         for text, slot in (
             ("Export results as &CSV…", self.results_panel.export_csv),
@@ -222,9 +291,30 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
-        view = self.menuBar().addMenu("&View")
+
+        self.run_menu = self.menuBar().addMenu("&Run")
+        self.start_action = QAction("&Start", self)
+        self.start_action.setShortcuts([QKeySequence("Ctrl+R"), QKeySequence("F5")])
+        self.cancel_action = QAction("&Cancel", self, shortcut=QKeySequence("Escape"))
+        self.compare_action = QAction("Compare &all", self, shortcut=QKeySequence("Ctrl+Shift+R"))
+        for action in (self.start_action, self.cancel_action, self.compare_action):
+            self.run_menu.addAction(action)
+
+        self.view_menu = view = self.menuBar().addMenu("&View")
         for dock in (self.job_dock, self.lessons_dock, self.results_dock):
             view.addAction(dock.toggleViewAction())
+        self.reset_layout_action = view.addAction("&Reset layout", self.reset_layout)
+        self.reset_layout_action.setToolTip("Every panel back in its place, at its first size.")
+        view.addSeparator()
+        self.theme_menu = view.addMenu("&Theme")
+        self.theme_actions = QActionGroup(self)
+        for theme in THEMES:
+            action = self.theme_menu.addAction(theme.capitalize())
+            action.setCheckable(True)
+            action.setChecked(theme == self.theme)
+            action.setData(theme)
+            self.theme_actions.addAction(action)
+        self.theme_actions.triggered.connect(self.on_theme_action)
 
     def _build_status(self) -> None:
         bar = self.statusBar()
@@ -240,6 +330,11 @@ class MainWindow(QMainWindow):
         )
         self.state_label = QLabel("idle")
         self.queue_label = QLabel("")
+        self.compare_progress = QProgressBar(maximumWidth=280, textVisible=True)
+        self.compare_progress.setToolTip(
+            "Compare all: runs finished, and the time left if the rest take as long."
+        )
+        self.compare_progress.hide()
         self.switch = QDoubleSpinBox(
             minimum=0.1, maximum=50.0, decimals=1, singleStep=0.5, suffix=" ms"
         )
@@ -252,6 +347,7 @@ class MainWindow(QMainWindow):
         )
         bar.addWidget(self.state_label)
         bar.addWidget(self.queue_label)
+        bar.addWidget(self.compare_progress)
         bar.addPermanentWidget(facts)
         bar.addPermanentWidget(QLabel("switch interval"))
         bar.addPermanentWidget(self.switch)
@@ -264,21 +360,18 @@ class MainWindow(QMainWindow):
         c.queue_changed.connect(self.on_queue)
         c.error.connect(self.on_run_error)
         c.compared.connect(self.on_compared)
+        c.calibrated.connect(self.on_calibrated)
         self.form.changed.connect(self.on_form_changed)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.compare_button.clicked.connect(self.compare_all)
+        self.start_action.triggered.connect(self.start)
+        self.cancel_action.triggered.connect(self.cancel)
+        self.compare_action.triggered.connect(self.compare_all)
         self.clear_button.clicked.connect(self.clear_plots)
         self.results_panel.message.connect(self.on_message)
         self.switch.valueChanged.connect(self.on_switch)
         QApplication.styleHints().colorSchemeChanged.connect(self.on_color_scheme)
-        for keys, slot in (
-            ("Ctrl+R", self.start),
-            ("F5", self.start),
-            ("Escape", self.cancel),
-            ("Ctrl+Shift+R", self.compare_all),
-        ):
-            QShortcut(QKeySequence(keys), self, activated=slot)
         self.plot_timer = QTimer(self)
         self.plot_timer.setInterval(PLOT_MS)
         self.plot_timer.timeout.connect(self.redraw)
@@ -294,8 +387,10 @@ class MainWindow(QMainWindow):
     @Slot()
     def on_form_changed(self) -> None:
         ok = self.form.spec() is not None
-        self.start_button.setEnabled(ok)
-        self.compare_button.setEnabled(ok)
+        for widget in (self.start_button, self.compare_button):
+            widget.setEnabled(ok)
+        for action in (self.start_action, self.compare_action):
+            action.setEnabled(ok)
         self._show_busy()
         if self.selection() != self.banner_for:
             self.show_selection()
@@ -317,12 +412,14 @@ class MainWindow(QMainWindow):
     def _show_busy(self) -> None:
         busy = self.controller.busy or bool(self.controller.queue)
         self.start_button.setText("Queue" if busy else "Start")
+        self.start_action.setText("&Queue" if busy else "&Start")
         self.start_button.setToolTip(
             "A run is going: this job will wait in the queue (Ctrl+R)."
             if busy
             else "Start the job (Ctrl+R or F5)."
         )
         self.cancel_button.setEnabled(busy)
+        self.cancel_action.setEnabled(busy)
 
     @Slot()
     def start(self) -> None:
@@ -339,6 +436,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def cancel(self) -> None:
         self.controller.cancel()
+        self.compare_waits = False
+        self._end_compare_progress()
 
     @Slot()
     def compare_all(self, workload: str | None = None) -> None:
@@ -348,7 +447,13 @@ class MainWindow(QMainWindow):
         spec = self.form.spec(fresh=True)
         if spec is None:
             return
-        small = compare_spec(spec)
+        speed = self.controller.speed
+        if not speed.measured(spec.workload) and self.controller.calibration_pending:
+            # Shrunk by a guessed speed, it could last a minute instead of ~20 s.
+            self.compare_waits = True
+            self.statusBar().showMessage("Compare all starts once this machine is timed…", 5000)
+            return
+        small = compare_spec(spec, speed)
         self.bars.show_records([])
         self.pending_log.append(
             f"Compare all: {small.workload}, {small.tasks} × {format_bytes(small.size)} "
@@ -359,8 +464,29 @@ class MainWindow(QMainWindow):
                 else ""
             )
         )
-        self.controller.compare(small)
+        self.comparison = self.controller.compare(small)
+        now = time.perf_counter()
+        self.compare_times = (now, now, speed.serial_seconds(small))
+        self._show_compare_progress()
         self._show_busy()
+
+    def _show_compare_progress(self) -> None:
+        """``Compare all 2 of 6 · ETA ~9 s`` in the status bar, at each run's start and end."""
+        comparison = self.comparison
+        if comparison is None:
+            return
+        started, last_end, guess = self.compare_times
+        runs, finished = len(comparison.specs), comparison.finished
+        eta = compare_eta(runs, finished, started, last_end, time.perf_counter(), guess)
+        bar = self.compare_progress
+        bar.setRange(0, runs)
+        bar.setValue(finished)
+        bar.setFormat(f"Compare all %v of %m · ETA ~{eta:.0f} s")
+        bar.show()
+
+    def _end_compare_progress(self) -> None:
+        self.comparison = None
+        self.compare_progress.hide()
 
     @Slot()
     def clear_plots(self) -> None:
@@ -370,11 +496,59 @@ class MainWindow(QMainWindow):
     @Slot(Qt.ColorScheme)
     def on_color_scheme(self, scheme: Qt.ColorScheme) -> None:
         """Follow the system from light to dark (or back) while the app runs."""
-        apply_theme(QApplication.instance())  # type: ignore[arg-type]
+        self.set_theme(self.theme)
+
+    @Slot(QAction)
+    def on_theme_action(self, action: QAction) -> None:
+        """View > Theme: the choice is applied now and remembered."""
+        self.theme = str(action.data())
+        self.settings.setValue("view/theme", self.theme)
+        self.set_theme(self.theme)
+
+    def set_theme(self, theme: str) -> None:
+        apply_theme(QApplication.instance(), theme)  # type: ignore[arg-type]
         background = QColor(pg.getConfigOption("background"))
         foreground = QColor(pg.getConfigOption("foreground"))
         self.plots.set_theme(background, foreground)
         self.bars.set_theme(background, foreground)
+
+    @Slot()
+    def reset_layout(self) -> None:
+        """Every dock shown, docked in its first place, at its first size (for this
+        window's size: narrower than WIDE_PX, Lessons is a tab beside Results)."""
+        width, height = self.width(), self.height()
+        wide = width >= WIDE_PX
+        for dock, area in (
+            (self.job_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
+            (self.results_dock, Qt.DockWidgetArea.BottomDockWidgetArea),
+            (
+                self.lessons_dock,
+                Qt.DockWidgetArea.RightDockWidgetArea
+                if wide
+                else Qt.DockWidgetArea.BottomDockWidgetArea,
+            ),
+        ):
+            dock.setFloating(False)
+            self.addDockWidget(area, dock)  # takes it back from wherever it was dragged
+            dock.show()
+        if not wide:
+            self.tabifyDockWidget(self.results_dock, self.lessons_dock)
+            self.results_dock.raise_()
+        job, lessons, results = default_dock_sizes(width, height)
+        docks, widths = [self.job_dock, self.lessons_dock], [job, lessons]
+        self.resizeDocks(docks[: 1 + wide], widths[: 1 + wide], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.results_dock], [results], Qt.Orientation.Vertical)
+        # Table and bars about 2:1, in proportion: the bars' titles need ~330 px.
+        self.results_panel.setSizes([640, 340])
+
+    def fit_to_screen(self) -> None:
+        """Shrink (and move) the window into its screen's available area if it overflows."""
+        if self.windowState() & (Qt.WindowState.WindowMaximized | Qt.WindowState.WindowFullScreen):
+            return  # the window system sizes those to the screen
+        available = self.screen().availableGeometry()
+        fitted = fit(self.geometry(), available)
+        if fitted != self.geometry():
+            self.setGeometry(fitted)
 
     @Slot(float)
     def on_switch(self, ms: float) -> None:
@@ -398,6 +572,7 @@ class MainWindow(QMainWindow):
             f"{spec.tasks} × {format_bytes(spec.size)} ──"
         )
         self.plot_timer.start(PLOT_MS)
+        self._show_compare_progress()
         self._show_busy()
         self.readback.setText(preview(spec.workload, spec.backend, active.run.workers, "running"))
         switch_ms = sys.getswitchinterval() * 1000
@@ -433,6 +608,8 @@ class MainWindow(QMainWindow):
             self.plot_timer.stop()
             self.state_label.setText("idle")
             self.plots.readout.clear()  # "the last second" is over
+        if record.backend == "gui-thread":
+            self.on_form_changed()  # the run measured the speed the estimate scales by
         self._show_busy()
 
     @Slot(int)
@@ -444,11 +621,32 @@ class MainWindow(QMainWindow):
     def on_compared(self, comparison: Comparison) -> None:
         """A run of the Compare all ended: its bar; once all did, what they showed."""
         self.bars.show_records(comparison.records)
+        self.bars.setMinimumWidth(_scene_min_width(self.bars))  # its titles changed
+        if comparison is self.comparison:
+            started, _, guess = self.compare_times
+            self.compare_times = (started, time.perf_counter(), guess)
+            if comparison.done:
+                took = time.perf_counter() - started
+                self._end_compare_progress()
+                self.statusBar().showMessage(
+                    f"Compare all: {len(comparison.specs)} runs in {took:.1f} s", 10_000
+                )
+            else:
+                self._show_compare_progress()
         if comparison.done and comparison.records:
             self.readback.setText(compare_summary(comparison.records))
             cpu = comparison.records[0].workload.startswith("cpu")
             self.lessons.show_lesson("gil" if cpu else "io-vs-cpu")
             self.banner_for = self.selection()
+
+    @Slot()
+    def on_calibrated(self) -> None:
+        """This machine is timed: the hint's estimate is now its own, and a Compare all
+        asked for meanwhile can size its runs."""
+        self.on_form_changed()
+        if self.compare_waits:
+            self.compare_waits = False
+            self.compare_all()
 
     @Slot(str)
     def on_run_error(self, message: str) -> None:
@@ -513,9 +711,20 @@ class MainWindow(QMainWindow):
             self.plots.refresh_cpu(*self.cpu.samples(), now)
 
     def _flush_log(self) -> None:
-        if self.pending_log:
-            self.log.appendPlainText("\n".join(self.pending_log))
-            self.pending_log.clear()
+        """Append the new lines. The log follows them if it showed the last line, and
+        otherwise stays on the lines the user scrolled to (also while the oldest go)."""
+        if not self.pending_log:
+            return
+        bar = self.log.verticalScrollBar()
+        follow = bar.value() >= bar.maximum()
+        position, blocks = bar.value(), self.log.blockCount()
+        self.log.appendPlainText("\n".join(self.pending_log))
+        if follow:
+            bar.setValue(bar.maximum())
+        else:  # lines dropped at the top (LOG_LINES) move the rest up by as many
+            dropped = blocks + len(self.pending_log) - self.log.blockCount()
+            bar.setValue(max(0, position - dropped))
+        self.pending_log.clear()
 
     # -- messages and screenshot ----------------------------------------------
     @Slot(str, bool)
@@ -531,6 +740,12 @@ class MainWindow(QMainWindow):
         self._draw_cpu(time.perf_counter())
         return self.grab().save(path, "PNG")
 
+    def showEvent(self, event: object) -> None:
+        super().showEvent(event)  # type: ignore[arg-type]
+        if not self.calibration_asked:
+            self.calibration_asked = True
+            self.controller.calibrate(CALIBRATE_AFTER_MS)
+
     def closeEvent(self, event: object) -> None:
         if not self.closed:
             self.closed = True
@@ -544,6 +759,15 @@ class MainWindow(QMainWindow):
             self.cpu.stop()
             self.controller.shutdown()
         event.accept()  # type: ignore[attr-defined]
+
+
+def _scene_min_width(view: pg.GraphicsLayoutWidget) -> int:
+    view.ci.layout.invalidate()  # its size hints are cached from before the titles were set
+    return math.ceil(view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()) + 4
+
+
+def _clamp(value: float, lo: int, hi: int) -> int:
+    return round(min(max(value, lo), hi))
 
 
 def _group(title: str, widget: QWidget) -> QGroupBox:

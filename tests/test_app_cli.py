@@ -118,3 +118,19 @@ def test_a_bad_run_argument_is_refused_before_any_window(tmp_path) -> None:
     proc = unfreeze("--run", "cpu-python:fork", env=env_for(tmp_path), timeout=30)
     assert proc.returncode == 2
     assert "WORKLOAD:BACKEND" in proc.stderr
+
+
+def test_screenshot_at_a_given_size(tmp_path) -> None:
+    out = tmp_path / "laptop.png"
+    proc = unfreeze(
+        "--screenshot", str(out), "--size", "1280x800", "--after", "0.5", env=env_for(tmp_path)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert png_size(out) == (1280, 800)
+
+
+@pytest.mark.parametrize(("size", "words"), [("1280", "not a size"), ("100x100", "640x480")])
+def test_a_bad_size_is_refused_before_any_window(tmp_path, size, words) -> None:
+    proc = unfreeze("--size", size, "--screenshot", "x.png", env=env_for(tmp_path), timeout=30)
+    assert proc.returncode == 2
+    assert "--size" in proc.stderr and words in proc.stderr
