@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gui.cli import parser
 from workers.spec import (
-    DEFAULT_SIZE,
+    DEFAULT_JOBS,
     MAX_SIZE,
     SpecError,
     check_folder,
@@ -99,7 +99,7 @@ values = st.one_of(
 def as_typed(field: str, value: object) -> object:
     """What ``value`` typed into ``field`` means, worked out here without the parser."""
     if field == "size":
-        return DEFAULT_SIZE["cpu-python"] if value in (None, "") else parse_size(value)
+        return parse_size(DEFAULT_JOBS["cpu-python"]["size"] if value in (None, "") else value)
     if field in ("workers", "tasks"):
         if value in (None, ""):
             return {"workers": default_workers("cpu-python"), "tasks": 8}[field]
