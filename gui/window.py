@@ -1,137 +1,49 @@
 """The main window: the job, live plots, progress, log, results, lessons.
 
-Everything the learner sees is drawn from a frame timer that runs only while
-a run is on screen; worker events only land in the controller's state and a
-pending log, so a flood of events costs one redraw per frame.
+It answers the controller's signals and the user's actions; the frames draw
+what a run does (gui/frames.py), and where each panel sits, the menus and the
+log have modules of their own.
 """
 
 from __future__ import annotations
 
 import gc
-import math
-import multiprocessing
 import os
-import platform
 import sys
 import time
 
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QMargins, QRect, QSettings, QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QActionGroup, QColor, QFontDatabase, QKeySequence
-from PySide6.QtWidgets import (
-    QApplication,
-    QDockWidget,
-    QDoubleSpinBox,
-    QFrame,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QMainWindow, QPushButton
 
 from gui.alive import AlivePanel, ProgressPanel
-from gui.app import THEMES, apply_theme, theme_choice
+from gui.app import apply_theme, theme_choice
 from gui.controller import Active, Comparison, RunController
 from gui.controls import JobForm, compare_spec
-from gui.cpu import CpuSampler
+from gui.frames import Frames
+from gui.layout import (
+    add_dock,
+    fit_window,
+    job_column,
+    plots_area,
+    preferred_geometry,
+    reset_docks,
+    scene_min_width,
+)
 from gui.lessons import LessonsPanel, lesson_for, lesson_key
+from gui.log import EventLog, finished_line, format_event
+from gui.menus import build_file_menu, build_run_menu, build_status, build_view_menu
 from gui.plots import LivePlots, Trace
-from gui.readback import compare_summary, lag_text, preview, readback, speed_text
+from gui.readback import compare_summary, preview, readback
 from gui.results import ResultsPanel
 from workers.core import Event
 from workers.record import RunRecord
 from workers.spec import BACKENDS, RunSpec, format_bytes
 
-PLOT_MS = 33  # ≤ 30 Hz: plots redraw on this timer, never per event
-MAX_FRAME_GAP_MS = 2000  # however slow frames get, the plots move every 2 s
-PAUSED_MS = 500  # plots paused (GUI thread starved): progress and log move twice a second
-READOUT_S = 0.25  # the live lag read-out changes at most this often
-STARVED_S = 0.002  # a turn wait above this: the GUI thread is starved
-#: Back ends whose workers share the GUI thread's GIL (the GUI-thread ones block it outright).
-SHARE_THE_GIL = frozenset({"qthread", "threading", "thread-pool"})
-CPU_IDLE_MS = 2000  # idle, the CPU plot is redrawn every 2 s
-LOG_LINES = 5000
-#: The window's size when nothing is remembered, if the screen has room for it.
-PREFERRED_SIZE = QSize(1400, 900)
-#: Room left around the window for its frame and title bar, which Qt only knows once
-#: it is shown: a window the size of the available area would overflow it.
-FRAME_ALLOWANCE = QMargins(8, 40, 8, 8)
-#: Narrower than this, the Lessons dock sits with Results (as a tab) by default: the
-#: plots' titles and axes need ~560 px beside the Job dock.
-WIDE_PX = 1200
 #: Wait this long after the window first shows before timing this machine: its first
 #: paints would slow the calibration (they hold the GIL) and be slowed by it.
 CALIBRATE_AFTER_MS = 250
-
-
-def turn_wait_s() -> float:
-    """How long the GUI thread waits for its turn: sleep(0) gives up the GIL and
-    the CPU and takes them back. ~0.05 ms when both are free; a switch interval
-    (5 ms) or more when Python threads compute, or while other programs take
-    the CPU. The faster of two tries, so one preemption does not count."""
-    waits = []
-    for _ in range(2):
-        start = time.perf_counter()
-        time.sleep(0)
-        waits.append(time.perf_counter() - start)
-    return min(waits)
-
-
-def fit(rect: QRect, available: QRect, frame: QMargins = FRAME_ALLOWANCE) -> QRect:
-    """``rect`` (a window's inner geometry) shrunk and moved so that, with a
-    ``frame`` around it, it lies within ``available`` (a screen without its panels)."""
-    room = available.marginsRemoved(frame)
-    width, height = min(rect.width(), room.width()), min(rect.height(), room.height())
-    x = min(max(rect.x(), room.left()), room.left() + room.width() - width)
-    y = min(max(rect.y(), room.top()), room.top() + room.height() - height)
-    return QRect(x, y, width, height)
-
-
-def default_dock_sizes(width: int, height: int) -> tuple[int, int, int]:
-    """The Job and Lessons docks' widths and the Results dock's height, in a window of
-    ``width`` x ``height``: a share of it, within what their contents need."""
-    return (
-        _clamp(0.24 * width, 290, 340),
-        _clamp(0.21 * width, 220, 300),
-        _clamp(0.36 * height, 200, 300),
-    )
-
-
-def compare_eta(
-    runs: int, finished: int, started_at: float, last_end: float, now: float, guess_s: float
-) -> float:
-    """Seconds left in a Compare all of ``runs`` runs: the runs left at the mean time the
-    finished ones took (``guess_s`` each before any did), less what the current one has had."""
-    per_run = (last_end - started_at) / finished if finished else guess_s
-    return max(0.0, per_run * (runs - finished) - (now - last_end))
-
-
-def format_event(e: Event, wall_offset: float) -> str:
-    """One log line: when, which task, what happened, and who did it (thread or process)."""
-    stamp = time.strftime("%H:%M:%S", time.localtime(e.t + wall_offset))
-    ms = int((e.t + wall_offset) % 1 * 1000)
-    line = f"{stamp}.{ms:03d} #{e.task:<3} {e.kind:<9} {e.worker} · pid {e.pid} tid {e.tid}"
-    if e.detail:
-        line += f": {e.detail}"
-    return line
-
-
-def finished_line(record: RunRecord) -> str:
-    """The log's last line of a run: how it ended, its counts and the numbers the
-    read-back quotes (a partial throughput says so; a freeze gives its total and
-    its longest, as the band labels do)."""
-    return (
-        f"── {'finished' if record.outcome == 'done' else record.outcome}: {record.done} done, "
-        f"{record.failed} failed, {record.cancelled} cancelled in {record.wall_s:.2f} s "
-        f"(start-up {record.startup_s:.2f} s), {speed_text(record)}, {lag_text(record)} ──"
-    )
 
 
 class MainWindow(QMainWindow):
@@ -144,18 +56,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("unfreeze — why a Qt window freezes, and how to keep it alive")
         self.controller = RunController(self)
         self.wall_offset = time.time() - time.perf_counter()
-        self.current: Active | None = None  # the run on screen; outlives the controller's
-        self.trace: Trace | None = None
-        self.trace_label = ""
-        self.pending_log: list[str] = []
-        self.readout_at = 0.0  # perf_counter time of the read-out's next update
         self.runs = 0
         #: The selection (workload, back end, workers) the banner and the lesson were
         #: last set for: a finished run's read-back stays until the selection changes.
         self.banner_for: tuple[str, str, int] | None = None
         self.closed = False
         self.comparison: Comparison | None = None  # the Compare all on screen
-        self.compare_times = (0.0, 0.0, 0.0)  # started at, last run ended at, guess per run
         self.compare_waits = False  # Compare all starts once this machine is timed
         self.calibration_asked = False
         self.theme = theme_choice(settings)
@@ -171,8 +77,7 @@ class MainWindow(QMainWindow):
         self.on_switch(self.switch.value())
         if self.theme != "system":
             self.set_theme(self.theme)
-        available = self.screen().availableGeometry()
-        self.setGeometry(fit(QRect(available.topLeft(), PREFERRED_SIZE), available))
+        self.setGeometry(preferred_geometry(self.screen().availableGeometry()))
         self.reset_layout()
         geometry, state = settings.value("geometry"), settings.value("state")
         if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
@@ -197,35 +102,10 @@ class MainWindow(QMainWindow):
             buttons.addWidget(button)
         self.alive = AlivePanel()
         self.progress = ProgressPanel()
-        self.log = QPlainTextEdit(readOnly=True)
-        self.log.setMaximumBlockCount(LOG_LINES)
-        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        font.setPointSizeF(font.pointSizeF() * 0.85)
-        self.log.setFont(font)
-        self.log.setPlaceholderText(
-            "Events appear here, with the thread or process that sent them."
-        )
-        # A few lines at least; any height more the Job dock has to spare. Its size hint
-        # (192 px) ignored: the dock asks for no more than fits, and scrolls only below that.
-        self.log.setMinimumHeight(70)
-        self.log.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
-
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.addWidget(self.form)
-        column.addLayout(buttons)
-        column.addWidget(_group("Is the GUI thread alive?", self.alive))
-        column.addWidget(_group("Progress", self.progress))
-        column.addWidget(_group("Log", self.log), 1)
-        # On a short screen the column scrolls rather than squeezing (or hiding) fields.
-        self.job_scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
-        self.job_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.job_scroll.setWidget(left)
-        self.job_scroll.setMinimumWidth(
-            left.minimumSizeHint().width() + self.job_scroll.verticalScrollBar().sizeHint().width()
-        )
-        self.job_dock = self._dock("Job", self.job_scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.log = EventLog()
+        self.pending_log = self.log.pending  # the lines the next frame appends
+        self.job_scroll = job_column(self.form, buttons, self.alive, self.progress, self.log)
+        self.job_dock = add_dock(self, "Job", self.job_scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
 
         self.readback = QLabel(wordWrap=True, objectName="readback")
         self.readback.setStyleSheet(
@@ -235,122 +115,36 @@ class MainWindow(QMainWindow):
         self.plots = LivePlots(os.cpu_count() or 1)
         self.clear_button = QPushButton("Clear plots")
         self.clear_button.setToolTip("Remove every run from the plots (the results stay).")
-        center = QWidget()
-        box = QVBoxLayout(center)
-        box.setContentsMargins(4, 4, 4, 0)
-        top = QHBoxLayout()
-        top.addWidget(self.readback, 1)
-        top.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignTop)
-        box.addLayout(top)
-        legend = QHBoxLayout()
-        legend.addWidget(self.plots.legend, 1)
-        legend.addWidget(self.plots.readout, 0, Qt.AlignmentFlag.AlignTop)
-        box.addLayout(legend)
-        box.addWidget(self.plots, 1)
-        self.setCentralWidget(center)
+        self.setCentralWidget(plots_area(self.readback, self.clear_button, self.plots))
 
         self.lessons = LessonsPanel()
-        self.lessons_dock = self._dock(
-            "Lessons", self.lessons, Qt.DockWidgetArea.RightDockWidgetArea
+        self.lessons_dock = add_dock(
+            self, "Lessons", self.lessons, Qt.DockWidgetArea.RightDockWidgetArea
         )
 
         self.results_panel = ResultsPanel()
         self.results, self.bars = self.results_panel.table, self.results_panel.bars
-        self.results_dock = self._dock(
-            "Results", self.results_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        self.results_dock = add_dock(
+            self, "Results", self.results_panel, Qt.DockWidgetArea.BottomDockWidgetArea
         )
-        # pyqtgraph lays its scene out at its own minimum width (titles, axes) even
-        # when the view is narrower, and the rest is cut off: make that the view's minimum.
         for view in (self.plots, self.bars):
-            view.setMinimumWidth(_scene_min_width(view))
+            view.setMinimumWidth(scene_min_width(view))
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self._build_menu()
-        self._build_status()
-
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self, objectName=title.lower())
-        dock.setWidget(widget)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetClosable
-            | QDockWidget.DockWidgetFeature.DockWidgetMovable
+        build_file_menu(self, self.results_panel)
+        self.run_menu, self.start_action, self.cancel_action, self.compare_action = build_run_menu(
+            self
         )
-        self.addDockWidget(area, dock)
-        return dock
-
-    def _build_menu(self) -> None:
-        """File, Run and View. Run holds Start, Cancel and Compare all with their keys:
-        with the Job dock closed, they are still one click (or key) away."""
-        file_menu = self.menuBar().addMenu("&File")
-        for text, slot in (
-            ("Export results as &CSV…", self.results_panel.export_csv),
-            ("Export results as &JSON…", self.results_panel.export_json),
-        ):
-            file_menu.addAction(text, slot)
-        file_menu.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
-
-        self.run_menu = self.menuBar().addMenu("&Run")
-        self.start_action = QAction("&Start", self)
-        self.start_action.setShortcuts([QKeySequence("Ctrl+R"), QKeySequence("F5")])
-        self.cancel_action = QAction("&Cancel", self, shortcut=QKeySequence("Escape"))
-        self.compare_action = QAction("Compare &all", self, shortcut=QKeySequence("Ctrl+Shift+R"))
-        for action in (self.start_action, self.cancel_action, self.compare_action):
-            self.run_menu.addAction(action)
-
-        self.view_menu = view = self.menuBar().addMenu("&View")
-        for dock in (self.job_dock, self.lessons_dock, self.results_dock):
-            view.addAction(dock.toggleViewAction())
-        self.reset_layout_action = view.addAction("&Reset layout", self.reset_layout)
-        self.reset_layout_action.setToolTip("Every panel back in its place, at its first size.")
-        view.addSeparator()
-        self.theme_menu = view.addMenu("&Theme")
-        self.theme_actions = QActionGroup(self)
-        for theme in THEMES:
-            action = self.theme_menu.addAction(theme.capitalize())
-            action.setCheckable(True)
-            action.setChecked(theme == self.theme)
-            action.setData(theme)
-            self.theme_actions.addAction(action)
-        self.theme_actions.triggered.connect(self.on_theme_action)
-
-    def _build_status(self) -> None:
-        bar = self.statusBar()
-        gil_check = getattr(sys, "_is_gil_enabled", None)
-        gil = "on" if gil_check is None or gil_check() else "off"
-        facts = QLabel(
-            f"{platform.python_implementation()} {platform.python_version()} · GIL {gil} · "
-            f"{os.cpu_count()} CPUs · processes: spawn"
+        self.view_menu, self.theme_actions = build_view_menu(
+            self,
+            (self.job_dock, self.lessons_dock, self.results_dock),
+            self.reset_layout,
+            self.theme,
+            self.on_theme_action,
         )
-        facts.setToolTip(
-            "Processes are started with 'spawn' (a fresh interpreter); the platform default "
-            f"here is '{multiprocessing.get_start_method(allow_none=True) or 'fork'}'."
+        self.state_label, self.queue_label, self.compare_progress, self.switch = build_status(
+            self.statusBar()
         )
-        self.state_label = QLabel("idle")
-        self.queue_label = QLabel("")
-        self.compare_progress = QProgressBar(maximumWidth=280, textVisible=True)
-        self.compare_progress.setToolTip(
-            "Compare all: runs finished, and the time left if the rest take as long."
-        )
-        self.compare_progress.hide()
-        self.switch = QDoubleSpinBox(
-            minimum=0.1, maximum=50.0, decimals=1, singleStep=0.5, suffix=" ms"
-        )
-        # Typed values apply on Enter: typing "10" must not switch to 1 ms on the way.
-        self.switch.setKeyboardTracking(False)
-        self.switch.setToolTip(
-            "sys.setswitchinterval: how often a thread holding the GIL is asked to let another "
-            "run. Lower it during a pure-Python threaded run and watch the lag read-out above "
-            "the plots; the lag plot marks the change."
-        )
-        bar.addWidget(self.state_label)
-        bar.addWidget(self.queue_label)
-        bar.addWidget(self.compare_progress)
-        bar.addPermanentWidget(facts)
-        bar.addPermanentWidget(QLabel("switch interval"))
-        bar.addPermanentWidget(self.switch)
 
     def _wire(self) -> None:
         c = self.controller
@@ -372,16 +166,13 @@ class MainWindow(QMainWindow):
         self.results_panel.message.connect(self.on_message)
         self.switch.valueChanged.connect(self.on_switch)
         QApplication.styleHints().colorSchemeChanged.connect(self.on_color_scheme)
-        self.plot_timer = QTimer(self)
-        self.plot_timer.setInterval(PLOT_MS)
-        self.plot_timer.timeout.connect(self.redraw)
-        self.cpu = CpuSampler(os.cpu_count() or 1)
-        self.cpu.start()
-        self.cpu_drawn = 0  # the sampler's count when the CPU plot was last drawn
-        self.cpu_timer = QTimer(self)  # draws the CPU plot while no run redraws it
-        self.cpu_timer.setInterval(CPU_IDLE_MS)
-        self.cpu_timer.timeout.connect(self.on_cpu)
-        self.cpu_timer.start()
+        self.frames = Frames(self, self.plots, self.progress, self.controller.probe, self.log)
+        self.cpu = self.frames.cpu
+
+    @property
+    def trace(self) -> Trace | None:
+        """The curves of the run on screen, once a frame has drawn them."""
+        return self.frames.trace
 
     # -- actions ------------------------------------------------------------
     @Slot()
@@ -465,24 +256,16 @@ class MainWindow(QMainWindow):
             )
         )
         self.comparison = self.controller.compare(small)
-        now = time.perf_counter()
-        self.compare_times = (now, now, speed.serial_seconds(small))
+        self.compare_progress.begin(speed.serial_seconds(small))
         self._show_compare_progress()
         self._show_busy()
 
     def _show_compare_progress(self) -> None:
         """``Compare all 2 of 6 · ETA ~9 s`` in the status bar, at each run's start and end."""
-        comparison = self.comparison
-        if comparison is None:
-            return
-        started, last_end, guess = self.compare_times
-        runs, finished = len(comparison.specs), comparison.finished
-        eta = compare_eta(runs, finished, started, last_end, time.perf_counter(), guess)
-        bar = self.compare_progress
-        bar.setRange(0, runs)
-        bar.setValue(finished)
-        bar.setFormat(f"Compare all %v of %m · ETA ~{eta:.0f} s")
-        bar.show()
+        if self.comparison is not None:
+            self.compare_progress.show_progress(
+                len(self.comparison.specs), self.comparison.finished
+            )
 
     def _end_compare_progress(self) -> None:
         self.comparison = None
@@ -491,7 +274,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def clear_plots(self) -> None:
         self.plots.clear_runs()
-        self.trace = None  # a run going on gets a new curve on the next frame
+        self.frames.trace = None  # a run going on gets a new curve on the next frame
 
     @Slot(Qt.ColorScheme)
     def on_color_scheme(self, scheme: Qt.ColorScheme) -> None:
@@ -516,39 +299,13 @@ class MainWindow(QMainWindow):
     def reset_layout(self) -> None:
         """Every dock shown, docked in its first place, at its first size (for this
         window's size: narrower than WIDE_PX, Lessons is a tab beside Results)."""
-        width, height = self.width(), self.height()
-        wide = width >= WIDE_PX
-        for dock, area in (
-            (self.job_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
-            (self.results_dock, Qt.DockWidgetArea.BottomDockWidgetArea),
-            (
-                self.lessons_dock,
-                Qt.DockWidgetArea.RightDockWidgetArea
-                if wide
-                else Qt.DockWidgetArea.BottomDockWidgetArea,
-            ),
-        ):
-            dock.setFloating(False)
-            self.addDockWidget(area, dock)  # takes it back from wherever it was dragged
-            dock.show()
-        if not wide:
-            self.tabifyDockWidget(self.results_dock, self.lessons_dock)
-            self.results_dock.raise_()
-        job, lessons, results = default_dock_sizes(width, height)
-        docks, widths = [self.job_dock, self.lessons_dock], [job, lessons]
-        self.resizeDocks(docks[: 1 + wide], widths[: 1 + wide], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.results_dock], [results], Qt.Orientation.Vertical)
+        reset_docks(self, self.job_dock, self.lessons_dock, self.results_dock)
         # Table and bars about 2:1, in proportion: the bars' titles need ~330 px.
         self.results_panel.setSizes([640, 340])
 
     def fit_to_screen(self) -> None:
         """Shrink (and move) the window into its screen's available area if it overflows."""
-        if self.windowState() & (Qt.WindowState.WindowMaximized | Qt.WindowState.WindowFullScreen):
-            return  # the window system sizes those to the screen
-        available = self.screen().availableGeometry()
-        fitted = fit(self.geometry(), available)
-        if fitted != self.geometry():
-            self.setGeometry(fitted)
+        fit_window(self)
 
     @Slot(float)
     def on_switch(self, ms: float) -> None:
@@ -561,9 +318,7 @@ class MainWindow(QMainWindow):
     def on_run_started(self, active: Active) -> None:
         spec = active.spec
         self.runs += 1
-        self.current = active
-        self.trace = None  # the first frame adds it, unless threads hold the GIL
-        self.trace_label = self._label(spec)
+        self.frames.start_run(active, self._label(spec))
         self.state_label.setText(
             f"running {spec.workload} · {spec.backend} ({active.run.workers} workers)"
         )
@@ -571,7 +326,6 @@ class MainWindow(QMainWindow):
             f"── run {self.runs}: {spec.workload} on {spec.backend}, {active.run.workers} workers, "
             f"{spec.tasks} × {format_bytes(spec.size)} ──"
         )
-        self.plot_timer.start(PLOT_MS)
         self._show_compare_progress()
         self._show_busy()
         self.readback.setText(preview(spec.workload, spec.backend, active.run.workers, "running"))
@@ -594,7 +348,7 @@ class MainWindow(QMainWindow):
         self.progress.finish()
         history = list(self.results.records)
         self.results.add(record)
-        self.current = None
+        self.frames.current = None
         self.readback.setText(readback(record, history))
         self.lessons.show_lesson(lesson_for(record))
         self.banner_for = self.selection()  # the read-back stays until the selection changes
@@ -605,7 +359,7 @@ class MainWindow(QMainWindow):
         # the middle of one, while threads compete for the GIL, stalls the GUI thread.
         gc.collect()
         if not self.controller.busy and not self.controller.queue:
-            self.plot_timer.stop()
+            self.frames.timer.stop()
             self.state_label.setText("idle")
             self.plots.readout.clear()  # "the last second" is over
         if record.backend == "gui-thread":
@@ -621,12 +375,10 @@ class MainWindow(QMainWindow):
     def on_compared(self, comparison: Comparison) -> None:
         """A run of the Compare all ended: its bar; once all did, what they showed."""
         self.bars.show_records(comparison.records)
-        self.bars.setMinimumWidth(_scene_min_width(self.bars))  # its titles changed
+        self.bars.setMinimumWidth(scene_min_width(self.bars))  # its titles changed
         if comparison is self.comparison:
-            started, _, guess = self.compare_times
-            self.compare_times = (started, time.perf_counter(), guess)
+            took = self.compare_progress.run_ended()
             if comparison.done:
-                took = time.perf_counter() - started
                 self._end_compare_progress()
                 self.statusBar().showMessage(
                     f"Compare all: {len(comparison.specs)} runs in {took:.1f} s", 10_000
@@ -660,71 +412,12 @@ class MainWindow(QMainWindow):
     # -- frames -------------------------------------------------------------
     @Slot()
     def redraw(self, force: bool = False) -> None:
-        """Redraw what changed; while the GUI thread is starved, pause the plots.
-
-        Drawing pyqtgraph calls back into Python hundreds of times, and while
-        pure-Python threads run each call waits its turn for the GIL: a frame
-        then costs 100-300 ms, which the lag plot would blame on the threads
-        (measured, 2 threads: p99 ~150 ms headless, 0.7-1.3 s with live plots).
-        So under contention the plots wait for the run's end (``force``), and
-        only the progress and the log move.
-        """
-        start = time.perf_counter()
-        active = self.current
-        paused = False
-        if active is not None:
-            self.progress.show_state(active.state, start)
-            wait_s = 0.0 if force else turn_wait_s()
-            paused = wait_s > STARVED_S
-            if paused:
-                self.plots.show_paused(wait_s, active.spec.backend in SHARE_THE_GIL)
-            else:
-                if self.trace is None:
-                    self.trace = self.plots.add_run(
-                        self.trace_label, active.state.t_start, active.spec.backend
-                    )
-                samples, units = self.controller.probe.samples, active.state.units_over_time
-                switches = active.state.switch_intervals
-                self.plots.refresh(self.trace, samples, units, start, switches)
-            if start >= self.readout_at:  # paused or not: it costs ~0.1 ms
-                self.readout_at = start + READOUT_S
-                switch_ms = active.state.switch_intervals[-1][1]
-                self.plots.show_readout(self.controller.probe.samples, start, switch_ms)
-        if not paused:
-            self.plots.hide_paused()
-            self._draw_cpu(start)
-        self._flush_log()
-        # However cheap a frame is, keep drawing under ~10% of the GUI thread.
-        spent = time.perf_counter() - start + (0.0 if paused else self.plots.paint_s)
-        interval = PAUSED_MS if paused else max(PLOT_MS, 9000 * spent)
-        self.plot_timer.setInterval(round(min(MAX_FRAME_GAP_MS, interval)))
-
-    @Slot()
-    def on_cpu(self) -> None:
-        """Idle, no frame draws the CPU plot: this timer does, every 2 s."""
-        if not self.plot_timer.isActive():
-            self._draw_cpu(time.perf_counter())
-
-    def _draw_cpu(self, now: float) -> None:
-        if self.cpu.count != self.cpu_drawn:
-            self.cpu_drawn = self.cpu.count
-            self.plots.refresh_cpu(*self.cpu.samples(), now)
+        """A frame now; ``force`` draws the plots even while the GUI thread is starved."""
+        self.frames.redraw(force)
 
     def _flush_log(self) -> None:
-        """Append the new lines. The log follows them if it showed the last line, and
-        otherwise stays on the lines the user scrolled to (also while the oldest go)."""
-        if not self.pending_log:
-            return
-        bar = self.log.verticalScrollBar()
-        follow = bar.value() >= bar.maximum()
-        position, blocks = bar.value(), self.log.blockCount()
-        self.log.appendPlainText("\n".join(self.pending_log))
-        if follow:
-            bar.setValue(bar.maximum())
-        else:  # lines dropped at the top (LOG_LINES) move the rest up by as many
-            dropped = blocks + len(self.pending_log) - self.log.blockCount()
-            bar.setValue(max(0, position - dropped))
-        self.pending_log.clear()
+        """Append the pending lines to the log: once a frame, and at a run's end or error."""
+        self.log.flush()
 
     # -- messages and screenshot ----------------------------------------------
     @Slot(str, bool)
@@ -737,7 +430,7 @@ class MainWindow(QMainWindow):
     def screenshot(self, path: str) -> bool:
         """Save a PNG of the whole window as it is now, with the latest data drawn."""
         self.redraw(force=True)
-        self._draw_cpu(time.perf_counter())
+        self.frames.draw_cpu(time.perf_counter())
         return self.grab().save(path, "PNG")
 
     def showEvent(self, event: object) -> None:
@@ -754,25 +447,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("geometry", self.saveGeometry())
             self.settings.setValue("state", self.saveState())
             self.settings.sync()
-            for timer in (self.plot_timer, self.cpu_timer, self.alive.ball.timer):
-                timer.stop()
-            self.cpu.stop()
+            self.frames.stop()
+            self.alive.ball.timer.stop()
             self.controller.shutdown()
         event.accept()  # type: ignore[attr-defined]
-
-
-def _scene_min_width(view: pg.GraphicsLayoutWidget) -> int:
-    view.ci.layout.invalidate()  # its size hints are cached from before the titles were set
-    return math.ceil(view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()) + 4
-
-
-def _clamp(value: float, lo: int, hi: int) -> int:
-    return round(min(max(value, lo), hi))
-
-
-def _group(title: str, widget: QWidget) -> QGroupBox:
-    box = QGroupBox(title)
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(6, 4, 6, 6)
-    layout.addWidget(widget)
-    return box

@@ -38,7 +38,7 @@ def facts(window) -> dict:
     """What a user would see cut off, or out of reach, in ``window`` as laid out now."""
     from PySide6.QtCore import Qt
 
-    from gui.window import _scene_min_width
+    from gui.layout import scene_min_width as _scene_min_width
 
     def rect(r) -> list[int]:
         return [r.x(), r.y(), r.width(), r.height()]

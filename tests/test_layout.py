@@ -19,7 +19,10 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QMenu
 
 from gui.app import make_app
 from gui.controls import GUI_THREAD_WORKERS_TIP, URLS_SET_TIP
-from gui.window import LOG_LINES, MainWindow, compare_eta, default_dock_sizes, fit
+from gui.layout import default_dock_sizes, fit
+from gui.log import LOG_LINES
+from gui.menus import compare_eta
+from gui.window import MainWindow
 from tests.test_window import click, dispose, job, record
 from workers.spec import BACKENDS
 
@@ -81,7 +84,7 @@ def test_a_window_remembered_on_a_bigger_screen_is_shrunk_to_fit(tmp_path) -> No
 
 def test_a_dock_dragged_wide_never_cuts_the_plots_or_the_bars(qtbot, window) -> None:
     """pyqtgraph lays a scene out at its own minimum width and cuts off the rest."""
-    from gui.window import _scene_min_width
+    from gui.layout import scene_min_width as _scene_min_width
 
     window.resize(1280, 800)
     window.reset_layout()

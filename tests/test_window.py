@@ -25,12 +25,13 @@ from gui.app import make_app
 from gui.bench import frame_costs_ms
 from gui.controls import COMPARE_SERIAL_S, DEFAULTS, compare_spec, validate
 from gui.export import to_csv, to_json
+from gui.frames import STARVED_S, turn_wait_s
 from gui.lessons import lesson_for, lesson_key
 from gui.readback import compare_summary, freeze_text, preview, readback, seconds_text
 from gui.results import COLUMNS
 from gui.series import frozen_spans, rate, span_freezes
 from gui.style import colour_of
-from gui.window import STARVED_S, MainWindow, turn_wait_s
+from gui.window import MainWindow
 from workers.record import RunRecord
 from workers.spec import BACKENDS, RunSpec
 from workers.speed import Speed

@@ -1,0 +1,74 @@
+"""The event log: one line per worker event, and one per run's start and end.
+
+Events arrive by the hundred per second; appending each to the widget would
+relayout it each time. Lines wait in ``pending`` and the frame appends them in
+one go. The log follows the newest line unless the user scrolled up to read.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy
+
+from gui.readback import lag_text, speed_text
+from workers.core import Event
+from workers.record import RunRecord
+
+LOG_LINES = 5000
+
+
+def format_event(e: Event, wall_offset: float) -> str:
+    """One log line: when, which task, what happened, and who did it (thread or process)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(e.t + wall_offset))
+    ms = int((e.t + wall_offset) % 1 * 1000)
+    line = f"{stamp}.{ms:03d} #{e.task:<3} {e.kind:<9} {e.worker} · pid {e.pid} tid {e.tid}"
+    if e.detail:
+        line += f": {e.detail}"
+    return line
+
+
+def finished_line(record: RunRecord) -> str:
+    """The log's last line of a run: how it ended, its counts and the numbers the
+    read-back quotes (a partial throughput says so; a freeze gives its total and
+    its longest, as the band labels do)."""
+    return (
+        f"── {'finished' if record.outcome == 'done' else record.outcome}: {record.done} done, "
+        f"{record.failed} failed, {record.cancelled} cancelled in {record.wall_s:.2f} s "
+        f"(start-up {record.startup_s:.2f} s), {speed_text(record)}, {lag_text(record)} ──"
+    )
+
+
+class EventLog(QPlainTextEdit):
+    """The last LOG_LINES lines, unwrapped, in a small fixed-width font."""
+
+    def __init__(self) -> None:
+        super().__init__(readOnly=True)
+        self.pending: list[str] = []  # the lines the next flush appends
+        self.setMaximumBlockCount(LOG_LINES)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        self.setFont(font)
+        self.setPlaceholderText("Events appear here, with the thread or process that sent them.")
+        # A few lines at least; any height more the Job dock has to spare. Its size hint
+        # (192 px) ignored: the dock asks for no more than fits, and scrolls only below that.
+        self.setMinimumHeight(70)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+
+    def flush(self) -> None:
+        """Append the pending lines. The log follows them if it showed the last line, and
+        otherwise stays on the lines the user scrolled to (also while the oldest go)."""
+        if not self.pending:
+            return
+        bar = self.verticalScrollBar()
+        follow = bar.value() >= bar.maximum()
+        position, blocks = bar.value(), self.blockCount()
+        self.appendPlainText("\n".join(self.pending))
+        if follow:
+            bar.setValue(bar.maximum())
+        else:  # lines dropped at the top (LOG_LINES) move the rest up by as many
+            dropped = blocks + len(self.pending) - self.blockCount()
+            bar.setValue(max(0, position - dropped))
+        self.pending.clear()

@@ -1,0 +1,154 @@
+"""The menu bar and the status bar.
+
+Run holds Start, Cancel and Compare all with their keys: with the Job dock
+closed, they are still one click (or key) away. The status bar says what runs,
+what waits, how far a Compare all is, and the facts a run depends on (Python,
+its GIL, the CPUs, the switch interval, which it also sets).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterable
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QDoubleSpinBox,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QStatusBar,
+)
+
+from gui.app import THEMES
+from gui.results import ResultsPanel
+
+
+def compare_eta(
+    runs: int, finished: int, started_at: float, last_end: float, now: float, guess_s: float
+) -> float:
+    """Seconds left in a Compare all of ``runs`` runs: the runs left at the mean time the
+    finished ones took (``guess_s`` each before any did), less what the current one has had."""
+    per_run = (last_end - started_at) / finished if finished else guess_s
+    return max(0.0, per_run * (runs - finished) - (now - last_end))
+
+
+class CompareProgress(QProgressBar):
+    """``Compare all 2 of 6 · ETA ~9 s``, hidden but while a Compare all runs."""
+
+    def __init__(self) -> None:
+        super().__init__(maximumWidth=280, textVisible=True)
+        self.setToolTip("Compare all: runs finished, and the time left if the rest take as long.")
+        self.hide()
+        self.times = (0.0, 0.0, 0.0)  # started at, last run ended at, guess per run
+
+    def begin(self, guess_s: float) -> None:
+        """A Compare all starts now; ``guess_s`` is a run's time until one has ended."""
+        now = time.perf_counter()
+        self.times = (now, now, guess_s)
+
+    def run_ended(self) -> float:
+        """One of its runs ended now: the seconds since the Compare all started."""
+        started, _, guess = self.times
+        self.times = (started, time.perf_counter(), guess)
+        return time.perf_counter() - started
+
+    def show_progress(self, runs: int, finished: int) -> None:
+        started, last_end, guess = self.times
+        eta = compare_eta(runs, finished, started, last_end, time.perf_counter(), guess)
+        self.setRange(0, runs)
+        self.setValue(finished)
+        self.setFormat(f"Compare all %v of %m · ETA ~{eta:.0f} s")
+        self.show()
+
+
+def build_file_menu(window: QMainWindow, results: ResultsPanel) -> None:
+    """File: export the results, quit."""
+    file_menu = window.menuBar().addMenu("&File")
+    for text, slot in (
+        ("Export results as &CSV…", results.export_csv),
+        ("Export results as &JSON…", results.export_json),
+    ):
+        file_menu.addAction(text, slot)
+    file_menu.addSeparator()
+    quit_action = QAction("&Quit", window, shortcut=QKeySequence.StandardKey.Quit)
+    quit_action.triggered.connect(window.close)
+    file_menu.addAction(quit_action)
+
+
+def build_run_menu(window: QMainWindow) -> tuple[QMenu, QAction, QAction, QAction]:
+    """Run: its menu and its Start, Cancel and Compare all actions, for the window to wire."""
+    run_menu = window.menuBar().addMenu("&Run")
+    start = QAction("&Start", window)
+    start.setShortcuts([QKeySequence("Ctrl+R"), QKeySequence("F5")])
+    cancel = QAction("&Cancel", window, shortcut=QKeySequence("Escape"))
+    compare = QAction("Compare &all", window, shortcut=QKeySequence("Ctrl+Shift+R"))
+    for action in (start, cancel, compare):
+        run_menu.addAction(action)
+    return run_menu, start, cancel, compare
+
+
+def build_view_menu(
+    window: QMainWindow,
+    docks: Iterable[QDockWidget],
+    reset_layout: Callable[[], None],
+    theme: str,
+    on_theme: Callable[[QAction], None],
+) -> tuple[QMenu, QActionGroup]:
+    """View: show or hide each of ``docks``, reset the layout, and pick a theme
+    (``theme`` checked); the menu and the themes' action group."""
+    view = window.menuBar().addMenu("&View")
+    for dock in docks:
+        view.addAction(dock.toggleViewAction())
+    reset_action = view.addAction("&Reset layout", reset_layout)
+    reset_action.setToolTip("Every panel back in its place, at its first size.")
+    view.addSeparator()
+    theme_menu = view.addMenu("&Theme")
+    themes = QActionGroup(window)
+    for name in THEMES:
+        action = theme_menu.addAction(name.capitalize())
+        action.setCheckable(True)
+        action.setChecked(name == theme)
+        action.setData(name)
+        themes.addAction(action)
+    themes.triggered.connect(on_theme)
+    return view, themes
+
+
+def build_status(bar: QStatusBar) -> tuple[QLabel, QLabel, CompareProgress, QDoubleSpinBox]:
+    """The status bar's run state, queue, Compare all progress and switch interval
+    (returned, in that order, for the window to update) and the facts a run depends on."""
+    gil_check = getattr(sys, "_is_gil_enabled", None)
+    gil = "on" if gil_check is None or gil_check() else "off"
+    facts = QLabel(
+        f"{platform.python_implementation()} {platform.python_version()} · GIL {gil} · "
+        f"{os.cpu_count()} CPUs · processes: spawn"
+    )
+    facts.setToolTip(
+        "Processes are started with 'spawn' (a fresh interpreter); the platform default "
+        f"here is '{multiprocessing.get_start_method(allow_none=True) or 'fork'}'."
+    )
+    state = QLabel("idle")
+    queue = QLabel("")
+    compare = CompareProgress()
+    switch = QDoubleSpinBox(minimum=0.1, maximum=50.0, decimals=1, singleStep=0.5, suffix=" ms")
+    # Typed values apply on Enter: typing "10" must not switch to 1 ms on the way.
+    switch.setKeyboardTracking(False)
+    switch.setToolTip(
+        "sys.setswitchinterval: how often a thread holding the GIL is asked to let another "
+        "run. Lower it during a pure-Python threaded run and watch the lag read-out above "
+        "the plots; the lag plot marks the change."
+    )
+    bar.addWidget(state)
+    bar.addWidget(queue)
+    bar.addWidget(compare)
+    bar.addPermanentWidget(facts)
+    bar.addPermanentWidget(QLabel("switch interval"))
+    bar.addPermanentWidget(switch)
+    return state, queue, compare, switch
