@@ -17,7 +17,14 @@ import time
 
 import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QMargins, QRect, QSettings, QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QActionGroup, QColor, QFontDatabase, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QColor,
+    QFontDatabase,
+    QKeySequence,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -139,6 +146,7 @@ class MainWindow(QMainWindow):
         self.trace: Trace | None = None
         self.trace_label = ""
         self.pending_log: list[str] = []
+        self.log_follows = True  # the log shows each new line, until the user scrolls up
         self.runs = 0
         self.closed = False
         self.comparison: Comparison | None = None  # the Compare all on screen
@@ -352,6 +360,7 @@ class MainWindow(QMainWindow):
         self.clear_button.clicked.connect(self.clear_plots)
         self.results_panel.message.connect(self.on_message)
         self.switch.valueChanged.connect(self.on_switch)
+        self.log.verticalScrollBar().actionTriggered.connect(self.on_log_scrolled)
         QApplication.styleHints().colorSchemeChanged.connect(self.on_color_scheme)
         self.plot_timer = QTimer(self)
         self.plot_timer.setInterval(PLOT_MS)
@@ -663,16 +672,31 @@ class MainWindow(QMainWindow):
             self.cpu_drawn = self.cpu.count
             self.plots.refresh_cpu(*self.cpu.samples(), now)
 
+    @Slot(int)
+    def on_log_scrolled(self, action: int) -> None:
+        """The user scrolled the log (wheel, keys, scroll bar): it follows new lines
+        again only once they are back at the bottom. Not the bar's position at each
+        flush: Qt moves it too (re-showing a closed dock left it a line short)."""
+        bar = self.log.verticalScrollBar()
+        self.log_follows = bar.sliderPosition() >= bar.maximum()
+
     def _flush_log(self) -> None:
         """Append the new lines. The log follows them if it showed the last line, and
         otherwise stays on the lines the user scrolled to (also while the oldest go)."""
         if not self.pending_log:
             return
         bar = self.log.verticalScrollBar()
-        follow = bar.value() >= bar.maximum()
         position, blocks = bar.value(), self.log.blockCount()
         self.log.appendPlainText("\n".join(self.pending_log))
-        if follow:
+        if self.log_follows:
+            cursor = self.log.textCursor()
+            if not cursor.hasSelection():  # what the user selected stays selected
+                # At the start of the last line: Qt scrolls to the cursor when the log
+                # is shown again (Job dock closed, reopened), to the end of the line if
+                # it was left there.
+                cursor.movePosition(QTextCursor.MoveOperation.End)
+                cursor.movePosition(QTextCursor.MoveOperation.StartOfBlock)
+                self.log.setTextCursor(cursor)
             bar.setValue(bar.maximum())
         else:  # lines dropped at the top (LOG_LINES) move the rest up by as many
             dropped = blocks + len(self.pending_log) - self.log.blockCount()
