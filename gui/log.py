@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import Slot
+from PySide6.QtGui import QFontDatabase, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy
 
 from gui.readback import lag_text, speed_text
@@ -46,6 +47,8 @@ class EventLog(QPlainTextEdit):
     def __init__(self) -> None:
         super().__init__(readOnly=True)
         self.pending: list[str] = []  # the lines the next flush appends
+        self.follows = True  # it shows each new line, until the user scrolls up
+        self.verticalScrollBar().actionTriggered.connect(self.on_scrolled)
         self.setMaximumBlockCount(LOG_LINES)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
@@ -57,16 +60,31 @@ class EventLog(QPlainTextEdit):
         self.setMinimumHeight(70)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
 
+    @Slot(int)
+    def on_scrolled(self, action: int) -> None:
+        """The user scrolled (wheel, keys, scroll bar): the log follows new lines
+        again only once they are back at the bottom. Not the bar's position at each
+        flush: Qt moves it too (re-showing a closed dock left it a line short)."""
+        bar = self.verticalScrollBar()
+        self.follows = bar.sliderPosition() >= bar.maximum()
+
     def flush(self) -> None:
-        """Append the pending lines. The log follows them if it showed the last line, and
+        """Append the pending lines. The log follows them while it follows, and
         otherwise stays on the lines the user scrolled to (also while the oldest go)."""
         if not self.pending:
             return
         bar = self.verticalScrollBar()
-        follow = bar.value() >= bar.maximum()
         position, blocks = bar.value(), self.blockCount()
         self.appendPlainText("\n".join(self.pending))
-        if follow:
+        if self.follows:
+            cursor = self.textCursor()
+            if not cursor.hasSelection():  # what the user selected stays selected
+                # At the start of the last line: Qt scrolls to the cursor when the log
+                # is shown again (Job dock closed, reopened), to the end of the line if
+                # it was left there.
+                cursor.movePosition(QTextCursor.MoveOperation.End)
+                cursor.movePosition(QTextCursor.MoveOperation.StartOfBlock)
+                self.setTextCursor(cursor)
             bar.setValue(bar.maximum())
         else:  # lines dropped at the top (LOG_LINES) move the rest up by as many
             dropped = blocks + len(self.pending) - self.blockCount()

@@ -340,6 +340,23 @@ def test_the_log_follows_new_lines_unless_the_user_scrolled_up(qtbot, window) ->
     assert top_line(window) != reading
 
 
+def test_the_log_still_follows_once_its_dock_is_closed_and_reopened(qtbot, window) -> None:
+    """Reopened, the log showed the end of the last line, a line short of the bottom,
+    and stopped following."""
+    log, bar = window.log, window.log.verticalScrollBar()
+    window.pending_log.extend(f"line {i} " + "x" * 300 for i in range(50))
+    window._flush_log()
+    click(qtbot, close_button(window.job_dock))
+    window.pending_log.extend(f"line {i} " + "y" * 300 for i in range(50, 80))
+    window._flush_log()
+    active(qtbot, window)
+    choose(qtbot, window, "View", "Job")
+    qtbot.waitUntil(log.horizontalScrollBar().isVisible, timeout=3000)  # laid out again
+    add_lines(window, 80, 5)
+    assert bar.value() == bar.maximum() and top_line(window) != "line 0"
+    assert log.horizontalScrollBar().value() == 0  # the lines' starts, not their ends
+
+
 def test_a_full_log_stays_on_the_lines_read_while_the_oldest_go(qtbot, window) -> None:
     log = window.log
     add_lines(window, 0, LOG_LINES)
