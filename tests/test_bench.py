@@ -82,5 +82,5 @@ def test_ui_report_measures_the_window_itself(qtbot) -> None:
 
     report = ui_report(seconds=0.5)
     assert report["idle_lag_p50_ms"] <= report["idle_lag_p99_ms"] < 50  # an idle window is smooth
-    assert 0 < report["idle_cpu_percent_of_one_core"] < 50
+    assert report["idle_cpu_percent_of_one_core"] < 50  # 10 ms clock ticks: 0.5 s idle may read 0
     assert 0 < report["frame_ms_5x20k_median"] <= report["frame_ms_5x20k_max"]
