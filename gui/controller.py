@@ -90,6 +90,7 @@ class Prepared:
 class RunController(QObject):
     """Starts runs (queueing the rest), drains their events, emits records."""
 
+    run_starting = Signal(object)  # RunSpec: its tasks start right after, on this thread
     run_started = Signal(object)  # Active
     updated = Signal(object)  # list[Event] without progress, once per frame with news
     run_finished = Signal(object)  # RunRecord
@@ -281,10 +282,15 @@ class RunController(QObject):
         if prepared.spec is not self.preparing:  # cancelled (or shut down) meanwhile
             self._discard(prepared)
             return
-        self.preparing = None
         if prepared.error:
+            self.preparing = None
             self._discard(prepared, prepared.error)
             return
+        # Last call before the work competes for the GIL: whatever the window changes
+        # for this run (texts that re-lay it out, pyqtgraph's resizes in Python) is
+        # done now, not paid for during the run and charged to its back end.
+        self.run_starting.emit(prepared.spec)
+        self.preparing = None
         try:
             self.active = self._start(prepared)
         except Exception as exc:

@@ -14,7 +14,7 @@ import time
 
 import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
-from PySide6.QtGui import QAction, QColor
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QMainWindow, QPushButton
 
 from gui.alive import AlivePanel, ProgressPanel
@@ -112,6 +112,12 @@ class MainWindow(QMainWindow):
             "#readback { font-weight: bold; padding: 6px 10px; "
             "border-left: 4px solid palette(highlight); background: palette(alternate-base); }"
         )
+        # A fixed height (four lines of bold text): a new text must never move the
+        # plots, whose re-layout and repaint run in Python (~1 s under GIL contention).
+        bold = QFont(self.readback.font())
+        bold.setBold(True)
+        self.readback.setFixedHeight(4 * QFontMetrics(bold).lineSpacing() + 14)
+        self.readback.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.plots = LivePlots(os.cpu_count() or 1)
         self.clear_button = QPushButton("Clear plots")
         self.clear_button.setToolTip("Remove every run from the plots (the results stay).")
@@ -148,6 +154,7 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         c = self.controller
+        c.run_starting.connect(self.on_run_starting)
         c.run_started.connect(self.on_run_started)
         c.updated.connect(self.on_events)
         c.run_finished.connect(self.on_run_finished)
@@ -315,23 +322,28 @@ class MainWindow(QMainWindow):
 
     # -- controller -> view -------------------------------------------------
     @Slot(object)
+    def on_run_starting(self, spec: RunSpec) -> None:
+        """Every text a run changes, set before its tasks start: once they compete for
+        the GIL, each Python call a re-layout or repaint makes waits its turn (a banner
+        that moved the plots stalled the GUI thread ~1 s, blamed on the back end)."""
+        workers = 1 if spec.backend == "gui-thread" else max(1, min(spec.workers, spec.tasks))
+        self.state_label.setText(f"running {spec.workload} · {spec.backend} ({workers} workers)")
+        self.readback.setText(preview(spec.workload, spec.backend, workers, "running"))
+        switch_ms = sys.getswitchinterval() * 1000
+        self.lessons.show_lesson(lesson_key(spec.workload, spec.backend, switch_ms))
+        self.banner_for = self.selection()
+        self._show_busy()
+
+    @Slot(object)
     def on_run_started(self, active: Active) -> None:
         spec = active.spec
         self.runs += 1
         self.frames.start_run(active, self._label(spec))
-        self.state_label.setText(
-            f"running {spec.workload} · {spec.backend} ({active.run.workers} workers)"
-        )
         self.pending_log.append(
             f"── run {self.runs}: {spec.workload} on {spec.backend}, {active.run.workers} workers, "
             f"{spec.tasks} × {format_bytes(spec.size)} ──"
         )
         self._show_compare_progress()
-        self._show_busy()
-        self.readback.setText(preview(spec.workload, spec.backend, active.run.workers, "running"))
-        switch_ms = sys.getswitchinterval() * 1000
-        self.lessons.show_lesson(lesson_key(spec.workload, spec.backend, switch_ms))
-        self.banner_for = self.selection()
 
     def _label(self, spec: RunSpec) -> str:
         label = f"{spec.workload} · {spec.backend}"

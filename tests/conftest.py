@@ -84,6 +84,27 @@ def asyncio_loop(qapp):
     return asyncloop.attach(qapp)
 
 
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """The app's window, shown, once it has timed this machine (as it does when shown:
+    runs wait for that); closed and destroyed after the test."""
+    import sys
+
+    from PySide6.QtCore import QSettings
+
+    from gui.app import make_app
+    from gui.window import MainWindow
+    from tests.helpers import dispose
+
+    make_app()
+    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win.show()
+    qtbot.waitUntil(lambda: not win.controller.calibration_pending, timeout=20_000)
+    yield win
+    dispose(win)
+    sys.setswitchinterval(0.005)
+
+
 @pytest.fixture(autouse=True)
 def leak_guard():
     """No thread, QThread, pool task or child process may outlive a test."""

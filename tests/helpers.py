@@ -100,3 +100,18 @@ def started(qtbot, controller, spec, timeout_ms: int = 10_000):
     with qtbot.waitSignal(controller.run_started, timeout=timeout_ms) as blocker:
         controller.submit(spec)
     return blocker.args[0]
+
+
+def dispose(win) -> None:
+    """Close and destroy ``win`` now. Left to the garbage collector, its ~70 000
+    objects would be torn down in the middle of a later test's run, where under
+    GIL contention each release of the lock costs a wait (seen: a 4.5 s freeze)."""
+    import gc
+
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    win.close()
+    win.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()

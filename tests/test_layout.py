@@ -23,20 +23,11 @@ from gui.layout import default_dock_sizes, fit
 from gui.log import LOG_LINES
 from gui.menus import compare_eta
 from gui.window import MainWindow
-from tests.test_window import click, dispose, job, record
+from tests.helpers import dispose
+from tests.test_window import click, job, record
 from workers.spec import BACKENDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    make_app()
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win.show()
-    qtbot.waitUntil(lambda: not win.controller.calibration_pending, timeout=20_000)
-    yield win
-    dispose(win)
 
 
 def layout(screen: str, settings: str, resize: str | None = None) -> dict:
@@ -246,7 +237,8 @@ def pick(qtbot, combo, text: str) -> None:
                 qtbot.keyClick(combo, Qt.Key.Key_Up)
 
 
-def test_gui_thread_shows_one_worker_greyed_and_says_why(qtbot, window) -> None:
+def three_workers_then_gui_thread(qtbot, window):
+    """cpu-native on threading with 3 workers typed, then gui-thread picked: the form."""
     form = window.form
     pick(qtbot, form.workload, "cpu-native")
     pick(qtbot, form.backend, "threading")
@@ -254,6 +246,11 @@ def test_gui_thread_shows_one_worker_greyed_and_says_why(qtbot, window) -> None:
     form.workers.selectAll()
     qtbot.keyClicks(form.workers, "3")
     pick(qtbot, form.backend, "gui-thread")
+    return form
+
+
+def test_gui_thread_shows_one_worker_greyed_and_says_why(qtbot, window) -> None:
+    form = three_workers_then_gui_thread(qtbot, window)
     assert form.workers.value() == 1 and not form.workers.isEnabled()
     assert form.workers.toolTip() == GUI_THREAD_WORKERS_TIP
     pick(qtbot, form.backend, "qthread")
@@ -265,13 +262,7 @@ def test_compare_all_from_gui_thread_runs_the_others_on_the_workers_chosen_for_t
     qtbot, window
 ) -> None:
     """Compare all from a form on gui-thread ran every back end on the 1 worker shown."""
-    form = window.form
-    pick(qtbot, form.workload, "cpu-native")
-    pick(qtbot, form.backend, "threading")
-    form.workers.setFocus()
-    form.workers.selectAll()
-    qtbot.keyClicks(form.workers, "3")
-    pick(qtbot, form.backend, "gui-thread")
+    three_workers_then_gui_thread(qtbot, window)
     with qtbot.waitSignal(window.controller.run_started, timeout=20_000) as started:
         click(qtbot, window.compare_button)
     assert {s.backend: s.workers for s in window.comparison.specs} == dict.fromkeys(BACKENDS, 3)

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import (
     QFontMetrics,
     QImage,
@@ -21,24 +21,12 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QLabel
 
-from gui.app import make_app
 from gui.plots import TOP_MS, LivePlots
 from gui.style import BACKEND_COLOURS
-from gui.window import MainWindow
-from tests.test_window import click, dispose, finish, job
+from tests.test_window import click, finish, job
 from workers.record import RunRecord
 from workers.spec import BACKENDS
 from workers.stats import Ring
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    make_app()
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win.show()
-    yield win
-    dispose(win)
-    sys.setswitchinterval(0.005)
 
 
 def link_point(label: QLabel, href: str) -> QPoint:
@@ -84,7 +72,7 @@ def test_lowering_the_switch_interval_mid_run_is_marked_recorded_and_lowers_the_
     """The README's experiment: pure-Python threads at 5 ms, then 1 ms typed into
     the status bar's spin box while they run."""
     assert window.switch.value() == 5.0 and sys.getswitchinterval() == pytest.approx(0.005)
-    job(window, "cpu-python", "threading", workers=2, tasks=60, size="8MB")  # outlasts the test
+    job(window, "cpu-python", "threading", workers=2, tasks=240, size="8MB")  # outlasts the test
     with qtbot.waitSignal(window.controller.run_started, timeout=15_000) as started:
         click(qtbot, window.start_button)
     t_start = started.args[0].state.t_start

@@ -18,8 +18,8 @@ from gui.app import make_app
 from gui.controller import RunController
 from gui.controls import COMPARE_SERIAL_S, DEFAULTS, compare_spec, validate
 from gui.window import MainWindow
-from tests.helpers import started
-from tests.test_window import click, dispose, finish, job, record
+from tests.helpers import dispose, started
+from tests.test_window import click, finish, job, record
 from workers.spec import RunSpec
 from workers.speed import LEARN_MIN_S, Speed, measure_mbps
 

@@ -8,7 +8,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import csv
 import dataclasses
-import gc
 import io
 import json
 import sys
@@ -18,7 +17,7 @@ import time
 import numpy as np
 import psutil
 import pytest
-from PySide6.QtCore import QEvent, QSettings, QStandardPaths, Qt
+from PySide6.QtCore import QSettings, QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication
 
 from gui.app import make_app
@@ -32,34 +31,13 @@ from gui.results import COLUMNS
 from gui.series import frozen_spans, rate, span_freezes
 from gui.style import colour_of
 from gui.window import MainWindow
+from tests.helpers import dispose
 from workers.record import RunRecord
 from workers.spec import BACKENDS, RunSpec
 from workers.speed import Speed
 from workers.stats import FROZEN_MS
 
 QStandardPaths.setTestModeEnabled(True)  # never the user's real settings
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    make_app()
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win.show()
-    # As it does once shown, the window times this machine first (runs would wait for it).
-    qtbot.waitUntil(lambda: not win.controller.calibration_pending, timeout=20_000)
-    yield win
-    dispose(win)
-    sys.setswitchinterval(0.005)
-
-
-def dispose(win: MainWindow) -> None:
-    """Close and destroy ``win`` now. Left to the garbage collector, its ~70 000
-    objects would be torn down in the middle of a later test's run, where under
-    GIL contention each release of the lock costs a wait (seen: a 4.5 s freeze)."""
-    win.close()
-    win.deleteLater()
-    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    gc.collect()
 
 
 def job(win: MainWindow, workload: str, backend: str, **values: object) -> None:
