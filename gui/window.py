@@ -20,8 +20,9 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QMainWindow, QP
 from gui.alive import AlivePanel, ProgressPanel
 from gui.app import apply_theme, theme_choice
 from gui.controller import Active, Comparison, RunController
-from gui.controls import JobForm, compare_spec
+from gui.controls import JobForm
 from gui.frames import Frames
+from gui.jobs import compare_spec
 from gui.layout import (
     add_dock,
     fit_window,

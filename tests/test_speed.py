@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings
 
 from gui.app import make_app
 from gui.controller import RunController
-from gui.controls import COMPARE_SERIAL_S, DEFAULTS, compare_spec, validate
+from gui.jobs import COMPARE_SERIAL_S, DEFAULTS, compare_spec, validate
 from gui.window import MainWindow
 from tests.helpers import dispose, started
 from tests.test_window import click, finish, job, record

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import QApplication
 
 from gui.app import make_app
 from gui.bench import frame_costs_ms
-from gui.controls import COMPARE_SERIAL_S, DEFAULTS, compare_spec, validate
 from gui.export import to_csv, to_json
 from gui.frames import STARVED_S, turn_wait_s
+from gui.jobs import COMPARE_SERIAL_S, DEFAULTS, compare_spec, validate
 from gui.lessons import lesson_for, lesson_key
 from gui.readback import compare_summary, freeze_text, preview, readback, seconds_text
 from gui.results import COLUMNS
