@@ -11,6 +11,7 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import QMargins, QRect, QSize, Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QDockWidget,
     QFrame,
@@ -172,3 +173,38 @@ def _group(title: str, widget: QWidget) -> QGroupBox:
     layout.setContentsMargins(6, 4, 6, 6)
     layout.addWidget(widget)
     return box
+
+
+class RunButtons(QHBoxLayout):
+    """Start, Cancel and Compare all, side by side under the job form."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        start, cancel = QPushButton("Start"), QPushButton("Cancel")
+        compare = QPushButton("Compare all")
+        cancel.setToolTip("Cancel the running job and drop the queued ones (Esc).")
+        compare.setToolTip(
+            "Run this job on every back end in turn (Ctrl+Shift+R) and compare the bars. "
+            "The size per task is scaled down so each serial run lasts about 3 s."
+        )
+        self.buttons = (start, cancel, compare)
+        for button in self.buttons:
+            self.addWidget(button)
+
+
+def banner() -> QLabel:
+    """The sentence above the plots: what the selected job will do, or what a run did.
+
+    Its height is fixed (four lines of bold text): a new text must never move the
+    plots, whose re-layout and repaint run in Python (~1 s under GIL contention).
+    """
+    label = QLabel(wordWrap=True, objectName="readback")
+    label.setStyleSheet(
+        "#readback { font-weight: bold; padding: 6px 10px; "
+        "border-left: 4px solid palette(highlight); background: palette(alternate-base); }"
+    )
+    bold = QFont(label.font())
+    bold.setBold(True)
+    label.setFixedHeight(4 * QFontMetrics(bold).lineSpacing() + 14)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return label

@@ -14,8 +14,8 @@ import time
 
 import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
-from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QMainWindow, QPushButton
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import QApplication, QMainWindow, QPushButton
 
 from gui.alive import AlivePanel, ProgressPanel
 from gui.app import apply_theme, theme_choice
@@ -24,7 +24,9 @@ from gui.controls import JobForm
 from gui.frames import Frames
 from gui.jobs import compare_spec
 from gui.layout import (
+    RunButtons,
     add_dock,
+    banner,
     fit_window,
     job_column,
     plots_area,
@@ -90,17 +92,8 @@ class MainWindow(QMainWindow):
     # -- layout -------------------------------------------------------------
     def _build(self) -> None:
         self.form = JobForm(self.controller.speed)
-        self.start_button = QPushButton("Start")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Cancel the running job and drop the queued ones (Esc).")
-        self.compare_button = QPushButton("Compare all")
-        self.compare_button.setToolTip(
-            "Run this job on every back end in turn (Ctrl+Shift+R) and compare the bars. "
-            "The size per task is scaled down so each serial run lasts about 3 s."
-        )
-        buttons = QHBoxLayout()
-        for button in (self.start_button, self.cancel_button, self.compare_button):
-            buttons.addWidget(button)
+        buttons = RunButtons()
+        self.start_button, self.cancel_button, self.compare_button = buttons.buttons
         self.alive = AlivePanel()
         self.progress = ProgressPanel()
         self.log = EventLog()
@@ -108,17 +101,7 @@ class MainWindow(QMainWindow):
         self.job_scroll = job_column(self.form, buttons, self.alive, self.progress, self.log)
         self.job_dock = add_dock(self, "Job", self.job_scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
 
-        self.readback = QLabel(wordWrap=True, objectName="readback")
-        self.readback.setStyleSheet(
-            "#readback { font-weight: bold; padding: 6px 10px; "
-            "border-left: 4px solid palette(highlight); background: palette(alternate-base); }"
-        )
-        # A fixed height (four lines of bold text): a new text must never move the
-        # plots, whose re-layout and repaint run in Python (~1 s under GIL contention).
-        bold = QFont(self.readback.font())
-        bold.setBold(True)
-        self.readback.setFixedHeight(4 * QFontMetrics(bold).lineSpacing() + 14)
-        self.readback.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.readback = banner()
         self.plots = LivePlots(os.cpu_count() or 1)
         self.clear_button = QPushButton("Clear plots")
         self.clear_button.setToolTip("Remove every run from the plots (the results stay).")
