@@ -29,6 +29,8 @@ QUICK = {
     "disk-write": {"tasks": 8, "size": 128_000_000},
     "cpu-python": {"tasks": 4, "size": 5_000_000},
     "cpu-native": {"tasks": 4, "size": 384_000_000},
+    "race": {"size": 100_000},
+    "deadlock": {"size": 20_000},
 }
 
 
@@ -119,23 +121,32 @@ def run_bench(specs: list[RunSpec], *, repeat: int = 1, quiet: bool = False) -> 
 def medians(result: BenchResult) -> list[dict[str, object]]:
     """Per combination: median throughput and lag p99 over the repeats, and the
     throughput against the serial baseline (gui-thread) of the same workload."""
-    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    groups: dict[tuple[str, str, str], list[RunRecord]] = {}
     for r in result.records:
-        groups.setdefault((r.workload, r.backend), []).append(r)
+        groups.setdefault((r.workload, r.backend, r.guard), []).append(r)
     out = []
-    for (workload, backend), rs in groups.items():
+    for (workload, backend, guard), rs in groups.items():
         out.append(
             {
                 "workload": workload,
                 "backend": backend,
+                "guard": guard,
                 "runs": len(rs),
                 "throughput": round(statistics.median(r.throughput for r in rs), 3),
                 "lag_p99_ms": round(statistics.median(r.lag_ms["p99"] for r in rs), 3),
             }
         )
-    serial = {m["workload"]: m["throughput"] for m in out if m["backend"] == "gui-thread"}
+        lost = [r.lost for r in rs if r.lost is not None]
+        if lost:  # the hazards lab: how many runs lost updates, and how many
+            out[-1] |= {"lost_median": statistics.median(lost), "runs_losing": sum(x > 0 for x in lost)}
+        found = [r.detect_s for r in rs if r.deadlock and r.detect_s is not None]
+        if workload == "deadlock":
+            out[-1] |= {"deadlocks": len(found), "detect_s_max": max(found, default=None)}
+    serial = {
+        (m["workload"], m["guard"]): m["throughput"] for m in out if m["backend"] == "gui-thread"
+    }
     for m in out:
-        base = serial.get(m["workload"])
+        base = serial.get((m["workload"], m["guard"]))
         m["vs_serial"] = round(m["throughput"] / base, 3) if base else None  # type: ignore[operator]
     return out
 
@@ -153,7 +164,35 @@ def row(r: RunRecord, rep: int | None = None) -> str:
         f"{r.workload:<11} {r.backend:<16} {'' if rep is None else rep + 1:>3} {r.workers:>3} {r.tasks:>5} {'yes' if r.ok else 'NO':>3} "
         f"{r.wall_s:>7.2f} {r.startup_s:>7.2f} {r.throughput:>9.1f} {lag['p50']:>8.1f} "
         f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f}"
-    )
+    ) + hazard_text(r)
+
+
+def hazard_text(r: RunRecord) -> str:
+    """The hazards lab's numbers, after a row: lost updates, or the deadlock found."""
+    if r.lost is not None:
+        return f"  guard {r.guard}: lost {r.lost:,} of {r.expected:,} (actual {r.actual:,})"
+    if r.workload == "deadlock":
+        found = f"deadlock found in {r.detect_s:.2f} s" if r.deadlock else "no deadlock"
+        return f"  guard {r.guard}: {found}"
+    return ""
+
+
+def guards_for(workloads: list[str], text: str) -> dict[str, list[str]]:
+    """``--guard none,lock``: per workload, the guards it knows from the list (each
+    is a run); a guard no workload knows, or a hazard left without one, is an error."""
+    from workers.spec import GUARDS, HAZARDS, SpecError
+
+    asked = [g.strip() for g in str(text).split(",") if g.strip()] or ["none"]
+    out = {w: [g for g in asked if g in GUARDS.get(w, ("none",))] or ["none"] for w in workloads}
+    for guard in asked:
+        if not any(guard in GUARDS.get(w, ("none",)) for w in workloads):
+            known = sorted({g for w in workloads for g in GUARDS.get(w, ("none",))})
+            raise SpecError("guard", f"{guard!r} is not a guard of {', '.join(workloads)}: "
+                            f"choose from {', '.join(known)}")
+    for w in workloads:
+        if w in HAZARDS and not any(g in GUARDS[w] for g in asked):
+            raise SpecError("guard", f"{w} knows {', '.join(GUARDS[w])}; none of them was given")
+    return out
 
 
 def specs_from_args(args) -> list[RunSpec]:
@@ -161,9 +200,10 @@ def specs_from_args(args) -> list[RunSpec]:
     from workers.spec import parse_spec
 
     out = []
-    for workload in args.workloads:
+    guards = guards_for(args.workloads, getattr(args, "guard", "none"))
+    for workload, guard in ((w, g) for w in args.workloads for g in guards[w]):
         for backend in args.backends:
-            raw: dict[str, object] = {"workload": workload, "backend": backend}
+            raw: dict[str, object] = {"workload": workload, "backend": backend, "guard": guard}
             if args.quick:
                 raw.update(QUICK[workload])
             for name in ("workers", "tasks", "size", "latency_ms", "rate_mbps"):
@@ -222,7 +262,8 @@ def main(args) -> int:
         }
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(data, out, indent=2)
-    bad = [r for r in result.records if not r.ok]
+    # A deadlock found is what an unguarded deadlock run is for: measured, not a failure.
+    bad = [r for r in result.records if not r.ok and r.outcome != "deadlock"]
     for r in bad:
         print(f"FAILED: {r.workload} on {r.backend}: {'; '.join(r.errors[:3])}", file=sys.stderr)
     return 1 if bad or len(result.records) != len(specs) * repeat else 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workers.spec import BACKENDS, WORKLOADS, SpecError
+from workers.spec import ALL_WORKLOADS, BACKENDS, WORKLOADS, SpecError
 
 
 def _choices(kind: str, allowed: tuple[str, ...]):
@@ -27,10 +27,10 @@ def _choices(kind: str, allowed: tuple[str, ...]):
 
 def _job(text: str) -> tuple[str, str]:
     workload, _, backend = text.partition(":")
-    if workload not in WORKLOADS or backend not in BACKENDS:
+    if workload not in ALL_WORKLOADS or backend not in BACKENDS:
         raise argparse.ArgumentTypeError(
             f"expected WORKLOAD:BACKEND, e.g. cpu-python:gui-thread "
-            f"(workloads: {', '.join(WORKLOADS)}; back ends: {', '.join(BACKENDS)})"
+            f"(workloads: {', '.join(ALL_WORKLOADS)}; back ends: {', '.join(BACKENDS)})"
         )
     return workload, backend
 
@@ -86,7 +86,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true", help="run Compare all once the window is up")
     sub = p.add_subparsers(dest="command")
     b = sub.add_parser("bench", help="run workloads x back ends headless and print the table")
-    b.add_argument("--workloads", type=_choices("workload", WORKLOADS), default=list(WORKLOADS))
+    b.add_argument(
+        "--workloads",
+        type=_choices("workload", ALL_WORKLOADS),
+        default=list(WORKLOADS),
+        help=f"comma-separated (default: {','.join(WORKLOADS)}; the hazards lab: race,deadlock)",
+    )
     b.add_argument("--backends", type=_choices("back end", BACKENDS), default=list(BACKENDS))
     b.add_argument("--workers", help="workers per run (default: CPU count for CPU work, 8 for I/O)")
     b.add_argument("--tasks", help="tasks per run")
@@ -100,6 +105,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--url", action="append", help="download this URL instead (repeatable)")
     b.add_argument("--folder", help="write files here instead of a temp folder")
     b.add_argument("--fsync", action="store_true", help="fsync each written file")
+    b.add_argument(
+        "--guard",
+        default="none",
+        help="hazards lab, comma-separated: none, lock (race), ordered (deadlock); each "
+        "workload runs once per guard it knows, e.g. --guard none,lock",
+    )
     b.add_argument(
         "--quick",
         action="store_true",

@@ -87,6 +87,13 @@ class Prepared:
     error: str = ""
 
 
+def read_hazard(active: Active) -> None:
+    """The hazards lab: what the run's shared state holds now (expected vs actual,
+    the wait-for graph), read by this process from the memory the workers share."""
+    for state in active.run.shared:
+        active.state.hazard = state.readout()
+
+
 class RunController(QObject):
     """Starts runs (queueing the rest), drains their events, emits records."""
 
@@ -342,6 +349,7 @@ class RunController(QObject):
         if events:
             active.state.apply(events, now)
             self.updated.emit([e for e in events if e.kind != "progress"])
+        read_hazard(active)
         if not active.run.finished:
             return
         if active.settle_until is None:
@@ -378,6 +386,7 @@ class RunController(QObject):
         if active is None:
             return
         now = time.perf_counter()
+        read_hazard(active)  # the final balance, or the cycle: from the shared memory itself
         lag = self.probe.stats(active.state.t_start, now)
         record = RunRecord.of(active.state, active.run.workers, lag, self.probe.samples, now)
         self.records.append(record)

@@ -66,6 +66,17 @@ class Task:
     total: int
     #: An ``async`` twin for the asyncio back end (I/O workloads only).
     afn: AsyncTaskFn | None = None
+    #: The key of the run's shared state (``workers.shared``), passed to ``fn`` as
+    #: ``shared=``; empty for tasks that share nothing.
+    shared: str = ""
+
+    def arguments(self) -> dict[str, Any]:
+        """``kwargs``, with the shared state looked up where the task runs."""
+        if not self.shared:
+            return self.kwargs
+        from workers import shared
+
+        return {**self.kwargs, "shared": shared.lookup(self.shared)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +174,7 @@ def run_task(task: Task, post: Callable[[Event], None], cancel: CancelToken) -> 
     post(make_event("started", task.index))
     report = Reporter(task.index, post)
     try:
-        outcome = task.fn(report, cancel, **task.kwargs)
+        outcome = task.fn(report, cancel, **task.arguments())
     except Exception as exc:  # a task's failure (or cancel) is data, never a crash
         post(_verdict(task, report, None, exc))
     else:
@@ -179,9 +190,9 @@ async def run_task_async(task: Task, post: Callable[[Event], None], cancel: Canc
     report = Reporter(task.index, post)
     try:
         if task.afn is not None:
-            outcome = await task.afn(report, cancel, **task.kwargs)
+            outcome = await task.afn(report, cancel, **task.arguments())
         else:  # CPU work has no await points: it blocks the loop, as naive asyncio does
-            outcome = task.fn(report, cancel, **task.kwargs)
+            outcome = task.fn(report, cancel, **task.arguments())
     except Exception as exc:
         post(_verdict(task, report, None, exc))
     else:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from workers.core import Event
-from workers.spec import RunSpec
+from workers.spec import HAZARDS, K_UNITS, RunSpec
 from workers.stats import LagStats, Ring
 
 
@@ -35,6 +35,9 @@ class RunState:
     #: ``(perf_counter time, ms)``: the switch interval when the state was made, then
     #: each change during the run (the window reports them as the learner makes them).
     switch_intervals: list[tuple[float, float]] = field(default_factory=list)
+    #: The hazards lab: what the run's shared state reads now (``readout()`` of
+    #: ``workers.shared``), refreshed each frame while it runs, then once at its end.
+    hazard: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.totals)
@@ -119,6 +122,17 @@ class RunRecord:
     #: samples}`` per stretch at one interval (a probe sample counts in the stretch
     #: it ended in: it measures the wait that ended then).
     lag_by_switch: tuple[dict[str, float], ...] = ()
+    #: The hazards lab. ``guard``: the fix in force (``none``, ``lock``, ``ordered``).
+    #: race: deposits applied (``expected``), the final balance read from the shared
+    #: memory (``actual``) and ``lost`` = expected - actual; None for other workloads.
+    #: deadlock: the wait-for cycle found (empty if none) and ``detect_s``, from the
+    #: last worker starting to wait to the cycle being confirmed.
+    guard: str = "none"
+    expected: int | None = None
+    actual: int | None = None
+    lost: int | None = None
+    deadlock: str = ""
+    detect_s: float | None = None
 
     @property
     def intervals_ms(self) -> tuple[float, ...]:
@@ -128,6 +142,7 @@ class RunRecord:
         return tuple(dict.fromkeys(ms for _, ms in changes))
 
     #: How the run ended, apart from whether it verified: "done" (every task done),
+    #: "deadlock" (its workers waited for each other in a cycle, and gave up),
     #: "failed" (a task failed, or never said how it ended) or "cancelled". Derived
     #: from the counts, so a record cannot say "done" with tasks missing.
     outcome: str = field(init=False)
@@ -135,6 +150,8 @@ class RunRecord:
     def __post_init__(self) -> None:
         if self.done == self.tasks:
             outcome = "done"
+        elif self.deadlock:
+            outcome = "deadlock"
         elif self.failed or self.done + self.cancelled < self.tasks:
             outcome = "failed"
         else:
@@ -161,6 +178,8 @@ class RunRecord:
         first = state.t_first if state.t_first is not None else end
         work_s = max(end - first, 1e-9)
         done = state.count("done")
+        hazard = state.hazard
+        per_k = state.spec.workload in HAZARDS  # thousands of deposits or rounds a second
         return cls(
             workload=state.spec.workload,
             backend=state.spec.backend,
@@ -175,8 +194,8 @@ class RunRecord:
             startup_s=round(first - state.t_start, 4),
             work_s=round(work_s, 4),
             units=state.units,
-            throughput=round(state.units / work_s / 1e6, 3),
-            unit="MB/s",
+            throughput=round(state.units / work_s / (1e3 if per_k else 1e6), 3),
+            unit=f"k {K_UNITS[state.spec.workload]}/s" if per_k else "MB/s",
             lag_ms=lag.as_dict(),
             errors=tuple(state.errors[:20]),
             switch_interval_ms=state.switch_intervals[0][1],
@@ -184,6 +203,12 @@ class RunRecord:
                 (round(max(0.0, t - state.t_start), 3), ms) for t, ms in state.switch_intervals
             ),
             lag_by_switch=lag_by_switch(state, samples, t1) if samples is not None else (),
+            guard=state.spec.guard,
+            expected=hazard.get("expected"),
+            actual=hazard.get("actual"),
+            lost=hazard.get("lost"),
+            deadlock=hazard.get("deadlock", ""),
+            detect_s=hazard.get("detect_s"),
         )
 
     def as_dict(self) -> dict[str, Any]:

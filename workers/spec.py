@@ -21,6 +21,15 @@ from workers.core import os_reason
 BACKENDS = ("gui-thread", "qthread", "threading", "thread-pool", "multiprocessing", "asyncio")
 WORKLOADS = ("download", "disk-write", "cpu-python", "cpu-native")
 IO_WORKLOADS = frozenset({"download", "disk-write"})
+#: The hazards lab: workloads whose workers share state. N = workers (one task each),
+#: K = ``size`` (deposits, or rounds, per worker); ``guard`` picks the fix.
+HAZARDS = ("race", "deadlock")
+ALL_WORKLOADS = WORKLOADS + HAZARDS
+#: The guards each workload knows; the first is the default (no guard).
+GUARDS: dict[str, tuple[str, ...]] = {"race": ("none", "lock"), "deadlock": ("none", "ordered")}
+#: What K counts, per hazard workload.
+K_UNITS = {"race": "deposits", "deadlock": "rounds"}
+MAX_K = 100_000_000
 
 MAX_WORKERS = 64
 MAX_TASKS = 10_000
@@ -40,6 +49,11 @@ DEFAULT_JOBS: dict[str, dict[str, object]] = {
     "disk-write": {"tasks": 16, "size": "256MB", "latency_ms": 0.0, "rate_mbps": 0.0},
     "cpu-python": {"tasks": 8, "size": "16MB", "latency_ms": 0.0, "rate_mbps": 0.0},
     "cpu-native": {"tasks": 8, "size": "1.5GB", "latency_ms": 0.0, "rate_mbps": 0.0},
+    # race: 4 workers x 300k deposits: 0.1-0.5 s unguarded, 1-2 s with the lock (threads,
+    # processes); asyncio awaits once per deposit: ~8 s. deadlock: 4 x 200k transfers, ~2 s
+    # ordered; unordered it deadlocks within the first tens of ms once all have started.
+    "race": {"tasks": 4, "size": "300k", "latency_ms": 0.0, "rate_mbps": 0.0},
+    "deadlock": {"tasks": 4, "size": "200k", "latency_ms": 0.0, "rate_mbps": 0.0},
 }
 
 _UNITS = {
@@ -61,6 +75,8 @@ class SpecError(ValueError):
 
 
 def default_workers(workload: str) -> int:
+    if workload in HAZARDS:
+        return int(DEFAULT_JOBS[workload]["tasks"])  # type: ignore[call-overload]
     return (os.cpu_count() or 1) if workload not in IO_WORKLOADS else 8
 
 
@@ -164,6 +180,7 @@ class RunSpec:
     urls: tuple[str, ...] = ()  # download these instead of the local server's files
     folder: str | None = None  # None: a temp folder (disk-write) / memory (download)
     fsync: bool = False
+    guard: str = "none"  # hazards: "lock" (race), "ordered" (deadlock); "none" elsewhere
 
     @property
     def io_bound(self) -> bool:
@@ -180,8 +197,8 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
     Raises :class:`SpecError` naming the first bad field.
     """
     workload = str(raw.get("workload", ""))
-    if workload not in WORKLOADS:
-        raise SpecError("workload", f"{workload[:40]!r} is not one of {', '.join(WORKLOADS)}")
+    if workload not in ALL_WORKLOADS:
+        raise SpecError("workload", f"{workload[:40]!r} is not one of {', '.join(ALL_WORKLOADS)}")
     backend = str(raw.get("backend", ""))
     if backend not in BACKENDS:
         raise SpecError("backend", f"{backend[:40]!r} is not one of {', '.join(BACKENDS)}")
@@ -208,6 +225,9 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
     folder = raw.get("folder") or None
     if folder is not None:
         folder = str(check_folder(str(folder)))
+    guard = check_guard(workload, raw.get("guard"))
+    if workload in HAZARDS:
+        return hazard_spec(workload, backend, workers, raw.get("size"), guard)
     return RunSpec(
         workload=workload,
         backend=backend,
@@ -232,6 +252,36 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
         folder=folder,
         fsync=bool(raw.get("fsync", False)),
     )
+
+
+def check_guard(workload: str, guard: object) -> str:
+    known = GUARDS.get(workload, ("none",))
+    text = "none" if guard in (None, "") else str(guard)
+    if text not in known:
+        if len(known) == 1:
+            raise SpecError("guard", f"{workload} has no guard ({text[:40]!r} given): use none")
+        raise SpecError("guard", f"{text[:40]!r} is not a guard {workload} knows: {', '.join(known)}")
+    return text
+
+
+def hazard_spec(workload: str, backend: str, workers: object, k: object, guard: str) -> RunSpec:
+    """A race or deadlock job: N workers (one task each), K deposits or rounds per worker."""
+    n = int(_number(workers, "workers", 1, MAX_WORKERS, integer=True))
+    if workload == "deadlock" and n < 2:
+        raise SpecError(
+            "workers", "deadlock needs N of at least 2 workers: it takes two to wait for each other"
+        )
+    what = K_UNITS[workload]
+    text = DEFAULT_JOBS[workload]["size"] if k in (None, "") else k
+    try:
+        count = parse_size(text, "size")
+    except SpecError:
+        raise SpecError("size", f"{str(text)[:40]!r} is not a number of {what}, e.g. 300k") from None
+    if count < 1:
+        raise SpecError("size", f"K, the {what} per worker, must be at least 1")
+    if count > MAX_K:
+        raise SpecError("size", f"K, the {what} per worker, must be at most {MAX_K:,}")
+    return RunSpec(workload=workload, backend=backend, workers=n, tasks=n, size=count, guard=guard)
 
 
 def format_bytes(n: float) -> str:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 
+from workers import shared
 from workers.core import Event, Task, make_event
 
 
@@ -44,6 +45,8 @@ class Run:
         self.started_at = 0.0
         self.started: set[int] = set()
         self.closed = False
+        #: What the tasks share (``workers.shared``): the parent reads the hazard from it.
+        self.shared = shared.of(tasks)
 
     # -- to implement -------------------------------------------------
     def _start(self) -> None:
@@ -102,6 +105,7 @@ class Run:
         for task in self.tasks:  # whatever never reported back ends as cancelled
             if task.index not in self.verdicts:
                 self.verdicts[task.index] = make_event("cancelled", task.index)
+        shared.forget(self.shared)  # the keys; whoever holds ``shared`` may still read it
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {len(self.verdicts)}/{len(self.tasks)} final>"

@@ -34,7 +34,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
 from typing import Any
 
-from workers import procs
+from workers import procs, shared
 from workers.backends.base import Run
 from workers.core import Cancelled, Event, Task, describe, make_event, run_task
 
@@ -47,17 +47,20 @@ def start_pool(
     workers: int,
     events: multiprocessing.queues.Queue[Any],
     cancel: multiprocessing.synchronize.Event,
+    states: tuple[shared.SharedState, ...] = (),
 ) -> ProcessPoolExecutor:
     """``workers`` processes, each with its own interpreter and its own GIL.
 
-    Every worker gets the run's ``events`` queue (its progress goes there)
-    and its ``cancel`` event (the token its tasks check between chunks).
+    Every worker gets the run's ``events`` queue (its progress goes there),
+    its ``cancel`` event (the token its tasks check between chunks) and the
+    ``states`` its tasks share (shared memory and locks travel only this way,
+    as the process starts: see :mod:`workers.shared`).
     """
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=SPAWN,
         initializer=init_worker,
-        initargs=(events, cancel, os.getpid()),
+        initargs=(events, cancel, os.getpid(), states),
     )
 
 
@@ -65,10 +68,13 @@ _events: Any = None  # in a worker: the run's queue
 _cancel: Any = None  # in a worker: the run's cancel event
 
 
-def init_worker(events: Any, cancel: Any, app_pid: int) -> None:
-    """Runs once in each new worker: keep the queue and the token for its tasks."""
+def init_worker(
+    events: Any, cancel: Any, app_pid: int, states: tuple[shared.SharedState, ...] = ()
+) -> None:
+    """Runs once in each new worker: keep the queue, the token and the shared state for its tasks."""
     global _events, _cancel
     _events, _cancel = events, cancel
+    shared.adopt(states)
     procs.harden_worker(app_pid, events)  # die with the app, run below it, say our pid
 
 
@@ -151,7 +157,7 @@ class ProcessRun(Run):
 
     def _spawn(self) -> None:
         try:
-            self.pool = start_pool(self.workers, self.events, self.mp_cancel)
+            self.pool = start_pool(self.workers, self.events, self.mp_cancel, self.shared)
             # One task per worker: each submission spawns a worker, from this thread.
             self._submit(self.pool, self.tasks[: self.workers])
         except Exception as exc:

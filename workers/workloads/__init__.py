@@ -1,4 +1,8 @@
-"""The four workloads, each split into picklable tasks (see ``workers.core``)."""
+"""The workloads, each split into picklable tasks (see ``workers.core``).
+
+The hazards lab's (``race``, ``deadlock``) also build the state their tasks
+share, for the back end they will run on (see ``workers.shared``).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,14 @@ def make_tasks(
         from workers.workloads import download
 
         return download.make_tasks(spec.with_(folder=folder), base_url)
+    if spec.workload == "race":
+        from workers.workloads import race
+
+        return race.make_tasks(spec)
+    if spec.workload == "deadlock":
+        from workers.workloads import deadlock
+
+        return deadlock.make_tasks(spec)
     if spec.workload == "disk-write":
         from workers.workloads import disk
 
