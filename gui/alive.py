@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.hazards import hazard_line
 from workers.record import RunState
 
 #: (fill, background) per task state, made once: see BouncingBall.paintEvent.
@@ -171,11 +172,16 @@ class ProgressPanel(QWidget):
         # re-lay out the plots next to it (costly, in Python, while threads compute).
         self.counts.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.grid = TaskGrid()
+        # The hazards lab, live: expected vs actual and lost, or who holds and waits for what.
+        self.hazard = QLabel(objectName="hazard", wordWrap=True)
+        self.hazard.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.hazard.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addWidget(self.bar)
         layout.addWidget(self.counts)
+        layout.addWidget(self.hazard)
         layout.addWidget(self.grid, 1)
 
     def show_state(self, state: RunState, now: float) -> None:
@@ -190,6 +196,10 @@ class ProgressPanel(QWidget):
             if state.count(kind):
                 counts.append(f"{state.count(kind)} {word}")
         self.counts.setText(" · ".join(counts))
+        line = hazard_line(state.spec.workload, state.hazard)
+        if line != self.hazard.text():
+            self.hazard.setText(line)
+        self.hazard.setVisible(bool(line))
         fractions = [
             min(u / t, 1.0) if t else (1.0 if s == "done" else 0.0)
             for u, t, s in zip(state.done_units, state.totals, state.statuses, strict=True)

@@ -29,12 +29,15 @@ from PySide6.QtWidgets import (
 from gui.jobs import DEFAULTS, describe_job, validate
 from workers.backends import DESCRIPTIONS
 from workers.spec import (
+    ALL_WORKLOADS,
     BACKENDS,
+    GUARDS,
+    HAZARDS,
+    K_UNITS,
     MAX_LATENCY_MS,
     MAX_RATE_MBPS,
     MAX_TASKS,
     MAX_WORKERS,
-    WORKLOADS,
     RunSpec,
     SpecError,
     check_folder,
@@ -59,7 +62,18 @@ WORKLOAD_TIPS = {
     "(page cache, optional fsync).",
     "cpu-python": "Adler-32 in a pure-Python loop: CPU-bound, and holds the GIL.",
     "cpu-native": "SHA-256 in C (hashlib): CPU-bound, but releases the GIL.",
+    "race": "Hazards lab: N workers deposit K times into one shared account with a "
+    "read–compute–write; unguarded, deposits get lost. Guard: lock.",
+    "deadlock": "Hazards lab: N workers transfer around a ring of accounts, taking two locks "
+    "in opposite order; unguarded, they wait for each other for ever. Guard: ordered.",
 }
+GUARD_TIP = (
+    "Hazards lab: the fix. race: none or lock (a lock around read and write); deadlock: "
+    "none or ordered (every worker takes the lower-numbered lock first)."
+)
+NO_GUARD_TIP = "Only the hazards lab's workloads (race, deadlock) have a guard."
+#: The size field's label: what K counts, per workload (bytes elsewhere).
+SIZE_LABELS = {"race": "&Deposits per worker", "deadlock": "&Rounds per worker"}
 
 
 class JobForm(QWidget):
@@ -72,7 +86,7 @@ class JobForm(QWidget):
         super().__init__(parent)
         self.speed = speed
         self.workload = QComboBox()
-        for i, name in enumerate(WORKLOADS):
+        for i, name in enumerate(ALL_WORKLOADS):
             self.workload.addItem(name)
             self.workload.setItemData(i, WORKLOAD_TIPS[name], Qt.ItemDataRole.ToolTipRole)
         self.backend = QComboBox()
@@ -96,6 +110,7 @@ class JobForm(QWidget):
         self.browse_button.clicked.connect(self.browse)
         self.folder.editingFinished.connect(self.check_folder)
         self.fsync = QCheckBox("fsync each file")
+        self.guard = QComboBox()
         self.defaults_button = QPushButton("Defaults")
         self.defaults_button.setToolTip("Put this workload's default job back in the form.")
         self.defaults_button.clicked.connect(self.reset)
@@ -113,6 +128,7 @@ class JobForm(QWidget):
             self.urls: "Download these instead of the local server's files (task i gets URL i).",
             self.folder: "Where written or downloaded files go.",
             self.fsync: "Force each file to the disk before counting it done.",
+            self.guard: GUARD_TIP,
         }
         for widget, tip in self.tips.items():
             widget.setToolTip(tip)
@@ -133,6 +149,7 @@ class JobForm(QWidget):
             ("workers", "W&orkers", self.workers, self.workers),
             ("tasks", "&Tasks", self.tasks, self.tasks),
             ("size", "&Size per task", self.size, self.size),
+            ("guard", "&Guard", self.guard, self.guard),
             ("latency_ms", "Server &latency", self.latency, self.latency),
             ("rate_mbps", "Server &rate", self.rate, self.rate),
             ("urls", "&URLs", self.urls, self.urls),
@@ -140,6 +157,8 @@ class JobForm(QWidget):
         ):
             label = QLabel(text)
             label.setBuddy(buddy)  # Alt+letter focuses the field, also when it sits in a row
+            if field == "size":
+                self.size_label = label
             form.addRow(label, widget)
             error = QLabel(objectName=f"error-{field}", wordWrap=True)
             error.setStyleSheet("color: #e53935;")
@@ -170,6 +189,7 @@ class JobForm(QWidget):
             self.urls.textChanged,
             self.folder.textChanged,
             self.fsync.toggled,
+            self.guard.currentTextChanged,
         ):
             signal.connect(self.changed)
 
@@ -186,6 +206,9 @@ class JobForm(QWidget):
             "tasks": self.tasks.value(),
             "size": self.size.text(),
         }
+        if workload in HAZARDS:  # N = workers, one task each
+            del raw["tasks"]
+            raw["guard"] = self.guard.currentText()
         if workload == "download":
             raw["latency_ms"] = self.latency.value()
             raw["rate_mbps"] = self.rate.value()
@@ -225,10 +248,13 @@ class JobForm(QWidget):
             label.setText(f"{field.split('_')[0]}: {message}" if message else "")
             self.form.setRowVisible(label, bool(message))
         self.hint.setText(describe_job(spec, self.speed) if spec is not None else "")
-        rate = self.speed.rate(raw["workload"])  # type: ignore[index]
-        self.hint.setToolTip(
-            f"Estimated at {rate.mbps:,.1f} MB/s per worker: {RATE_SOURCES[rate.source]}."
-        )
+        if raw["workload"] in HAZARDS:
+            self.hint.setToolTip("What the run will count: its expected total, or its rounds.")
+        else:
+            rate = self.speed.rate(raw["workload"])  # type: ignore[index]
+            self.hint.setToolTip(
+                f"Estimated at {rate.mbps:,.1f} MB/s per worker: {RATE_SOURCES[rate.source]}."
+            )
         return spec
 
     @Slot()
@@ -308,9 +334,30 @@ class JobForm(QWidget):
         self.urls.setEnabled(workload == "download")
         self._enable_server_fields()
         self.fsync.setEnabled(workload == "disk-write")
+        self._show_guards(workload)
         self.folder.setEnabled(workload in ("download", "disk-write"))
         self.browse_button.setEnabled(self.folder.isEnabled())
         self.changed.emit()
+
+    def _show_guards(self, workload: str) -> None:
+        """The guards ``workload`` knows (none first); Tasks and Size say what N and K are."""
+        hazard = workload in HAZARDS
+        self.guard.blockSignals(True)  # one ``changed`` for the whole switch, from _apply
+        self.guard.clear()
+        self.guard.addItems(list(GUARDS.get(workload, ("none",))))
+        self.guard.blockSignals(False)
+        self.guard.setEnabled(hazard)
+        self.guard.setToolTip(GUARD_TIP if hazard else NO_GUARD_TIP)
+        self.tasks.setEnabled(not hazard)
+        self.tasks.setToolTip(
+            "N = workers: one task per worker." if hazard else self.tips[self.tasks]
+        )
+        self.size_label.setText(SIZE_LABELS.get(workload, "&Size per task"))
+        self.size.setToolTip(
+            f"K, the {K_UNITS[workload]} each worker makes: 300k or 300000."
+            if hazard
+            else self.tips[self.size]
+        )
 
     @Slot()
     def _enable_server_fields(self) -> None:
@@ -345,7 +392,7 @@ class JobForm(QWidget):
         if isinstance(memory, dict):
             self.memory = {k: v for k, v in memory.items() if k in DEFAULTS and isinstance(v, dict)}
         workload = str(settings.value("form/workload", self.current))
-        if workload in WORKLOADS:
+        if workload in ALL_WORKLOADS:
             self.workload.blockSignals(True)  # on_workload would file the defaults as memory
             self.workload.setCurrentText(workload)
             self.workload.blockSignals(False)

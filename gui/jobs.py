@@ -8,6 +8,8 @@ from collections.abc import Mapping
 
 from workers.spec import (
     DEFAULT_JOBS,
+    HAZARDS,
+    K_UNITS,
     RunSpec,
     SpecError,
     default_workers,
@@ -59,6 +61,8 @@ def validate(raw: Mapping[str, object]) -> tuple[RunSpec | None, dict[str, str]]
 def compare_spec(spec: RunSpec, speed: Speed, budget_s: float = COMPARE_SERIAL_S) -> RunSpec:
     """``spec`` with a smaller size per task if one serial run would outlast ``budget_s``
     at ``speed`` (this machine's)."""
+    if spec.workload in HAZARDS:  # counts, not bytes: the job is already small
+        return spec
     serial = speed.serial_seconds(spec)
     if serial <= budget_s or (spec.workload == "download" and spec.urls):
         return spec
@@ -70,6 +74,16 @@ def compare_spec(spec: RunSpec, speed: Speed, budget_s: float = COMPARE_SERIAL_S
 def describe_job(spec: RunSpec, speed: Speed) -> str:
     """``8 × 20.0 MB = 160.0 MB, ≈ 6 s serial``: the form's hint line. No number of
     seconds for a CPU workload until this machine's speed is measured."""
+    if spec.workload == "race":
+        return (
+            f"{spec.workers} workers × {spec.size:,} deposits of 1: the balance should end "
+            f"at {spec.workers * spec.size:,}"
+        )
+    if spec.workload == "deadlock":
+        return (
+            f"{spec.workers} workers × {spec.size:,} transfers around a ring of "
+            f"{spec.workers} locked accounts"
+        )
     if spec.workload == "download" and spec.urls:
         return f"{spec.tasks} downloads of {len(spec.urls)} URL(s), in turn"
     total = f"{spec.tasks} × {format_bytes(spec.size)} = {format_bytes(spec.tasks * spec.size)}"
@@ -78,3 +92,10 @@ def describe_job(spec: RunSpec, speed: Speed) -> str:
     seconds = speed.serial_seconds(spec)
     shown = f"{seconds:.1f}" if seconds < 9.5 else f"{seconds:.0f}"
     return f"{total}, ≈ {shown} s serial"
+
+
+def job_text(spec: RunSpec) -> str:
+    """``16 × 16.0 MB`` for the log, or for the hazards lab ``300,000 deposits each, guard lock``."""
+    if spec.workload in HAZARDS:
+        return f"{spec.size:,} {K_UNITS[spec.workload]} each, guard {spec.guard}"
+    return f"{spec.tasks} × {format_bytes(spec.size)}"

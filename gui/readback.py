@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 
+from gui import hazards
 from gui.lessons import DEFAULT_SWITCH_MS
 from workers.record import RunRecord
+from workers.spec import HAZARDS
 from workers.stats import FROZEN_MS
 
 #: Lag p99 at most this, and no freeze: the window "kept up" (over 50 ms, input
@@ -26,6 +28,8 @@ WHAT = {
     "cpu-native": "C code that releases the GIL",
     "download": "downloads",
     "disk-write": "disk writes",
+    "race": "deposits into one shared account",
+    "deadlock": "transfers between locked accounts",
 }
 
 
@@ -84,6 +88,8 @@ def expect(workload: str, backend: str, workers: int, cores: int | None = None) 
             "While a task runs, the event loop cannot: expect the window to freeze for as "
             "long as each task takes — try typing in the box meanwhile."
         )
+    if workload in HAZARDS:
+        return hazards.expect(workload, backend)
     if backend == "asyncio":
         if workload.startswith("cpu"):
             return (
@@ -166,7 +172,8 @@ def _baseline(record: RunRecord, history: list[RunRecord]) -> RunRecord | None:
     same = [
         r
         for r in history
-        if (r.workload, r.tasks, r.size) == (record.workload, record.tasks, record.size)
+        if (r.workload, r.tasks, r.size, r.guard)
+        == (record.workload, record.tasks, record.size, record.guard)
         and r.ok
         and r.throughput > 0
     ]
@@ -287,6 +294,8 @@ def readback(record: RunRecord, history: list[RunRecord]) -> str:
     head = f"{_who(r.backend, r.workers)} on {WHAT.get(r.workload, r.workload)}"
     head = head[0].upper() + head[1:]
     lag = lag_text(r)
+    if r.outcome == "deadlock":
+        return f"{head}: {hazards.deadlock_text(r)}; {speed_text(r)}, {lag}."
     if r.outcome != "done":
         done = f"{r.done} of {r.tasks} tasks done"
         if r.outcome == "failed":
@@ -305,11 +314,16 @@ def readback(record: RunRecord, history: list[RunRecord]) -> str:
             f"{r.throughput / base.throughput:.1f}× the throughput of {base.backend} "
             f"({base.workers} workers)"
         )
+    if r.workload in HAZARDS:
+        why = hazards.why(r, _freed, _blocked)
+        return f"{head}: {hazards.result(r)}; {speed}, {lag} — {why}."
     return f"{head}: {speed}, {lag} — {_why(r, base)}."
 
 
 def compare_summary(records: list[RunRecord]) -> str:
     """What a Compare all showed, in one sentence (complete runs only)."""
+    if records and records[0].workload in HAZARDS:
+        return hazards.compare_text(records)
     ok = [r for r in records if r.outcome == "done"]
     if not ok:
         return "Compare all: no run completed."

@@ -22,7 +22,7 @@ from gui.app import apply_theme, theme_choice
 from gui.controller import Active, Comparison, RunController
 from gui.controls import JobForm
 from gui.frames import Frames
-from gui.jobs import compare_spec
+from gui.jobs import compare_spec, job_text
 from gui.layout import (
     RunButtons,
     add_dock,
@@ -42,7 +42,7 @@ from gui.readback import compare_summary, preview, readback
 from gui.results import ResultsPanel
 from workers.core import Event
 from workers.record import RunRecord
-from workers.spec import BACKENDS, RunSpec, format_bytes
+from workers.spec import BACKENDS, HAZARDS, RunSpec, format_bytes
 
 #: Wait this long after the window first shows before timing this machine: its first
 #: paints would slow the calibration (they hold the GIL) and be slowed by it.
@@ -181,8 +181,10 @@ class MainWindow(QMainWindow):
         """The form's workload, back end and the workers a run of it would get."""
         form = self.form
         backend = form.backend.currentText()
-        workers = 1 if backend == "gui-thread" else min(form.workers.value(), form.tasks.value())
-        return form.workload.currentText(), backend, workers
+        workload = form.workload.currentText()
+        tasks = form.workers.value() if workload in HAZARDS else form.tasks.value()
+        workers = 1 if backend == "gui-thread" else min(form.workers.value(), tasks)
+        return workload, backend, workers
 
     def show_selection(self) -> None:
         """Banner and lesson: what the selected job will do (no number: none is measured yet)."""
@@ -238,8 +240,7 @@ class MainWindow(QMainWindow):
         small = compare_spec(spec, speed)
         self.bars.show_records([])
         self.pending_log.append(
-            f"Compare all: {small.workload}, {small.tasks} × {format_bytes(small.size)} "
-            f"on {len(BACKENDS)} back ends"
+            f"Compare all: {small.workload}, {job_text(small)} on {len(BACKENDS)} back ends"
             + (
                 f" (scaled from {format_bytes(spec.size)} per task)"
                 if small.size != spec.size
@@ -325,7 +326,7 @@ class MainWindow(QMainWindow):
         self.frames.start_run(active, self._label(spec))
         self.pending_log.append(
             f"── run {self.runs}: {spec.workload} on {spec.backend}, {active.run.workers} workers, "
-            f"{spec.tasks} × {format_bytes(spec.size)} ──"
+            f"{job_text(spec)} ──"
         )
         self._show_compare_progress()
 
@@ -383,8 +384,11 @@ class MainWindow(QMainWindow):
                 self._show_compare_progress()
         if comparison.done and comparison.records:
             self.readback.setText(compare_summary(comparison.records))
-            cpu = comparison.records[0].workload.startswith("cpu")
-            self.lessons.show_lesson("gil" if cpu else "io-vs-cpu")
+            workload = comparison.records[0].workload
+            cpu = workload.startswith("cpu")
+            self.lessons.show_lesson(
+                workload if workload in HAZARDS else "gil" if cpu else "io-vs-cpu"
+            )
             self.banner_for = self.selection()
 
     @Slot()

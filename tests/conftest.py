@@ -84,6 +84,15 @@ def asyncio_loop(qapp):
     return asyncloop.attach(qapp)
 
 
+@pytest.fixture(scope="session")
+def hazard_runs(qapp, asyncio_loop):
+    """Every hazards-lab pair, run once for the session (tests/hazardruns.py); the
+    controller is shut down before the first test that uses them starts."""
+    from tests.hazardruns import measure
+
+    return measure()
+
+
 @pytest.fixture
 def window(qtbot, tmp_path):
     """The app's window, shown, once it has timed this machine (as it does when shown:

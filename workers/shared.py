@@ -33,11 +33,12 @@ import asyncio
 import itertools
 import multiprocessing
 import threading
+import time
 from collections.abc import Iterable, MutableSequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from workers.core import Task
+    from workers.core import CancelToken, Task
 
 #: The run's process context (``spawn``, as in ``workers.backends.processes``).
 SPAWN = multiprocessing.get_context("spawn")
@@ -70,12 +71,36 @@ class Kit:
         """A lock taken with a timeout (``acquire(timeout=…)``), also on asyncio's loop."""
         return SPAWN.Lock() if self.processes else threading.Lock()
 
+    def arrivals(self, n: int) -> MutableSequence[int] | None:
+        """A start line for ``n`` workers that run side by side (:func:`start_line`); None
+        where tasks run one after another (gui-thread; asyncio's coroutines start together)."""
+        return None if self.backend in ("gui-thread", "asyncio") else self.ints(n)
+
     def ints(self, n: int, typecode: str = "q") -> MutableSequence[Any]:
         """``n`` zeros: shared memory with no lock of its own for processes (every
         guard is the workload's, visible), a plain list otherwise."""
         if self.processes:
             return SPAWN.RawArray(typecode, n)  # type: ignore[no-any-return]
         return [0.0 if typecode == "d" else 0] * n
+
+
+def start_line(arrived: MutableSequence[int] | None, index: int, cancel: CancelToken) -> None:
+    """Wait until every worker has arrived (threads and processes; None: go at once).
+
+    Workers start one after another: spawned processes 0.1-0.3 s apart here,
+    threads microseconds apart, or more when other programs hold the cores.
+    Without this, a short job measures that stagger (the first worker done
+    before the last starts), not workers sharing state side by side. Polled,
+    so a cancel still ends the wait.
+    """
+    if arrived is None:
+        return
+    from workers.core import checkpoint
+
+    arrived[index] = 1
+    while sum(arrived) < len(arrived):
+        checkpoint(cancel)
+        time.sleep(0.001)
 
 
 def kit(backend: str) -> Kit:

@@ -120,12 +120,13 @@ class Speed:
         return self.rates[workload]
 
     def measured(self, workload: str) -> bool:
-        return self.rates[workload].source != "guess"
+        """Its speed is known; workloads with no rate (the hazards lab) need none."""
+        return workload not in self.rates or self.rates[workload].source != "guess"
 
     def serial_seconds(self, spec: RunSpec) -> float:
         """Roughly how long ``spec`` takes on one worker here (the naive back end);
         0 when nobody can know (downloads of the user's URLs)."""
-        if spec.workload == "download" and spec.urls:
+        if (spec.workload == "download" and spec.urls) or spec.workload not in self.rates:
             return 0.0
         rate = self.rates[spec.workload].mbps
         if spec.workload == "download" and spec.rate_mbps:

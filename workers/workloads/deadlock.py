@@ -59,6 +59,7 @@ class Bank:
     since: MutableSequence[float]  # per worker: when it began waiting (perf_counter)
     found: MutableSequence[int]  # the cycle once found: [length, worker, worker, ...]
     found_at: MutableSequence[float]  # [when it was found, when its last wait began]
+    arrived: MutableSequence[int] | None = None  # processes: the start line
 
     def cycle_from(self, me: int) -> tuple[int, ...]:
         """The workers of the wait-for cycle through ``me``, in order; () if none."""
@@ -169,6 +170,7 @@ def transfers(
     if guard == "ordered" and first > second:
         first, second = second, first
     balances = shared.balances
+    shared_state.start_line(shared.arrived, index, cancel)
     for done in range(1, rounds + 1):
         take(shared, index, first, cancel)
         try:
@@ -201,6 +203,7 @@ def make_bank(spec: RunSpec) -> Bank:
         kit.ints(workers, "d"),
         kit.ints(workers + 1),
         kit.ints(2, "d"),
+        kit.arrivals(workers),
     )
     for i in range(n):
         bank.balances[i] = START_BALANCE

@@ -42,6 +42,7 @@ class Account:
     balance: MutableSequence[int]  # one slot: the balance everybody reads and writes
     applied: MutableSequence[int]  # per worker: deposits it applied (only it writes there)
     lock: Any
+    arrived: MutableSequence[int] | None = None  # processes: the start line
 
     def readout(self) -> dict[str, Any]:
         expected = sum(self.applied) * AMOUNT
@@ -59,6 +60,7 @@ def race(
 ) -> Outcome:
     """``deposits`` deposits into ``shared``, guarded by its lock or not at all."""
     account, lock, applied = shared.balance, shared.lock, shared.applied
+    shared_state.start_line(shared.arrived, index, cancel)
     for done in range(1, deposits + 1):
         if guard == "lock":
             with lock:
@@ -105,7 +107,11 @@ async def race_async(
 def make_account(spec: RunSpec) -> Account:
     kit = shared_state.kit(spec.backend)
     return Account(
-        shared_state.new_key("race"), kit.ints(1), kit.ints(spec.tasks), kit.lock()
+        shared_state.new_key("race"),
+        kit.ints(1),
+        kit.ints(spec.tasks),
+        kit.lock(),
+        kit.arrivals(spec.tasks),
     )
 
 

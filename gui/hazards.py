@@ -1,0 +1,180 @@
+"""What the window says about a hazards-lab run (``race``, ``deadlock``).
+
+:func:`hazard_line` is the live line under the progress bar, read each frame
+from the shared state itself (expected vs actual, or the wait-for graph);
+:func:`result` and :func:`why` are the parts of the read-back sentence
+(:func:`gui.readback.readback`) that only these workloads have. Like every
+read-back, each claim is conditioned on what the record measured: "lost"
+only with a lost count above 0, "deadlock" only when one was found
+(``tests/test_readback.py`` checks them on every pair).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from workers.record import RunRecord
+
+THREADS = frozenset({"qthread", "threading", "thread-pool"})
+
+#: How a mechanism's sentence ends with what the window did (readback's _blocked, _freed).
+Blocked = Callable[[str, RunRecord], str]
+Freed = Callable[[str, RunRecord, str], str]
+
+
+def expect(workload: str, backend: str) -> str:
+    """What a hazards-lab job will show on ``backend`` (not the GUI thread), with no number."""
+    if workload == "race":
+        if backend == "asyncio":
+            return (
+                "Each coroutine awaits between reading the balance and writing it back: expect "
+                "lost deposits unless guarded by asyncio.Lock, and a responsive window."
+            )
+        if backend == "multiprocessing":
+            return (
+                "The balance is shared memory each process reads and writes from its own core: "
+                "expect lost deposits unless guarded by a process-shared lock, after a start-up "
+                "pause (spawn)."
+            )
+        return (
+            "A thread switched out between reading the balance and writing it back overwrites "
+            "the deposits made meanwhile: expect lost deposits unless guarded by a lock, which "
+            "costs throughput."
+        )
+    if backend == "asyncio":
+        return (
+            "The transfers have no await: each coroutine holds the loop until its task ends, so "
+            "none waits for another's lock. Expect no deadlock, and the window to freeze."
+        )
+    return (
+        "Each worker takes its own account's lock, then the next one's: once all hold their "
+        "first, each waits for the next for ever. Expect the app to find the cycle and end the "
+        "run as a deadlock, unless the guard is ordered."
+    )
+
+
+def hazard_line(workload: str, hazard: Mapping[str, Any]) -> str:
+    """``expected 812,000 · actual 604,311 · lost 207,689``, or who holds and waits for what."""
+    if not hazard:
+        return ""
+    if workload == "race":
+        return (
+            f"expected {hazard['expected']:,} · actual {hazard['actual']:,} · "
+            f"lost {hazard['lost']:,}"
+        )
+    if hazard.get("deadlock"):
+        return f"deadlock: {hazard['deadlock']}"
+    return f"wait-for graph: {hazard['graph']}"
+
+
+def result(r: RunRecord) -> str:
+    """The race's count, from the record (deadlock runs that completed have none)."""
+    if r.workload != "race" or r.lost is None or r.expected is None:
+        return "no deadlock"
+    if r.lost > 0:
+        return f"lost {r.lost:,} of {r.expected:,} deposits (the balance ended at {r.actual:,})"
+    return f"no deposit lost ({r.actual:,} of {r.expected:,})"
+
+
+def deadlock_text(r: RunRecord) -> str:
+    """A run that ended as ``deadlock``: the cycle, how soon it was found, and the fix."""
+    who = "process" if r.backend == "multiprocessing" else "thread"
+    found = f"found {r.detect_s:.2f} s after the last worker began to wait" if r.detect_s else "found"
+    return (
+        f"deadlock with {r.done} of {r.tasks} tasks done, {found} ({r.deadlock}); each {who} "
+        "held one lock and waited for the next one's, so every worker gave up. Take the locks "
+        "in one order (guard ordered)"
+    )
+
+
+def why(r: RunRecord, freed: Freed, blocked: Blocked) -> str:
+    """The mechanism behind a completed hazards-lab run; each claim holds for what it measured."""
+    if r.workload == "race":
+        return _race(r, freed, blocked)
+    if r.backend == "gui-thread":
+        return blocked(
+            "the event loop cannot run while a task does; one task at a time never waits for "
+            "a lock another holds, so no deadlock can form",
+            r,
+        )
+    if r.backend == "asyncio":
+        return blocked(
+            "the transfers have no await: a coroutine that never awaits holds the loop until "
+            "its task ends, so none waits for another's lock",
+            r,
+        )
+    if r.guard == "ordered":
+        mechanism = "every worker took the lower-numbered lock first, so no ring of waits could close"
+    else:
+        mechanism = "no deadlock this time: the workers never all held their first lock together"
+    return _with_workers(r, mechanism, freed)
+
+
+def _with_workers(r: RunRecord, mechanism: str, freed: Freed) -> str:
+    if r.backend == "multiprocessing":
+        return freed(
+            f"{mechanism}; start-up took {r.startup_s:.2f} s",
+            r,
+            "the GUI thread shares the cores with these processes and other programs",
+        )
+    return freed(
+        f"{mechanism} (the GIL only decides when each thread is switched out)",
+        r,
+        "the threads' Python code takes the GIL too, and other programs the cores",
+    )
+
+
+def _race(r: RunRecord, freed: Freed, blocked: Blocked) -> str:
+    lost = (r.lost or 0) > 0
+    if r.backend == "gui-thread":
+        return blocked(
+            "the event loop cannot run while a task does; one thread makes one deposit at a "
+            "time, so nothing can race",
+            r,
+        )
+    if r.backend == "asyncio":
+        window = "each coroutine awaits between reading the balance and writing it back"
+        if r.guard == "lock":
+            mechanism = f"{window}, and asyncio.Lock keeps the others out of that window"
+        elif lost:
+            mechanism = f"{window}, and the deposits others made meanwhile were overwritten"
+        else:
+            mechanism = f"{window}, but none deposited meanwhile here"
+        return freed(mechanism, r, "each deposit is a turn of the loop on the GUI thread")
+    if r.backend == "multiprocessing":
+        if r.guard == "lock":
+            mechanism = "a process-shared lock kept each read of the balance and its write together"
+        elif lost:
+            mechanism = (
+                "each process has its own GIL and the balance is shared memory: deposits made "
+                "between another's read and its write were overwritten"
+            )
+        else:
+            mechanism = "no write fell between another process's read and its write in this run"
+        return _with_workers(r, mechanism, freed)
+    if r.guard == "lock":
+        mechanism = "a threading.Lock kept each read of the balance and its write together"
+    elif lost:
+        mechanism = (
+            "threads were switched out between reading the balance and writing it back, and "
+            "the deposits made meanwhile were overwritten"
+        )
+    else:
+        mechanism = "no thread was switched out between its read and its write in this run"
+    return _with_workers(r, mechanism, freed)
+
+
+def compare_text(records: list[RunRecord]) -> str:
+    """Compare all on a hazards-lab workload: what each back end showed."""
+    first = records[0]
+    head = f"Compare all on {first.workload}, guard {first.guard}: "
+    if first.workload == "race":
+        counted = [r for r in records if r.lost is not None and r.outcome == "done"]
+        parts = [f"{r.backend} lost {r.lost:,} of {r.expected:,}" for r in counted]
+    else:
+        parts = [
+            f"{r.backend} {'deadlocked' if r.outcome == 'deadlock' else r.outcome}"
+            for r in records
+        ]
+    return head + ("; ".join(parts) or "no run completed") + "."
