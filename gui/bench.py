@@ -138,7 +138,10 @@ def medians(result: BenchResult) -> list[dict[str, object]]:
         )
         lost = [r.lost for r in rs if r.lost is not None]
         if lost:  # the hazards lab: how many runs lost updates, and how many
-            out[-1] |= {"lost_median": statistics.median(lost), "runs_losing": sum(x > 0 for x in lost)}
+            out[-1] |= {
+                "lost_median": statistics.median(lost),
+                "runs_losing": sum(x > 0 for x in lost),
+            }
         found = [r.detect_s for r in rs if r.deadlock and r.detect_s is not None]
         if workload == "deadlock":
             out[-1] |= {"deadlocks": len(found), "detect_s_max": max(found, default=None)}
@@ -187,8 +190,11 @@ def guards_for(workloads: list[str], text: str) -> dict[str, list[str]]:
     for guard in asked:
         if not any(guard in GUARDS.get(w, ("none",)) for w in workloads):
             known = sorted({g for w in workloads for g in GUARDS.get(w, ("none",))})
-            raise SpecError("guard", f"{guard!r} is not a guard of {', '.join(workloads)}: "
-                            f"choose from {', '.join(known)}")
+            raise SpecError(
+                "guard",
+                f"{guard!r} is not a guard of {', '.join(workloads)}: "
+                f"choose from {', '.join(known)}",
+            )
     for w in workloads:
         if w in HAZARDS and not any(g in GUARDS[w] for g in asked):
             raise SpecError("guard", f"{w} knows {', '.join(GUARDS[w])}; none of them was given")

@@ -80,7 +80,9 @@ def result(r: RunRecord) -> str:
 def deadlock_text(r: RunRecord) -> str:
     """A run that ended as ``deadlock``: the cycle, how soon it was found, and the fix."""
     who = "process" if r.backend == "multiprocessing" else "thread"
-    found = f"found {r.detect_s:.2f} s after the last worker began to wait" if r.detect_s else "found"
+    found = (
+        f"found {r.detect_s:.2f} s after the last worker began to wait" if r.detect_s else "found"
+    )
     return (
         f"deadlock with {r.done} of {r.tasks} tasks done, {found} ({r.deadlock}); each {who} "
         "held one lock and waited for the next one's, so every worker gave up. Take the locks "
@@ -105,7 +107,9 @@ def why(r: RunRecord, freed: Freed, blocked: Blocked) -> str:
             r,
         )
     if r.guard == "ordered":
-        mechanism = "every worker took the lower-numbered lock first, so no ring of waits could close"
+        mechanism = (
+            "every worker took the lower-numbered lock first, so no ring of waits could close"
+        )
     else:
         mechanism = "no deadlock this time: the workers never all held their first lock together"
     return _with_workers(r, mechanism, freed)
@@ -174,7 +178,6 @@ def compare_text(records: list[RunRecord]) -> str:
         parts = [f"{r.backend} lost {r.lost:,} of {r.expected:,}" for r in counted]
     else:
         parts = [
-            f"{r.backend} {'deadlocked' if r.outcome == 'deadlock' else r.outcome}"
-            for r in records
+            f"{r.backend} {'deadlocked' if r.outcome == 'deadlock' else r.outcome}" for r in records
         ]
     return head + ("; ".join(parts) or "no run completed") + "."

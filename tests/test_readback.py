@@ -21,7 +21,7 @@ import pytest
 from gui.controller import RunController
 from gui.readback import compare_summary, expect, preview, readback
 from workers.record import RunRecord
-from workers.spec import BACKENDS, WORKLOADS, parse_spec
+from workers.spec import BACKENDS, HAZARDS, WORKLOADS, parse_spec
 
 #: Small jobs, ~0.1-0.5 s each on one core: the whole walk takes ~15-25 s.
 JOBS: dict[str, dict[str, object]] = {
@@ -31,6 +31,7 @@ JOBS: dict[str, dict[str, object]] = {
     "cpu-native": {"tasks": 4, "size": "200MB"},
 }
 THREADS = {"qthread", "threading", "thread-pool"}
+AWAITS = ("download", "race")  # their coroutines await: they do not hold the loop
 SMOOTH_MS, FROZEN_MS, FASTER = 50.0, 100.0, 1.2  # the lines the rules draw, restated here
 
 
@@ -98,7 +99,8 @@ RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] =
      lambda f: f.r.outcome == "failed"),
     # the mechanism: only the pair's own
     ("talks of sockets or the network", r"socket|network", _is("download"), lambda f: False),
-    ("talks of writes", r"\bwrit", _is("disk-write"), lambda f: False),
+    ("talks of writes", r"\bwrit", lambda f: f.r.workload in ("disk-write", "race"),
+     lambda f: False),
     ("talks of hashing", r"hash", _is("cpu-native"), lambda f: False),
     ("talks of pure Python", r"pure-Python", _is("cpu-python"), _is("cpu-python")),
     ("talks of the GIL", r"\bGIL\b",
@@ -114,9 +116,9 @@ RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] =
      lambda f: f.done and f.r.backend == "multiprocessing"),
     ("talks of the event loop being blocked", r"cannot run|never awaits|waits out",
      lambda f: f.r.backend == "gui-thread"
-     or (f.r.backend == "asyncio" and f.r.workload != "download"),
+     or (f.r.backend == "asyncio" and f.r.workload not in AWAITS),
      lambda f: f.done and (f.r.backend == "gui-thread"
-                           or (f.r.backend == "asyncio" and f.r.workload != "download"))),
+                           or (f.r.backend == "asyncio" and f.r.workload not in AWAITS))),
     ("talks of the switch interval", r"switch interval",
      lambda f: f.r.switch_interval_ms != 5.0 and f.r.backend in THREADS, lambda f: False),
 ]  # fmt: skip
@@ -177,7 +179,7 @@ def named_baseline(text: str, r: RunRecord, history: list[RunRecord]) -> RunReco
     same = [
         b
         for b in history
-        if (b.workload, b.tasks, b.size) == (r.workload, r.tasks, r.size)
+        if (b.workload, b.tasks, b.size, b.guard) == (r.workload, r.tasks, r.size, r.guard)
         and b.outcome == "done"
         and b.backend == backend
         and (m[3] is None or b.workers == int(m[3]))
@@ -192,13 +194,14 @@ def violations(text: str, r: RunRecord, history: list[RunRecord]) -> list[str]:
     serial = [
         b
         for b in history
-        if (b.workload, b.tasks, b.size, b.backend, b.outcome)
-        == (r.workload, r.tasks, r.size, "gui-thread", "done")
+        if (b.workload, b.tasks, b.size, b.guard, b.backend, b.outcome)
+        == (r.workload, r.tasks, r.size, r.guard, "gui-thread", "done")
     ]
     comparable = [
         b
         for b in history
-        if (b.workload, b.tasks, b.size, b.outcome) == (r.workload, r.tasks, r.size, "done")
+        if (b.workload, b.tasks, b.size, b.guard, b.outcome)
+        == (r.workload, r.tasks, r.size, r.guard, "done")
         and (b.backend, b.workers) != (r.backend, r.workers)
     ]
     out = []
@@ -333,6 +336,111 @@ def test_every_readback_is_true_for_its_record_on_every_pair(qtbot) -> None:
             ("none froze", [_lag(r, 0.2, 3.0, 8.0) for r in runs]),
         ):
             problems += [f"{workload} ({name}): {v}" for v in summary_violations(rs)]
+    assert not problems, "\n".join(problems)
+
+
+#: The hazards lab's own claims: (what, pattern, may appear only if, must appear if).
+HAZARD_RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] = [
+    ("says deposits were lost", r"\blost [\d,]+ of", lambda f: (f.r.lost or 0) > 0,
+     lambda f: f.done and (f.r.lost or 0) > 0),
+    ("says overwritten", r"overwritten", lambda f: (f.r.lost or 0) > 0 and f.r.guard == "none",
+     lambda f: False),
+    ("says nothing was lost", r"no deposit lost", lambda f: f.r.lost == 0,
+     lambda f: f.done and f.r.lost == 0),
+    ("says deadlock", r"deadlock with", lambda f: f.r.outcome == "deadlock",
+     lambda f: f.r.outcome == "deadlock"),
+    ("says no deadlock", r"no deadlock", lambda f: f.r.workload == "deadlock" and f.done,
+     lambda f: f.r.workload == "deadlock" and f.done),
+    ("talks of a lock in a race", r"\block\b|Lock",
+     lambda f: f.r.workload != "race" or f.r.guard == "lock",
+     lambda f: f.done and f.r.workload == "race" and f.r.guard == "lock"
+     and f.r.backend != "gui-thread"),
+    ("says ordered", r"lower-numbered lock first", lambda f: f.r.guard == "ordered",
+     lambda f: f.done and f.r.guard == "ordered" and f.r.backend in THREADS | {"multiprocessing"}),
+]  # fmt: skip
+
+
+def hazard_violations(text: str, f: Facts) -> list[str]:
+    r, out = f.r, []
+    for what, pattern, allowed, required in HAZARD_RULES:
+        found = re.search(pattern, text) is not None
+        if found and not allowed(f):
+            out.append(f"false: {what}")
+        if required(f) and not found:
+            out.append(f"missing: {what}")
+    m = re.search(r"lost ([\d,]+) of ([\d,]+) deposits \(the balance ended at ([\d,]+)\)", text)
+    if m and tuple(int(x.replace(",", "")) for x in m.groups()) != (r.lost, r.expected, r.actual):
+        out.append(f"not lost {r.lost} of {r.expected}, balance {r.actual}")
+    m = re.search(r"no deposit lost \(([\d,]+) of ([\d,]+)\)", text)
+    if m and tuple(int(x.replace(",", "")) for x in m.groups()) != (r.actual, r.expected):
+        out.append(f"not {r.actual} of {r.expected}")
+    m = re.search(r"found ([\d.]+) s after", text)
+    if (
+        r.outcome == "deadlock"
+        and r.detect_s
+        and (not m or not _close(float(m[1]), r.detect_s, m[1]))
+    ):
+        out.append(f"detection time not quoted as {r.detect_s}")
+    m = re.search(r"([\d,.]+) k (?:deposits|rounds)/s", text)
+    if not f.done or re.search(r"× the throughput", text) is None:
+        if not m or not _close(_number(m[1]), r.throughput, m[1]):
+            out.append(f"throughput not quoted as {r.throughput} {r.unit}")
+    if r.outcome == "deadlock" and r.deadlock not in text:
+        out.append("the cycle (who holds what, who waits for what) is not quoted")
+    return out
+
+
+def test_every_hazard_readback_is_true_for_its_record(hazard_runs) -> None:
+    """The hazards lab's pairs (tests/hazardruns.py: race on every back end, deadlock
+    on every back end), each with its edge cases, against the same rules and its own."""
+    records = list(hazard_runs.values())
+    assert {(r.workload, r.backend) for r in records} == {(w, b) for w in HAZARDS for b in BACKENDS}
+    problems, checked = [], 0
+    for i, record in enumerate(records):
+        for name, r, history in variants(record, records[:i]):
+            text = readback(r, history)
+            checked += 1
+            facts = Facts(r, named_baseline(text, r, history), None)
+            found = violations(text, r, history) + hazard_violations(text, facts)
+            problems += [
+                f"{r.workload}/{r.guard} on {r.backend} ({name}): {v}\n    {text}" for v in found
+            ]
+    assert checked >= len(records) * 12
+    assert not problems, "\n".join(problems)
+    for workload in HAZARDS:
+        runs = [r for r in records if (r.workload, r.guard) == (workload, "none")]
+        text = compare_summary(runs)
+        for r in runs:
+            said = (
+                f"{r.backend} lost {r.lost:,} of {r.expected:,}"
+                if workload == "race"
+                else f"{r.backend} {'deadlocked' if r.outcome == 'deadlock' else r.outcome}"
+            )
+            assert said in text, text
+
+
+def test_every_hazard_preview_is_true_for_its_pair() -> None:
+    problems = []
+    for workload in HAZARDS:
+        for backend in BACKENDS:
+            n = 1 if backend == "gui-thread" else 2
+            text = preview(workload, backend, 2)
+            where = f"{workload} on {backend}"
+            if not re.search(WHO[backend].format(n=n), text):
+                problems.append(f"{where}: does not name who works: {text}")
+            if set(re.findall(r"\d+", text)) - {str(n)}:
+                problems.append(f"{where}: quotes a number: {text}")
+            body = expect(workload, backend, n)
+            for what, pattern, when in (
+                ("expects lost deposits", r"lost deposits",
+                 workload == "race" and backend != "gui-thread"),
+                ("expects a deadlock", r"as a deadlock",
+                 workload == "deadlock" and backend in THREADS | {"multiprocessing"}),
+                ("expects a freeze", r"\bfr[oe]ez",
+                 backend == "gui-thread" or (workload, backend) == ("deadlock", "asyncio")),
+            ):  # fmt: skip
+                if (re.search(pattern, body) is not None) != when:
+                    problems.append(f"{where}: {what} should be {when}: {body}")
     assert not problems, "\n".join(problems)
 
 

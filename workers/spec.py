@@ -76,7 +76,7 @@ class SpecError(ValueError):
 
 def default_workers(workload: str) -> int:
     if workload in HAZARDS:
-        return int(DEFAULT_JOBS[workload]["tasks"])  # type: ignore[call-overload]
+        return int(str(DEFAULT_JOBS[workload]["tasks"]))
     return (os.cpu_count() or 1) if workload not in IO_WORKLOADS else 8
 
 
@@ -260,7 +260,9 @@ def check_guard(workload: str, guard: object) -> str:
     if text not in known:
         if len(known) == 1:
             raise SpecError("guard", f"{workload} has no guard ({text[:40]!r} given): use none")
-        raise SpecError("guard", f"{text[:40]!r} is not a guard {workload} knows: {', '.join(known)}")
+        raise SpecError(
+            "guard", f"{text[:40]!r} is not a guard {workload} knows: {', '.join(known)}"
+        )
     return text
 
 
@@ -276,7 +278,9 @@ def hazard_spec(workload: str, backend: str, workers: object, k: object, guard: 
     try:
         count = parse_size(text, "size")
     except SpecError:
-        raise SpecError("size", f"{str(text)[:40]!r} is not a number of {what}, e.g. 300k") from None
+        raise SpecError(
+            "size", f"{str(text)[:40]!r} is not a number of {what}, e.g. 300k"
+        ) from None
     if count < 1:
         raise SpecError("size", f"K, the {what} per worker, must be at least 1")
     if count > MAX_K:

@@ -213,6 +213,12 @@ def make_bank(spec: RunSpec) -> Bank:
 def make_tasks(spec: RunSpec) -> list[Task]:
     key = shared_state.publish(make_bank(spec))
     return [
-        Task(i, transfers, {"index": i, "rounds": spec.size, "guard": spec.guard}, spec.size, shared=key)
+        Task(
+            i,
+            transfers,
+            {"index": i, "rounds": spec.size, "guard": spec.guard},
+            spec.size,
+            shared=key,
+        )
         for i in range(spec.tasks)
     ]

@@ -56,7 +56,13 @@ def new_balance(balance: int, amount: int) -> int:
 
 
 def race(
-    progress: Progress, cancel: CancelToken, *, index: int, deposits: int, guard: str, shared: Account
+    progress: Progress,
+    cancel: CancelToken,
+    *,
+    index: int,
+    deposits: int,
+    guard: str,
+    shared: Account,
 ) -> Outcome:
     """``deposits`` deposits into ``shared``, guarded by its lock or not at all."""
     account, lock, applied = shared.balance, shared.lock, shared.applied
@@ -83,7 +89,13 @@ async def service() -> None:
 
 
 async def race_async(
-    progress: Progress, cancel: CancelToken, *, index: int, deposits: int, guard: str, shared: Account
+    progress: Progress,
+    cancel: CancelToken,
+    *,
+    index: int,
+    deposits: int,
+    guard: str,
+    shared: Account,
 ) -> Outcome:
     """The coroutine twin: one await inside the read–write window, as real code has."""
     account, lock, applied = shared.balance, shared.lock, shared.applied
