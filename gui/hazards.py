@@ -78,15 +78,15 @@ def result(r: RunRecord) -> str:
 
 
 def deadlock_text(r: RunRecord) -> str:
-    """A run that ended as ``deadlock``: the cycle, how soon it was found, and the fix."""
-    who = "process" if r.backend == "multiprocessing" else "thread"
-    found = (
-        f"found {r.detect_s:.2f} s after the last worker began to wait" if r.detect_s else "found"
-    )
+    """A run that ended as ``deadlock``: the ring of waits (its first link quoted: the
+    whole cycle is under the progress bar and in the log), how soon it was found, the fix."""
+    links = r.deadlock.split("; ")
+    who = "processes" if r.backend == "multiprocessing" else "threads"
+    found = f"found {r.detect_s:.2f} s after the last one began to wait" if r.detect_s else "found"
     return (
-        f"deadlock with {r.done} of {r.tasks} tasks done, {found} ({r.deadlock}); each {who} "
-        "held one lock and waited for the next one's, so every worker gave up. Take the locks "
-        "in one order (guard ordered)"
+        f"deadlock with {r.done} of {r.tasks} tasks done: a ring of {len(links)} {who}, each "
+        f"holding one lock and waiting for the next one's ({links[0]}, …), {found}; every "
+        "worker gave up. Take the locks in one order (guard ordered)"
     )
 
 

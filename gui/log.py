@@ -37,7 +37,9 @@ def finished_line(record: RunRecord) -> str:
     return (
         f"── {'finished' if record.outcome == 'done' else record.outcome}: {record.done} done, "
         f"{record.failed} failed, {record.cancelled} cancelled in {record.wall_s:.2f} s "
-        f"(start-up {record.startup_s:.2f} s), {speed_text(record)}, {lag_text(record)} ──"
+        f"(start-up {record.startup_s:.2f} s), {speed_text(record)}, {lag_text(record)}"
+        + (f", lost {record.lost:,} of {record.expected:,}" if record.lost is not None else "")
+        + " ──"
     )
 
 

@@ -98,6 +98,8 @@ class ResultsModel(QStandardItemModel):
         for column in COLUMNS:
             value = column.value(record)
             text, tips = column.text(value), list(record.errors)
+            if column.partial and record.unit != "MB/s":  # the hazards lab counts, not bytes
+                text += f" {record.unit}"
             if column.partial and record.partial:
                 text += " (partial)"
                 tips.insert(0, _partial_tip(record))

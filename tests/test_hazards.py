@@ -146,7 +146,7 @@ def test_the_window_shows_the_race_and_the_deadlock_and_closes_while_workers_wai
     assert r.outcome == "deadlock"
     assert window.progress.hazard.text() == f"deadlock: {r.deadlock}"
     assert "deadlock: worker" in window.log.toPlainText()  # each task's verdict names the cycle
-    assert "deadlock with 0 of 2 tasks done" in window.readback.text()
+    assert "deadlock with 0 of 2 tasks done: a ring of 2 threads" in window.readback.text()
     row = window.results.records[-1]
     assert row.outcome == "deadlock"
 

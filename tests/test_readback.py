@@ -385,8 +385,9 @@ def hazard_violations(text: str, f: Facts) -> list[str]:
     if not f.done or re.search(r"× the throughput", text) is None:
         if not m or not _close(_number(m[1]), r.throughput, m[1]):
             out.append(f"throughput not quoted as {r.throughput} {r.unit}")
-    if r.outcome == "deadlock" and r.deadlock not in text:
-        out.append("the cycle (who holds what, who waits for what) is not quoted")
+    links = r.deadlock.split("; ")
+    if r.outcome == "deadlock" and (f"a ring of {len(links)} " not in text or links[0] not in text):
+        out.append("the cycle (its size, who holds what, who waits for what) is not quoted")
     return out
 
 
