@@ -33,7 +33,7 @@ from gui.style import colour_of
 from gui.window import MainWindow
 from tests.helpers import dispose
 from workers.record import RunRecord
-from workers.spec import BACKENDS, RunSpec
+from workers.spec import BACKENDS, HAZARDS, RunSpec
 from workers.speed import Speed
 from workers.stats import FROZEN_MS
 
@@ -611,6 +611,9 @@ def test_compare_all_shrinks_a_long_job_to_its_budget_and_keeps_every_task() -> 
         assert spec is not None, errors
         long = spec.with_(tasks=16, size=spec.size * 4)  # well over the budget
         small = compare_spec(long, speed)
+        if workload in HAZARDS:  # counts of deposits or rounds, not bytes: left as they are
+            assert small == long
+            continue
         assert small.tasks == long.tasks and small.size < long.size, workload
         assert speed.serial_seconds(small) == pytest.approx(COMPARE_SERIAL_S, rel=0.05), workload
     tiny = RunSpec("cpu-native", "threading", 2, 2, 8_000_000)
