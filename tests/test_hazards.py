@@ -8,6 +8,7 @@ memory, the deadlock is the cycle the workers' wait-for graph showed.
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 
 import pytest
@@ -16,7 +17,9 @@ from PySide6.QtCore import Qt
 from gui.bench import guards_for, specs_from_args
 from gui.cli import parser
 from tests.hazardruns import THREADS
+from workers.core import Cancelled
 from workers.spec import SpecError, parse_spec
+from workers.workloads import deadlock
 
 CAN_RACE = (*THREADS, "multiprocessing", "asyncio")
 CAN_DEADLOCK = (*THREADS, "multiprocessing")
@@ -131,9 +134,7 @@ def _run(qtbot, window, timeout_ms: int = 15_000):
     return finished.args[0]
 
 
-def test_the_window_shows_the_race_and_the_deadlock_and_closes_while_workers_wait(
-    qtbot, window
-) -> None:
+def test_the_window_shows_the_race_and_the_deadlock_and_closes_mid_run(qtbot, window) -> None:
     _hazard_job(window, "race", "threading", "300k")
     r = _run(qtbot, window)
     assert window.progress.hazard.text() == (
@@ -150,20 +151,38 @@ def test_the_window_shows_the_race_and_the_deadlock_and_closes_while_workers_wai
     row = window.results.records[-1]
     assert row.outcome == "deadlock"
 
-    # While its workers wait for each other, Cancel ends the run at their next try.
-    def waiting() -> bool:
-        return window.controller.active is not None and "waits for" in window.progress.hazard.text()
-
-    with qtbot.waitSignal(window.controller.run_finished, timeout=5000) as finished:
-        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(waiting, timeout=5000)
-        qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
-    assert finished.args[0].outcome == "cancelled"
-
-    # And closing the window then leaves no thread behind (the leak guard checks it all).
+    # Closing the window mid-run (spawning, transferring or deadlocked) leaves nothing behind:
+    # the leak guard checks every thread and process.
     _hazard_job(window, "deadlock", "multiprocessing", "2M")
     qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(waiting, timeout=10_000)
+    qtbot.waitUntil(lambda: window.controller.active is not None, timeout=10_000)
+    state = window.controller.active.state
+    qtbot.waitUntil(lambda: state.count("started") == 2, timeout=10_000)
     t0 = time.perf_counter()
     window.close()
     assert time.perf_counter() - t0 < 2.0
+
+
+def test_a_worker_waiting_for_a_lock_stays_cancellable_and_shows_in_the_graph() -> None:
+    """A lock held by someone outside the graph: no cycle, so only the cancel can end the wait."""
+    bank = deadlock.make_bank(parse_spec({"workload": "deadlock", "backend": "threading"}))
+    cancel = threading.Event()
+    ended: list[BaseException] = []
+
+    def wait_for_lock_1() -> None:
+        try:
+            deadlock.take(bank, 0, 1, cancel)
+        except BaseException as exc:
+            ended.append(exc)
+
+    with bank.locks[1]:
+        worker = threading.Thread(target=wait_for_lock_1)
+        worker.start()
+        worker.join(3 * deadlock.POLL_S)
+        assert worker.is_alive() and bank.waiting[0] == 2  # it waits for lock 1 (+ 1)
+        assert "worker 0: holds nothing, waits for 1" in bank.graph()
+        t0 = time.perf_counter()
+        cancel.set()
+        worker.join(2.0)
+    assert not worker.is_alive() and time.perf_counter() - t0 < 2 * deadlock.POLL_S + 0.2
+    assert isinstance(ended[0], Cancelled) and bank.waiting[0] == 0 and bank.found[0] == 0
