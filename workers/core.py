@@ -64,7 +64,7 @@ class Task:
     fn: TaskFn
     kwargs: dict[str, Any]
     total: int
-    #: An ``async`` twin for the asyncio back end (I/O workloads only).
+    #: An ``async`` twin for the asyncio back end (I/O workloads, and the race: it awaits).
     afn: AsyncTaskFn | None = None
     #: The key of the run's shared state (``workers.shared``), passed to ``fn`` as
     #: ``shared=``; empty for tasks that share nothing.
