@@ -168,7 +168,9 @@ def test_compare_all_pressed_before_the_machine_is_timed_waits_for_it(qtbot, fre
     job(fresh, "cpu-native", "threading", workers=2, tasks=2, size="8GB")  # shrunk
     assert fresh.controller.calibration_pending
     click(qtbot, fresh.compare_button)
-    assert fresh.comparison is None and not fresh.controller.queue  # waiting, not started
+    assert (
+        fresh.compare_flow.comparison is None and not fresh.controller.queue
+    )  # waiting, not started
     with qtbot.waitSignal(fresh.controller.run_started, timeout=20_000) as blocker:
         pass
     speed = fresh.controller.speed
