@@ -129,7 +129,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
     app = QCoreApplication.instance()
     if app is None:
-        pytest.fail("@pytest.mark.responsive needs a QApplication: use qtbot or qapp", pytrace=False)
+        pytest.fail(
+            "@pytest.mark.responsive needs a QApplication: use qtbot or qapp", pytrace=False
+        )
     bounds = _bounds(marker)
     with _ui_lag_of(item.config, item.nodeid).watch() as lag:
         result = yield

@@ -55,7 +55,9 @@ def draw(watch: LagWatch, path: Path) -> Path:
         painter.drawText(QPointF(MARGIN, HEIGHT - MARGIN + 18), "0 s")
         painter.drawText(QPointF(WIDTH - MARGIN - 40, HEIGHT - MARGIN + 18), f"{span:.2f} s")
         painter.setPen(QPen(QColor(30, 90, 200), 1))
-        painter.drawPolyline(QPolygonF([QPointF(x(s), _y(ms)) for s, ms in zip(t, lag, strict=True)]))
+        painter.drawPolyline(
+            QPolygonF([QPointF(x(s), _y(ms)) for s, ms in zip(t, lag, strict=True)])
+        )
     finally:
         painter.end()
     if not image.save(str(path), "PNG"):

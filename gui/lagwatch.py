@@ -43,8 +43,19 @@ class LagWatch:
         self.png: Path | None = None  # a plot of the watch, once one is saved
         self._seen: tuple[np.ndarray, np.ndarray] | None = None
 
+    @classmethod
+    def start(cls, interval_ms: int = INTERVAL_MS) -> LagWatch:
+        """A watch begun now with a probe of its own; close() it (or use watch_lag())."""
+        if QCoreApplication.instance() is None:
+            raise RuntimeError("watching the UI lag needs a QApplication: create it first")
+        probe = Probe(interval_ms=interval_ms)
+        probe.start()
+        return cls(probe)
+
     def close(self) -> None:
         """Let the tick after now land (it covers a stall that ended the watch), then stop."""
+        if self.t1 is not None:
+            return
         self.probe.settle(time.perf_counter())
         self.t1 = self.probe.last
         t, v = self.probe.samples.after(self.t0, self.t1)
@@ -121,11 +132,7 @@ def watch_lag(interval_ms: int = INTERVAL_MS) -> Iterator[LagWatch]:
     loop); leaving the block turns it once more, until the next tick (~10 ms),
     so that a stall just before the end is counted.
     """
-    if QCoreApplication.instance() is None:
-        raise RuntimeError("watch_lag() needs a QApplication: create it first")
-    probe = Probe(interval_ms=interval_ms)
-    probe.start()
-    watch = LagWatch(probe)
+    watch = LagWatch.start(interval_ms)
     try:
         yield watch
     finally:

@@ -20,7 +20,7 @@ from PySide6.QtGui import QImage
 from gui import lagplugin
 from gui.lagwatch import log_lag, watch_lag
 
-INNER = '''
+INNER = """
 import threading
 import time
 
@@ -72,7 +72,7 @@ def test_watch(qtbot, ui_lag, in_thread):
 @pytest.mark.parametrize("in_thread", [False, True], ids=["gui_thread", "thread"])
 def test_marked(qtbot, in_thread):
     click_and_wait(qtbot, in_thread)
-'''
+"""
 
 INI = """
 [pytest]
@@ -160,7 +160,9 @@ def test_log_lag_logs_each_stretch_and_warns_of_a_freeze(qtbot, qapp, caplog) ->
     try:
         qtbot.waitUntil(lambda: len(caplog.records) >= 1, timeout=2000)
         time.sleep(0.15)
-        qtbot.waitUntil(lambda: any(r.levelno == logging.WARNING for r in caplog.records), timeout=2000)
+        qtbot.waitUntil(
+            lambda: any(r.levelno == logging.WARNING for r in caplog.records), timeout=2000
+        )
     finally:
         logger.timer.stop()
         logger.probe.stop()
