@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
 if TYPE_CHECKING:
     from gui.lagwatch import LagWatch
@@ -29,12 +29,14 @@ def _y(ms: float) -> float:
 
 
 def draw(watch: LagWatch, path: Path) -> Path:
-    """Lag (log scale) against seconds from the watch's start, its worst stall shaded."""
+    """Each tick as a bar as wide as it was late and as high (log scale), against
+    seconds from the watch's start; the worst stall shaded."""
     t, lag = watch.times, watch.samples
     span = max(watch.span_s, 1e-3)
+    right, bottom = WIDTH - MARGIN - 24, HEIGHT - MARGIN
 
     def x(s: float) -> float:
-        return MARGIN + s / span * (WIDTH - 2 * MARGIN)
+        return MARGIN + max(0.0, s) / span * (right - MARGIN)
 
     image = QImage(WIDTH, HEIGHT, QImage.Format.Format_RGB32)
     image.fill(QColor("white"))
@@ -42,22 +44,25 @@ def draw(watch: LagWatch, path: Path) -> Path:
     try:
         stall = watch.worst
         if stall is not None and stall.ms > LINES_MS[0]:
-            left, right = x(max(0.0, stall.start_s)), x(stall.end_s)
-            band = QRectF(left, MARGIN, max(1.0, right - left), HEIGHT - 2 * MARGIN)
+            left = x(stall.start_s)
+            band = QRectF(left, MARGIN, max(1.0, x(stall.end_s) - left), bottom - MARGIN)
             painter.fillRect(band, QColor(220, 40, 40, 60))
+        painter.setPen(QPen(QColor(30, 90, 200), 1))
+        painter.setBrush(QColor(30, 90, 200, 90))
+        for s, ms in zip(t, lag, strict=True):
+            left = x(s - ms / 1000.0)
+            painter.drawRect(QRectF(left, _y(ms), max(0.0, x(s) - left), bottom - _y(ms)))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(QColor("grey"), 1, Qt.PenStyle.DashLine))
         for ms in LINES_MS:
-            painter.drawLine(QPointF(MARGIN, _y(ms)), QPointF(WIDTH - MARGIN, _y(ms)))
-            painter.drawText(QPointF(WIDTH - MARGIN + 4, _y(ms) + 4), f"{ms} ms")
+            painter.drawLine(QPointF(MARGIN, _y(ms)), QPointF(right, _y(ms)))
+            label = f"{ms // 1000} s" if ms >= 1000 else f"{ms} ms"
+            painter.drawText(QPointF(right + 4, _y(ms) + 4), label)
         painter.setPen(QPen(QColor("black"), 1))
-        painter.drawRect(QRectF(MARGIN, MARGIN, WIDTH - 2 * MARGIN, HEIGHT - 2 * MARGIN))
+        painter.drawRect(QRectF(MARGIN, MARGIN, right - MARGIN, bottom - MARGIN))
         painter.drawText(QPointF(MARGIN, MARGIN - 28), watch.report().splitlines()[0])
-        painter.drawText(QPointF(MARGIN, HEIGHT - MARGIN + 18), "0 s")
-        painter.drawText(QPointF(WIDTH - MARGIN - 40, HEIGHT - MARGIN + 18), f"{span:.2f} s")
-        painter.setPen(QPen(QColor(30, 90, 200), 1))
-        painter.drawPolyline(
-            QPolygonF([QPointF(x(s), _y(ms)) for s, ms in zip(t, lag, strict=True)])
-        )
+        painter.drawText(QPointF(MARGIN, bottom + 18), "0 s")
+        painter.drawText(QPointF(right - 40, bottom + 18), f"{span:.2f} s")
     finally:
         painter.end()
     if not image.save(str(path), "PNG"):

@@ -129,6 +129,18 @@ def test_a_300_ms_block_fails_with_the_stall_named_and_a_thread_passes(pytester)
     assert shaded[plots[1].name] == shaded[plots[3].name] == 0, shaded
 
 
+def test_a_misspelt_bound_is_a_usage_error_not_a_test_that_always_passes(pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.responsive(p98_ms=5)\ndef test_it(qtbot):\n    pass\n"
+    )
+    result = pytester.runpytest("-p", "no:unfreeze", plugins=[lagplugin])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+    assert (
+        "one or more of p50_ms, p95_ms, p99_ms, max_ms, frozen_s; not p98_ms" in result.stderr.str()
+    )
+
+
 def test_watch_lag_places_the_stall_where_the_clock_saw_it(qtbot) -> None:
     """Outside pytest's fixture, in any Qt app: a block 0.1 s in is reported there.
 
