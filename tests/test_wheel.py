@@ -1,4 +1,5 @@
-"""A normal install (a wheel, not ``-e``) carries everything the app reads at run time."""
+"""A normal install (a wheel, not ``-e``) carries everything the app reads at run time,
+and the pytest plugin its entry point names."""
 
 from __future__ import annotations
 
@@ -9,6 +10,28 @@ import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: Another project's tests: nothing names the plugin, the entry point alone loads it.
+USER_TESTS = """
+import os
+from pathlib import Path
+
+import pytest
+
+import gui.lagplugin
+
+
+def test_the_fixture_is_offered(qtbot, ui_lag):
+    assert Path(gui.lagplugin.__file__).is_relative_to(os.environ["VENV"])
+    with ui_lag.watch() as lag:
+        qtbot.wait(60)
+    assert len(lag.samples) >= 2, lag.report()
+
+
+@pytest.mark.responsive(max_ms=60_000)
+def test_the_marker_is_registered(qtbot):
+    qtbot.wait(10)
+"""
 
 
 def test_the_installed_wheel_starts_the_app_with_its_lessons(tmp_path) -> None:
@@ -57,3 +80,12 @@ def test_the_installed_wheel_starts_the_app_with_its_lessons(tmp_path) -> None:
     )  # fmt: skip
     assert app.returncode == 0 and "Traceback" not in app.stderr, app.stderr
     assert shot.stat().st_size > 20_000
+    (elsewhere / "test_theirs.py").write_text(USER_TESTS)
+    (elsewhere / "pytest.ini").write_text(
+        "[pytest]\naddopts = --strict-markers -p no:cacheprovider\nfilterwarnings = error\n"
+    )
+    theirs = subprocess.run(
+        [python, "-m", "pytest", "-q", "test_theirs.py"],
+        capture_output=True, text=True, timeout=120, cwd=elsewhere, env={**env, "VENV": str(venv)},
+    )  # fmt: skip
+    assert theirs.returncode == 0 and "2 passed" in theirs.stdout, theirs.stdout + theirs.stderr
