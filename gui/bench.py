@@ -186,7 +186,7 @@ def main(args) -> int:
     if args.ui:
         report = ui_report()
         for key, value in report.items():
-            print(f"{key:<32} {value}")
+            print(f"{key:<34} {value}")
         if args.json:
             with open(args.json, "w", encoding="utf-8") as out:
                 json.dump(report, out, indent=2)
@@ -232,26 +232,23 @@ def ui_report(seconds: float = 3.0) -> dict[str, float]:
     """What the window itself costs: idle lag and CPU, and one frame with 5 × 20 000 points."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import psutil
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QSettings
 
     from gui.app import make_app
     from gui.window import MainWindow
 
     make_app()
+    watch_share, watch_ticks = lag_watch_cost(spin_for(seconds))
     settings = QSettings(os.devnull, QSettings.Format.IniFormat)
     window = MainWindow(settings)
     window.resize(1400, 900)
     window.show()
     me = psutil.Process()
 
-    def spin(ms: int) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
-
-    spin(1000)  # first paints settle
+    spin = spin_for
+    spin(1.0)  # first paints settle
     t0, cpu0 = time.perf_counter(), me.cpu_times()
-    spin(int(seconds * 1000))
+    spin(seconds)
     cpu1 = me.cpu_times()
     busy = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (time.perf_counter() - t0)
     idle = window.controller.probe.stats(t0)
@@ -263,7 +260,35 @@ def ui_report(seconds: float = 3.0) -> dict[str, float]:
         "idle_cpu_percent_of_one_core": round(100 * busy, 2),
         "frame_ms_5x20k_median": round(float(np.median(frames)), 2),
         "frame_ms_5x20k_max": round(max(frames), 2),
+        "lag_watch_cpu_percent_of_one_core": round(100 * watch_share, 3),
+        "lag_watch_ticks": float(watch_ticks),
     }
+
+
+def spin_for(seconds: float) -> float:
+    """Turn the event loop for ``seconds``; returns them."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(round(seconds * 1000), loop.quit)
+    loop.exec()
+    return seconds
+
+
+def lag_watch_cost(seconds: float) -> tuple[float, int]:
+    """The pytest plugin's probe (``watch_lag``): the GUI thread's CPU over ``seconds`` of
+    an idle loop with a watch, less the same without, as a share of one core; and its
+    ticks. Everything the probe makes Qt do counts (wake-ups, dispatch, the slot)."""
+    from gui.lagwatch import watch_lag
+
+    cpu0 = time.thread_time()
+    spin_for(seconds)
+    idle = time.thread_time() - cpu0
+    with watch_lag() as lag:
+        cpu0 = time.thread_time()
+        spin_for(seconds)
+        probed = time.thread_time() - cpu0
+    return max(0.0, probed - idle) / seconds, len(lag.samples)
 
 
 def frame_costs_ms(

@@ -183,22 +183,3 @@ def test_log_lag_logs_each_stretch_and_warns_of_a_freeze(qtbot, qapp, caplog) ->
     assert first.levelno == logging.INFO and "UI lag over" in first.getMessage()
     ms = int(re.search(r"worst stall: (\d+) ms", warned.getMessage())[1])
     assert 150 - 20 - 2 <= ms < 1000, warned.getMessage()  # less at most one interval
-
-
-def test_the_probe_costs_under_1_percent_of_a_core(qtbot) -> None:
-    """The GUI thread's CPU time over 0.5 s of an idle loop, with and without a watch.
-
-    Everything the probe makes Qt do counts (timer wake-ups, dispatch, the slot),
-    not only the time inside its slot.
-    """
-    cpu0 = time.thread_time()
-    qtbot.wait(500)
-    idle = time.thread_time() - cpu0
-    with watch_lag() as lag:
-        cpu0 = time.thread_time()
-        qtbot.wait(500)
-        probed = time.thread_time() - cpu0
-    share = (probed - idle) / 0.5
-    print(f"probe: {share:.3%} of a core ({len(lag.samples)} ticks; idle loop {idle * 2:.3%})")
-    assert len(lag.samples) >= 15  # it did tick (every 20 ms)
-    assert share < 0.01, (probed, idle)
