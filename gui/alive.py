@@ -189,6 +189,10 @@ class ProgressPanel(QWidget):
         for kind, word in (("started", "running"), ("queued", "waiting")):
             if state.count(kind):
                 counts.append(f"{state.count(kind)} {word}")
+        ring = state.depth_over_time  # queue runs: sampled once per frame
+        if ring.count:
+            depth = int(ring.v[(ring.count - 1) % ring.capacity])
+            counts.append(f"queue depth {depth}/{state.spec.depth}")
         self.counts.setText(" · ".join(counts))
         fractions = [
             min(u / t, 1.0) if t else (1.0 if s == "done" else 0.0)
