@@ -361,7 +361,8 @@ def readback(record: RunRecord, history: list[RunRecord]) -> str:
         if r.outcome == "failed":
             first = r.errors[0] if r.errors else "no reason given"
             return (
-                f"{head}: failed with {done}, {r.failed} failed ({first}); {speed_text(r)}, {lag}."
+                f"{head}: failed with {done}, {r.failed} failed ({first}); {speed_text(r)}, "
+                f"{lag}.{hazard_text(r)}"
             )
         return f"{head}: cancelled with {done}; {speed_text(r)}, {lag}.{hazard_text(r)}"
     base = _baseline(r, history)
