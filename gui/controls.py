@@ -155,7 +155,7 @@ class JobForm(QWidget):
             ("rate_mbps", "Server &rate", self.rate, self.rate),
             ("urls", "&URLs", self.urls, self.urls),
             ("folder", "&Folder", folder_row, self.folder),
-            ("limit", "Connection li&mit", self.limit, self.limit),
+            ("limit", "Li&mit", self.limit, self.limit),
             ("depth", "Queue &depth", self.depth, self.depth),
             ("items", "&Items", self.items, self.items),
         ):

@@ -136,3 +136,22 @@ def test_a_queue_on_one_worker_has_one_task_whatever_the_tasks_field() -> None:
     for backend, workers, tasks in (("gui-thread", 8, 1), ("threading", 1, 1), ("asyncio", 6, 6)):
         spec = parse_spec({"workload": "queue", "backend": backend, "workers": workers})
         assert spec.tasks == tasks and spec.depth == 8 and spec.items == 2000
+
+
+def test_the_form_names_a_queue_of_size_0_and_keeps_start_disabled(qtbot) -> None:
+    from gui.controls import JobForm
+    from workers.speed import Speed
+
+    form = JobForm(Speed())
+    qtbot.addWidget(form)
+    form.workload.setCurrentText("queue")
+    assert form.depth.isEnabled() and form.items.isEnabled() and not form.limit.isEnabled()
+    assert form.spec() is not None
+    form.depth.setValue(0)
+    assert form.spec() is None
+    assert "unbounded" in form.errors["depth"].text() and not form.errors["depth"].isHidden()
+    form.workload.setCurrentText("download")
+    assert form.limit.isEnabled() and not form.depth.isEnabled()
+    form.limit.setValue(3)
+    spec = form.spec()
+    assert spec is not None and spec.limit == 3 and spec.depth == 0
