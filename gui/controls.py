@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.jobs import DEFAULTS, describe_job, validate
+from gui.jobs import DEFAULTS, HAZARD_TIPS, QUEUE_TASKS_TIP, describe_job, validate
 from workers.backends import DESCRIPTIONS
 from workers.spec import (
     BACKENDS,
@@ -64,10 +64,6 @@ WORKLOAD_TIPS = {
     "queue": "Producers put items into a bounded queue, slower consumers checksum them in "
     "pure Python: the producers block on a full queue (backpressure).",
 }
-QUEUE_TASKS_TIP = (
-    "queue runs one task per worker, half producers and half consumers (all must run at "
-    "once); on gui-thread one task does both in turn. Set the work with Items."
-)
 
 
 class JobForm(QWidget):
@@ -125,12 +121,7 @@ class JobForm(QWidget):
             self.urls: "Download these instead of the local server's files (task i gets URL i).",
             self.folder: "Where written or downloaded files go.",
             self.fsync: "Force each file to the disk before counting it done.",
-            self.limit: "Downloads: at most this many connections at once, whatever the "
-            "workers (a semaphore held around each download; 0 = no limit). The local "
-            "server counts the connections it sees. gui-thread opens one at a time anyway.",
-            self.depth: "Queue: the most items it holds; a producer that finds it full "
-            "blocks until a consumer takes one (at least 1: size 0 means unbounded).",
-            self.items: "Queue: how many items the producers make and the consumers checksum.",
+            **{getattr(self, name): tip for name, tip in HAZARD_TIPS.items()},
         }
         for widget, tip in self.tips.items():
             widget.setToolTip(tip)
@@ -181,6 +172,7 @@ class JobForm(QWidget):
         # Before ``changed``: the fields must be right when the window reads them.
         self.backend.currentTextChanged.connect(self.on_backend)
         self.urls.textChanged.connect(self._enable_server_fields)
+        self.workers.valueChanged.connect(self._queue_tasks)
         for signal in (
             self.backend.currentTextChanged,
             self.workers.valueChanged,
@@ -350,9 +342,16 @@ class JobForm(QWidget):
             box.setEnabled(workload == "queue")
         self.tasks.setEnabled(workload != "queue")
         self.tasks.setToolTip(QUEUE_TASKS_TIP if workload == "queue" else self.tips[self.tasks])
+        self._queue_tasks()
         self.folder.setEnabled(workload in ("download", "disk-write"))
         self.browse_button.setEnabled(self.folder.isEnabled())
         self.changed.emit()
+
+    @Slot()
+    def _queue_tasks(self) -> None:
+        """A queue job has one task per worker: the greyed Tasks box shows how many."""
+        if self.workload.currentText() == "queue":
+            self.tasks.setValue(self.workers.value())
 
     @Slot()
     def _enable_server_fields(self) -> None:

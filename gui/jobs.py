@@ -22,6 +22,20 @@ DEFAULTS: dict[str, dict[str, object]] = {
     for workload, job in DEFAULT_JOBS.items()
 }
 
+#: The tooltips of the fields for a connection limit and a queue, and of Tasks for a queue.
+HAZARD_TIPS = {
+    "limit": "Downloads: at most this many connections at once, whatever the workers (a "
+    "semaphore held around each download; 0 = no limit). The local server counts the "
+    "connections it serves at once. gui-thread opens one at a time anyway.",
+    "depth": "Queue: the most items it holds; a producer that finds it full blocks until a "
+    "consumer takes one (at least 1: a queue of size 0 is unbounded).",
+    "items": "Queue: how many items the producers make and the consumers checksum.",
+}
+QUEUE_TASKS_TIP = (
+    "queue runs one task per worker, half producers and half consumers (all must run at "
+    "once); on gui-thread one task does both in turn. Set the work with Items."
+)
+
 #: Compare all shrinks the job so one serial run lasts about this long (at this
 #: machine's measured speed): six back ends then take ~20 s instead of a minute or more.
 COMPARE_SERIAL_S = 3.0
