@@ -29,7 +29,7 @@ QUICK = {
     "disk-write": {"tasks": 8, "size": 128_000_000},
     "cpu-python": {"tasks": 4, "size": 5_000_000},
     "cpu-native": {"tasks": 4, "size": 384_000_000},
-    "queue": {"items": 200, "size": 32_000, "depth": 8},
+    "queue": {"items": 120, "size": 32_000, "depth": 8},
 }
 
 

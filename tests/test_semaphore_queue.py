@@ -155,3 +155,15 @@ def test_the_form_names_a_queue_of_size_0_and_keeps_start_disabled(qtbot) -> Non
     form.limit.setValue(3)
     spec = form.spec()
     assert spec is not None and spec.limit == 3 and spec.depth == 0
+
+
+def test_queue_and_limit_runs_point_to_the_lesson_that_exists() -> None:
+    import dataclasses
+
+    from gui.lessons import QUEUES, lesson_for, lesson_key, load_lessons
+
+    assert QUEUES in {lesson.key for lesson in load_lessons()}
+    assert lesson_key("queue", "multiprocessing") == QUEUES
+    lag = {"p50": 1.0, "p95": 1.0, "p99": 1.0, "max": 1.0, "over_50": 0.0, "samples": 1}
+    free = RunRecord("download", "threading", 8, 8, 1, True, 8, 0, 0, 1, 0, 1, 8, 1, "MB/s", lag)
+    assert lesson_for(free) != QUEUES and lesson_for(dataclasses.replace(free, limit=3)) == QUEUES
