@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.depth import DepthPlot
 from workers.record import RunState
 
 #: (fill, background) per task state, made once: see BouncingBall.paintEvent.
@@ -171,12 +172,14 @@ class ProgressPanel(QWidget):
         # re-lay out the plots next to it (costly, in Python, while threads compute).
         self.counts.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.grid = TaskGrid()
+        self.depth = DepthPlot()  # queue runs only
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addWidget(self.bar)
         layout.addWidget(self.counts)
         layout.addWidget(self.grid, 1)
+        layout.addWidget(self.depth)
 
     def show_state(self, state: RunState, now: float) -> None:
         total = state.total_units
@@ -189,6 +192,10 @@ class ProgressPanel(QWidget):
         for kind, word in (("started", "running"), ("queued", "waiting")):
             if state.count(kind):
                 counts.append(f"{state.count(kind)} {word}")
+        ring = state.depth_over_time  # queue runs: sampled once per frame
+        if ring.count:
+            depth = int(ring.v[(ring.count - 1) % ring.capacity])
+            counts.insert(0, f"queue {depth}/{state.spec.depth}")
         self.counts.setText(" · ".join(counts))
         fractions = [
             min(u / t, 1.0) if t else (1.0 if s == "done" else 0.0)

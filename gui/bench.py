@@ -29,6 +29,7 @@ QUICK = {
     "disk-write": {"tasks": 8, "size": 128_000_000},
     "cpu-python": {"tasks": 4, "size": 5_000_000},
     "cpu-native": {"tasks": 4, "size": 384_000_000},
+    "queue": {"items": 120, "size": 32_000, "depth": 8},
 }
 
 
@@ -55,7 +56,11 @@ def plan(specs: list[RunSpec], repeat: int) -> list[tuple[RunSpec, int | None]]:
     out: list[tuple[RunSpec, int | None]] = []
     for workload in dict.fromkeys(s.workload for s in specs):
         group = [s for s in specs if s.workload == workload]
-        out.append((group[0].with_(backend="gui-thread", tasks=1, workers=1), None))
+        first = group[0]
+        warm_up = first.with_(
+            backend="gui-thread", tasks=1, workers=1, items=(first.items + 7) // 8
+        )
+        out.append((warm_up, None))
         out += [(s, r) for r in range(repeat) for s in group]
     return out
 
@@ -152,8 +157,19 @@ def row(r: RunRecord, rep: int | None = None) -> str:
     return (
         f"{r.workload:<11} {r.backend:<16} {'' if rep is None else rep + 1:>3} {r.workers:>3} {r.tasks:>5} {'yes' if r.ok else 'NO':>3} "
         f"{r.wall_s:>7.2f} {r.startup_s:>7.2f} {r.throughput:>9.1f} {lag['p50']:>8.1f} "
-        f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f}"
+        f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f}{hazards(r)}"
     )
+
+
+def hazards(r: RunRecord) -> str:
+    """The server's peak connections (downloads), the queue's depth and blocked time."""
+    if r.server_peak_connections is not None:
+        return f"  peak {r.server_peak_connections} conn" + (
+            f" (limit {r.limit})" if r.limit else ""
+        )
+    if r.max_depth is not None:
+        return f"  depth ≤ {r.max_depth}/{r.depth}, blocked {r.producer_blocked_s or 0:.2f} s"
+    return ""
 
 
 def specs_from_args(args) -> list[RunSpec]:
@@ -170,6 +186,12 @@ def specs_from_args(args) -> list[RunSpec]:
                 value = getattr(args, name)
                 if value is not None:
                     raw[name] = value
+            # Each workload takes the options that are its own: --limit downloads, --depth
+            # and --items the queue (so one bench can run both).
+            mine = {"download": ("limit",), "queue": ("depth", "items")}.get(workload, ())
+            for name in mine:
+                if getattr(args, name) is not None:
+                    raw[name] = getattr(args, name)
             if raw.get("workers") is None:
                 raw["workers"] = default_workers(workload)
             if workload == "download" and args.url:

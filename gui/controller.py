@@ -54,6 +54,7 @@ class Active:
     state: RunState
     temp_dir: str | None = None
     settle_until: float | None = None
+    server_peak: int | None = None  # downloads from the local server: its count, at the end
 
 
 @dataclass
@@ -245,6 +246,9 @@ class RunController(QObject):
                 disk.sweep_stale(folder)  # temp files of writers killed earlier
             if spec.workload == "download" and not spec.urls:
                 base_url = self._server_url()
+                with self.server_lock:  # the peak it reports at the end is this run's
+                    if self.server is not None:
+                        self.server.reset_peak()
             prepared = Prepared(spec, folder, temp_dir, base_url)
         except Exception as exc:  # a run that cannot start is a message, not a crash
             prepared = Prepared(
@@ -342,6 +346,9 @@ class RunController(QObject):
         if events:
             active.state.apply(events, now)
             self.updated.emit([e for e in events if e.kind != "progress"])
+        queue = active.run.shared.get("queue")
+        if queue is not None:  # queue.Queue, asyncio.Queue and multiprocessing.Queue all tell
+            active.state.depth_over_time.append(now, queue.qsize())
         if not active.run.finished:
             return
         if active.settle_until is None:
@@ -362,6 +369,9 @@ class RunController(QObject):
                 shutil.rmtree(active.temp_dir, ignore_errors=True)
             elif active.spec.io_bound and active.spec.folder:
                 disk.sweep_stale(active.spec.folder)  # of workers killed by a cancel
+            server = self.server
+            if active.spec.workload == "download" and not active.spec.urls and server:
+                active.server_peak = server.peak  # every connection of the run has ended
         finally:
             self._closed.emit(active)
 
@@ -379,7 +389,9 @@ class RunController(QObject):
             return
         now = time.perf_counter()
         lag = self.probe.stats(active.state.t_start, now)
-        record = RunRecord.of(active.state, active.run.workers, lag, self.probe.samples, now)
+        record = RunRecord.of(
+            active.state, active.run.workers, lag, self.probe.samples, now, active.server_peak
+        )
         self.records.append(record)
         self.speed.learn(record)  # a gui-thread run is the best measure of serial speed
         self.run_finished.emit(record)

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QListWidget, QTextBrowser, QVBoxLayout, QWidget
 from workers.record import RunRecord
 
 DEFAULT_SWITCH_MS = 5.0
+#: The lesson on semaphores (a download's connection limit) and bounded queues.
+QUEUES = "semaphores-and-queues"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ def load_lessons(folder: Traversable | None = None) -> list[Lesson]:
 
 def lesson_key(workload: str, backend: str, switch_interval_ms: float = DEFAULT_SWITCH_MS) -> str:
     """The key of the lesson that explains ``workload`` on ``backend`` best."""
+    if workload == "queue":
+        return QUEUES
     if backend == "gui-thread":
         return "gui-thread"
     if backend == "asyncio":
@@ -67,6 +71,8 @@ def lesson_key(workload: str, backend: str, switch_interval_ms: float = DEFAULT_
 
 def lesson_for(record: RunRecord) -> str:
     """The key of the lesson that explains ``record`` best."""
+    if record.limit:  # a download through a semaphore: the lesson on what it shows
+        return QUEUES
     switch = next((ms for ms in record.intervals_ms if ms != DEFAULT_SWITCH_MS), DEFAULT_SWITCH_MS)
     return lesson_key(record.workload, record.backend, switch)
 

@@ -26,6 +26,7 @@ WHAT = {
     "cpu-native": "C code that releases the GIL",
     "download": "downloads",
     "disk-write": "disk writes",
+    "queue": "a producer/consumer queue",
 }
 
 
@@ -84,6 +85,8 @@ def expect(workload: str, backend: str, workers: int, cores: int | None = None) 
             "While a task runs, the event loop cannot: expect the window to freeze for as "
             "long as each task takes — try typing in the box meanwhile."
         )
+    if workload == "queue":
+        return expect_queue(backend, n)
     if backend == "asyncio":
         if workload.startswith("cpu"):
             return (
@@ -140,6 +143,34 @@ def expect(workload: str, backend: str, workers: int, cores: int | None = None) 
     )
 
 
+def expect_queue(backend: str, n: int) -> str:
+    """What a queue job will show, before it runs (the GUI thread's case is :func:`expect`'s)."""
+    if n == 1:
+        flow = (
+            "One worker produces and consumes in turn (blocked on a full queue, it would wait "
+            "for itself for ever), so nothing blocks"
+        )
+    else:
+        flow = (
+            "Producers fill the bounded queue faster than consumers can checksum, so they "
+            "block until there is room"
+        )
+    if backend == "asyncio":
+        return (
+            f"{flow}; coroutines await the queue, but a checksum never awaits: expect the "
+            "window to stutter while each item is checked on the GUI thread."
+        )
+    if backend == "multiprocessing":
+        return (
+            f"{flow}; the processes pay a start-up pause (spawn) and the queue pickles each "
+            "item, but the GUI thread is left alone."
+        )
+    return (
+        f"{flow}; the consumers' Python code holds the GIL: expect the window to stutter "
+        "while it waits its turn."
+    )
+
+
 def preview(workload: str, backend: str, workers: int, state: str = "idle") -> str:
     """The banner before a run: the selected job and what to expect of it.
 
@@ -163,13 +194,7 @@ def _baseline(record: RunRecord, history: list[RunRecord]) -> RunRecord | None:
     """The run to compare with: the last serial one (gui-thread) of the same job
     (workload, tasks, size per task), else the last other run of it; only complete
     runs count."""
-    same = [
-        r
-        for r in history
-        if (r.workload, r.tasks, r.size) == (record.workload, record.tasks, record.size)
-        and r.ok
-        and r.throughput > 0
-    ]
+    same = [r for r in history if same_job(r, record) and r.ok and r.throughput > 0]
     serial = [r for r in same if r.backend == "gui-thread"]
     if record.backend != "gui-thread" and serial:
         return serial[-1]
@@ -219,6 +244,8 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
     cpu = r.workload.startswith("cpu")
     if r.backend == "gui-thread":
         return _blocked("the event loop cannot run while a task does", r)
+    if r.workload == "queue":
+        return _why_queue(r, speedup)
     if r.backend == "asyncio":
         if cpu:
             return _blocked("a coroutine that computes never awaits: it holds the loop", r)
@@ -272,6 +299,48 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
     return f"{gil}; the window {'froze at times' if _froze(r) else 'lagged'} waiting its turn"
 
 
+def _why_queue(r: RunRecord, speedup: float | None) -> str:
+    """The mechanism of a queue run off the GUI thread, as :func:`_why` tells the others."""
+    if r.backend == "asyncio":
+        return _blocked(
+            "a consumer coroutine never awaits while it checksums: it holds the loop", r
+        )
+    if r.backend == "multiprocessing":
+        busy = "the GUI thread shares the cores with these processes and other programs"
+        gain = f"each process has its own GIL; start-up took {r.startup_s:.2f} s"
+        return _freed(gain, r, busy)
+    gil = "the consumers checksum in Python and hold the GIL, the GUI thread waits its turn"
+    if speedup is not None and r.workers > 1 and speedup < FASTER:
+        gil += f", and {_plural(r.workers, 'thread')} were no faster"
+    if _kept_up(r):
+        return f"{gil}; it still got its turns in time"
+    return f"{gil}; the window {'froze at times' if _froze(r) else 'lagged'}"
+
+
+def hazard_text(r: RunRecord) -> str:
+    """What the local server counted (downloads) or the queue measured, as a sentence;
+    empty when the record has no such numbers."""
+    if r.server_peak_connections is not None:
+        text = f" Server peak: {_plural(r.server_peak_connections, 'connection')}"
+        if r.limit:
+            text += f" (limit {r.limit})"
+        return text + "."
+    if r.workload != "queue" or r.outcome != "done" or r.max_depth is None:
+        return ""
+    text = f" Queue depth peaked at {r.max_depth} of {r.depth}"
+    if r.tasks == 1:
+        return text + "; one task produced and consumed in turn, so none blocked."
+    return text + f"; producers blocked {r.producer_blocked_s or 0:.2f} s on a full queue, in all."
+
+
+def same_job(a: RunRecord, b: RunRecord) -> bool:
+    """Two runs of the same job: same workload and size, and the same tasks (a queue's
+    tasks follow from its workers: there, the same items and queue depth)."""
+    if a.workload == "queue":
+        return (b.workload, b.items, b.depth, b.size) == ("queue", a.items, a.depth, a.size)
+    return (a.workload, a.tasks, a.size) == (b.workload, b.tasks, b.size)
+
+
 def readback(record: RunRecord, history: list[RunRecord]) -> str:
     """One sentence that reads the measured result back to the learner.
 
@@ -292,9 +361,10 @@ def readback(record: RunRecord, history: list[RunRecord]) -> str:
         if r.outcome == "failed":
             first = r.errors[0] if r.errors else "no reason given"
             return (
-                f"{head}: failed with {done}, {r.failed} failed ({first}); {speed_text(r)}, {lag}."
+                f"{head}: failed with {done}, {r.failed} failed ({first}); {speed_text(r)}, "
+                f"{lag}.{hazard_text(r)}"
             )
-        return f"{head}: cancelled with {done}; {speed_text(r)}, {lag}."
+        return f"{head}: cancelled with {done}; {speed_text(r)}, {lag}.{hazard_text(r)}"
     base = _baseline(r, history)
     if base is None:
         speed = speed_text(r)
@@ -305,7 +375,7 @@ def readback(record: RunRecord, history: list[RunRecord]) -> str:
             f"{r.throughput / base.throughput:.1f}× the throughput of {base.backend} "
             f"({base.workers} workers)"
         )
-    return f"{head}: {speed}, {lag} — {_why(r, base)}."
+    return f"{head}: {speed}, {lag} — {_why(r, base)}.{hazard_text(r)}"
 
 
 def compare_summary(records: list[RunRecord]) -> str:

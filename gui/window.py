@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
         busy = self.controller.busy or bool(self.controller.queue)
         self.readback.setText(preview(workload, backend, workers, "queued" if busy else "idle"))
         self.lessons.show_lesson(lesson_key(workload, backend, sys.getswitchinterval() * 1000))
+        self.progress.depth.setVisible(workload == "queue")  # laid out now, not during a run
 
     def _show_busy(self) -> None:
         busy = self.controller.busy or bool(self.controller.queue)
@@ -255,6 +256,7 @@ class MainWindow(QMainWindow):
         foreground = QColor(pg.getConfigOption("foreground"))
         self.plots.set_theme(background, foreground)
         self.bars.set_theme(background, foreground)
+        self.progress.depth.set_theme(background, foreground)
 
     @Slot()
     def reset_layout(self) -> None:
@@ -285,6 +287,7 @@ class MainWindow(QMainWindow):
         self.readback.setText(preview(spec.workload, spec.backend, workers, "running"))
         switch_ms = sys.getswitchinterval() * 1000
         self.lessons.show_lesson(lesson_key(spec.workload, spec.backend, switch_ms))
+        self.progress.depth.prepare(spec)
         self.banner_for = self.selection()
         self._show_busy()
 

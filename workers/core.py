@@ -49,6 +49,8 @@ class Outcome:
 
     units: int
     check: str = ""
+    #: Numbers the task measured that the run's record sums up (``("max_depth", 8.0)``).
+    facts: tuple[tuple[str, float], ...] = ()
 
 
 Progress = Callable[[int], None]
@@ -80,6 +82,7 @@ class Event:
     worker: str = ""  # thread or process name
     pid: int = 0
     tid: int = 0
+    facts: tuple[tuple[str, float], ...] = ()  # for done: the task's measured facts
 
     @property
     def final(self) -> bool:
@@ -97,9 +100,15 @@ def where() -> tuple[str, int, int]:
     return name, os.getpid(), threading.get_native_id()
 
 
-def make_event(kind: EventKind, task: int, value: int = 0, detail: str = "") -> Event:
+def make_event(
+    kind: EventKind,
+    task: int,
+    value: int = 0,
+    detail: str = "",
+    facts: tuple[tuple[str, float], ...] = (),
+) -> Event:
     name, pid, tid = where()
-    return Event(kind, task, time.perf_counter(), value, detail, name, pid, tid)
+    return Event(kind, task, time.perf_counter(), value, detail, name, pid, tid, facts)
 
 
 def os_reason(exc: OSError) -> str:
@@ -147,7 +156,7 @@ class Reporter:
 def _verdict(task: Task, report: Reporter, outcome: Outcome | None, exc: Exception | None) -> Event:
     """The one final event of a task, from what it returned or raised."""
     if exc is None and outcome is not None:
-        return make_event("done", task.index, outcome.units, outcome.check)
+        return make_event("done", task.index, outcome.units, outcome.check, outcome.facts)
     if isinstance(exc, Cancelled):
         return make_event("cancelled", task.index, report.last_value)
     return make_event(

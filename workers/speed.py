@@ -22,7 +22,13 @@ from workers.spec import RunSpec
 from workers.workloads import cpu
 
 #: MB/s per worker before anything is measured (the 2-core project machine, unloaded).
-GUESS_MBPS = {"download": 1000.0, "disk-write": 500.0, "cpu-python": 26.0, "cpu-native": 1800.0}
+GUESS_MBPS = {
+    "download": 1000.0,
+    "disk-write": 500.0,
+    "cpu-python": 26.0,
+    "cpu-native": 1800.0,
+    "queue": 26.0,  # its consumers do cpu-python's work
+}
 #: Workloads timed at start-up: cheap and harmless (no files, no network).
 CALIBRATED = ("cpu-python", "cpu-native")
 #: Per workload: 5 timings of 30 ms (each 5+ chunks of cpu-python, 30+ of cpu-native).
@@ -30,7 +36,7 @@ CALIBRATE_WINDOWS = 5
 CALIBRATE_WINDOW_S = 0.03
 #: Workloads whose gui-thread runs tell the speed. Not download: its time is mostly the
 #: server's latency and rate cap, which the estimate adds from the job itself.
-LEARNT = ("disk-write", "cpu-python", "cpu-native")
+LEARNT = ("disk-write", "cpu-python", "cpu-native", "queue")
 #: A gui-thread run shorter than this says little about the speed (timer resolution, start-up).
 LEARN_MIN_S = 0.2
 _FUNCTIONS = {"cpu-python": cpu.cpu_python, "cpu-native": cpu.cpu_native}
@@ -128,6 +134,8 @@ class Speed:
         if spec.workload == "download" and spec.urls:
             return 0.0
         rate = self.rates[spec.workload].mbps
+        if spec.workload == "queue":  # one worker checksums every item
+            return spec.items * spec.size / 1e6 / rate
         if spec.workload == "download" and spec.rate_mbps:
             rate = min(rate, spec.rate_mbps)
         per_task = spec.size / 1e6 / rate

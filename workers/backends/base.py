@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 
+from workers import shared
 from workers.core import Event, Task, make_event
 
 
@@ -34,6 +35,9 @@ class Run:
     #: Its objects live on the GUI thread (a timer, a receiver, an asyncio loop), so
     #: :meth:`close` must be called there; other runs may be closed from any thread.
     close_on_gui_thread = False
+    #: The kind of semaphore and queue its tasks share, if they share any (see
+    #: :mod:`workers.shared`): threading's unless the back end says otherwise.
+    kit = shared.THREADS
 
     def __init__(self, tasks: list[Task], workers: int) -> None:
         self.tasks = tasks
@@ -44,6 +48,7 @@ class Run:
         self.started_at = 0.0
         self.started: set[int] = set()
         self.closed = False
+        self.shared: dict[str, object] = {}  # name -> the semaphore or queue its tasks share
 
     # -- to implement -------------------------------------------------
     def _start(self) -> None:
@@ -58,6 +63,9 @@ class Run:
     # -- the interface ------------------------------------------------
     def start(self) -> None:
         self.started_at = time.perf_counter()
+        self.shared = shared.make(self.tasks, self.kit)
+        if not self.kit.inherited:  # the tasks run in this process: give them the objects now
+            self.tasks = [shared.bind(task, self.shared) for task in self.tasks]
         self._start()
 
     def post(self, event: Event) -> None:

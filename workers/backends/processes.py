@@ -34,7 +34,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
 from typing import Any
 
-from workers import procs
+from workers import procs, shared
 from workers.backends.base import Run
 from workers.core import Cancelled, Event, Task, describe, make_event, run_task
 
@@ -47,28 +47,32 @@ def start_pool(
     workers: int,
     events: multiprocessing.queues.Queue[Any],
     cancel: multiprocessing.synchronize.Event,
+    objects: dict[str, Any] | None = None,
 ) -> ProcessPoolExecutor:
     """``workers`` processes, each with its own interpreter and its own GIL.
 
-    Every worker gets the run's ``events`` queue (its progress goes there)
-    and its ``cancel`` event (the token its tasks check between chunks).
+    Every worker gets the run's ``events`` queue (its progress goes there),
+    its ``cancel`` event (the token its tasks check between chunks) and the
+    semaphore or queue its tasks share, if any (``objects``, see
+    :mod:`workers.shared`): such objects cross only when a process starts.
     """
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=SPAWN,
         initializer=init_worker,
-        initargs=(events, cancel, os.getpid()),
+        initargs=(events, cancel, os.getpid(), objects or {}),
     )
 
 
 _events: Any = None  # in a worker: the run's queue
 _cancel: Any = None  # in a worker: the run's cancel event
+_shared: dict[str, Any] = {}  # in a worker: what the run's tasks share
 
 
-def init_worker(events: Any, cancel: Any, app_pid: int) -> None:
-    """Runs once in each new worker: keep the queue and the token for its tasks."""
-    global _events, _cancel
-    _events, _cancel = events, cancel
+def init_worker(events: Any, cancel: Any, app_pid: int, objects: dict[str, Any]) -> None:
+    """Runs once in each new worker: keep the queue, the token and the shared objects."""
+    global _events, _cancel, _shared
+    _events, _cancel, _shared = events, cancel, objects
     procs.harden_worker(app_pid, events)  # die with the app, run below it, say our pid
 
 
@@ -86,7 +90,7 @@ def work(task: Task) -> list[Event]:
         if not event.final:
             _events.put(event)
 
-    run_task(task, post, _cancel)
+    run_task(shared.bind(task, _shared), post, _cancel)
     return kept
 
 
@@ -130,6 +134,7 @@ def _left(until: float) -> float:
 
 class ProcessRun(Run):
     backend = "multiprocessing"
+    kit = shared.PROCESSES
 
     def _start(self) -> None:
         self.events: multiprocessing.queues.Queue[Any] = SPAWN.Queue()
@@ -151,7 +156,7 @@ class ProcessRun(Run):
 
     def _spawn(self) -> None:
         try:
-            self.pool = start_pool(self.workers, self.events, self.mp_cancel)
+            self.pool = start_pool(self.workers, self.events, self.mp_cancel, self.shared)
             # One task per worker: each submission spawns a worker, from this thread.
             self._submit(self.pool, self.tasks[: self.workers])
         except Exception as exc:

@@ -1,4 +1,4 @@
-"""The four workloads, each split into picklable tasks (see ``workers.core``)."""
+"""The workloads, each split into picklable tasks (see ``workers.core``)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def make_tasks(
         if folder is None:
             raise ValueError("disk-write needs a folder")
         return disk.make_tasks(spec, folder)
+    if spec.workload == "queue":
+        from workers.workloads import handoff
+
+        return handoff.make_tasks(spec)
     from workers.workloads import cpu
 
     fn = cpu.cpu_python if spec.workload == "cpu-python" else cpu.cpu_native
