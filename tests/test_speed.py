@@ -45,6 +45,7 @@ def test_calibration_times_each_cpu_workloads_real_task() -> None:
         "disk-write": "guess",
         "cpu-python": "calibration",
         "cpu-native": "calibration",
+        "queue": "guess",
     }
     assert speed.measured("cpu-python") and not speed.measured("disk-write")
 
