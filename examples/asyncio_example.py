@@ -33,7 +33,7 @@ class Window(QWidget):
         super().__init__()
         self.setWindowTitle("asyncio: a coroutine on Qt's loop")
         self.start_button, self.cancel_button = QPushButton("Start"), QPushButton("Cancel")
-        self.progress, self.status = QProgressBar(), QLabel("Press Start.")
+        self.progress, self.status = QProgressBar(value=0), QLabel("Press Start.")
         layout = QVBoxLayout(self)
         for widget in (self.start_button, self.progress, self.cancel_button, self.status):
             layout.addWidget(widget)
@@ -67,9 +67,9 @@ class Window(QWidget):
             self.start_button.setEnabled(True)
 
     def closeEvent(self, event) -> None:
+        print(f"progress {self.progress.value()}%", flush=True)  # where the work got to
         self.cancel()
         self.closed.set()  # main() returns; qasync.run then waits for the cancelled task
-        print(f"progress {self.progress.value()}%", flush=True)
         super().closeEvent(event)
 
 

@@ -31,7 +31,7 @@ class Window(QWidget):
         super().__init__()
         self.setWindowTitle("gui-thread: the frozen way")
         self.start_button, self.cancel_button = QPushButton("Start"), QPushButton("Cancel")
-        self.progress, self.status = QProgressBar(), QLabel("Press Start.")
+        self.progress, self.status = QProgressBar(value=0), QLabel("Press Start.")
         layout = QVBoxLayout(self)
         for widget in (self.start_button, self.progress, self.cancel_button, self.status):
             layout.addWidget(widget)
@@ -73,8 +73,8 @@ class Window(QWidget):
         self.status.setText(message)
 
     def closeEvent(self, event) -> None:
+        print(f"progress {self.progress.value()}%", flush=True)  # where the work got to
         self.running = False  # no turn of work after the window closed
-        print(f"progress {self.progress.value()}%", flush=True)
         super().closeEvent(event)
 
 

@@ -53,7 +53,7 @@ class Window(QWidget):
         super().__init__()
         self.setWindowTitle("qthread: a worker moved to a QThread")
         self.start_button, self.cancel_button = QPushButton("Start"), QPushButton("Cancel")
-        self.progress, self.status = QProgressBar(), QLabel("Press Start.")
+        self.progress, self.status = QProgressBar(value=0), QLabel("Press Start.")
         layout = QVBoxLayout(self)
         for widget in (self.start_button, self.progress, self.cancel_button, self.status):
             layout.addWidget(widget)
@@ -80,10 +80,10 @@ class Window(QWidget):
         self.status.setText(message)
 
     def closeEvent(self, event) -> None:
+        print(f"progress {self.progress.value()}%", flush=True)  # where the work got to
         self.worker.cancel.set()  # work() returns after its current block,
         self.worker_thread.quit()  # then the thread's event loop ends,
         self.worker_thread.wait()  # and we wait for it: no "QThread: Destroyed while thread is still running"
-        print(f"progress {self.progress.value()}%", flush=True)
         super().closeEvent(event)
 
 

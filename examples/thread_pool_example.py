@@ -35,7 +35,7 @@ class Window(QWidget):
         super().__init__()
         self.setWindowTitle("thread-pool: futures and a signal")
         self.start_button, self.cancel_button = QPushButton("Start"), QPushButton("Cancel")
-        self.progress, self.status = QProgressBar(), QLabel("Press Start.")
+        self.progress, self.status = QProgressBar(value=0), QLabel("Press Start.")
         layout = QVBoxLayout(self)
         for widget in (self.start_button, self.progress, self.cancel_button, self.status):
             layout.addWidget(widget)
@@ -58,7 +58,8 @@ class Window(QWidget):
     @Slot()
     def cancel(self) -> None:
         for future in self.futures:
-            future.cancel()  # only blocks still queued: the running ones finish
+            future.cancel()  # only blocks still queued: the running ones finish, unseen
+        self.futures = []
         self.start_button.setEnabled(True)
         self.status.setText(f"Cancelled at {self.progress.value()}%")
 
@@ -74,8 +75,8 @@ class Window(QWidget):
             self.status.setText(f"Done: checksum {self.checksum:08x}")
 
     def closeEvent(self, event) -> None:
+        print(f"progress {self.progress.value()}%", flush=True)  # where the work got to
         self.pool.shutdown(wait=True, cancel_futures=True)  # waits for the running blocks only
-        print(f"progress {self.progress.value()}%", flush=True)
         super().closeEvent(event)
 
 

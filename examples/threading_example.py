@@ -45,7 +45,7 @@ class Window(QWidget):
         super().__init__()
         self.setWindowTitle("threading: a Thread and a drained queue")
         self.start_button, self.cancel_button = QPushButton("Start"), QPushButton("Cancel")
-        self.progress, self.status = QProgressBar(), QLabel("Press Start.")
+        self.progress, self.status = QProgressBar(value=0), QLabel("Press Start.")
         layout = QVBoxLayout(self)
         for widget in (self.start_button, self.progress, self.cancel_button, self.status):
             layout.addWidget(widget)
@@ -78,11 +78,10 @@ class Window(QWidget):
                 self.drain_timer.stop()
 
     def closeEvent(self, event) -> None:
+        print(f"progress {self.progress.value()}%", flush=True)  # where the work got to
         self.cancel_requested.set()  # the worker stops after its current block
         if self.worker is not None:
             self.worker.join()
-        self.drain()
-        print(f"progress {self.progress.value()}%", flush=True)
         super().closeEvent(event)
 
 
