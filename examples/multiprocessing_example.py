@@ -2,9 +2,9 @@
 
 Pure-Python work scales with the cores. The work function sits at module level:
 each spawned worker imports this file (not as __main__) to find it, Qt included
-(~0.2 s more per worker; in your app, keep the work in a module free of Qt).
-A future's done-callback runs in a pool thread: it only emits a signal to a @Slot
-of the window. Close: shutdown(cancel_futures=True) ends every worker process.
+(~0.2 s more per worker: in your app, keep the work in a module free of Qt).
+Done-callbacks run in a pool thread: they only emit a signal to a @Slot of the
+window. Close: shutdown(cancel_futures=True) ends every worker process.
 Run:  python examples/multiprocessing_example.py [--quit-after SECONDS]
 """
 
@@ -19,7 +19,7 @@ from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 BLOCK_SIZE = 1 << 20  # bytes per block: ~0.1 s of pure Python each
-BLOCKS = 100  # ~5-10 s of work in all
+BLOCKS = 100  # ~10 s of work on one core
 
 
 def checksum_block(index: int) -> int:
@@ -45,8 +45,7 @@ class Window(QWidget):
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.block_done.connect(self.on_block_done)
-        # spawn, never fork: forking copies a process whose Qt threads already run.
-        spawn = multiprocessing.get_context("spawn")
+        spawn = multiprocessing.get_context("spawn")  # never fork: it would copy Qt's threads
         self.pool = ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=spawn)
         self.futures: list[Future] = []
         self.done, self.checksum = 0, 0
@@ -62,6 +61,8 @@ class Window(QWidget):
 
     @Slot()
     def cancel(self) -> None:
+        if not self.futures:  # no run going
+            return
         for future in self.futures:
             future.cancel()  # only blocks still queued: the running ones finish
         self.start_button.setEnabled(True)
@@ -75,6 +76,7 @@ class Window(QWidget):
         self.done += 1
         self.progress.setValue(100 * self.done // BLOCKS)
         if self.done == BLOCKS:
+            self.futures = []
             self.start_button.setEnabled(True)
             self.status.setText(f"Done: checksum {self.checksum:08x}")
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 BLOCK_SIZE = 1 << 20  # bytes per block: ~0.1 s of pure Python each
-BLOCKS = 100  # ~5-10 s of work in all
+BLOCKS = 100  # ~10 s of work on one core
 
 
 def checksum_block(index: int) -> int:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 BLOCK_SIZE = 1 << 20  # bytes per block: ~0.1 s of pure Python each
-BLOCKS = 100  # ~5-10 s of work in all
+BLOCKS = 100  # ~10 s of work on one core
 WORKERS = 2  # pure Python holds the GIL: 2 threads are no faster than 1 (try hashlib: they are)
 
 
@@ -57,6 +57,8 @@ class Window(QWidget):
 
     @Slot()
     def cancel(self) -> None:
+        if not self.futures:  # no run going
+            return
         for future in self.futures:
             future.cancel()  # only blocks still queued: the running ones finish, unseen
         self.futures = []
@@ -71,6 +73,7 @@ class Window(QWidget):
         self.done += 1
         self.progress.setValue(100 * self.done // BLOCKS)
         if self.done == BLOCKS:
+            self.futures = []
             self.start_button.setEnabled(True)
             self.status.setText(f"Done: checksum {self.checksum:08x}")
 

@@ -16,7 +16,6 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QListWidget, QSplitter, QTextBrowser, QVBoxLayout, QWidget
 
 from gui.codeview import CodeView
-
 from workers.record import RunRecord
 
 DEFAULT_SWITCH_MS = 5.0

@@ -36,6 +36,9 @@ QUIT_AFTER_S_PROCESSES = 4.0
 #: and the interpreter's exit; an example that ignored the cancel would go on to the
 #: end of its job: 5-10 s here.
 CLOSE_S = 2.5
+#: How much later than the others' an example's close may begin: its event loop answers
+#: the quit timer at once, unless the work blocks it (as on purpose in gui_thread_example).
+LATE_S = 2.5
 #: What Qt's offscreen platform prints by itself: not the example's doing.
 QT_NOISE = "This plugin does not support propagateSizeHints()"
 
@@ -63,6 +66,7 @@ class Launched:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env["QT_QPA_PLATFORM"] = "offscreen"
         self.name = path.name
+        self.launched = time.monotonic()
         self.quit_after = QUIT_AFTER_S_PROCESSES if "multiprocessing" in path.name else QUIT_AFTER_S
         self.proc = subprocess.Popen(
             [sys.executable, str(path), "--quit-after", str(self.quit_after)],
@@ -91,12 +95,16 @@ class Launched:
         self.proc.wait()
         self.exited = time.monotonic()  # its pipes closed: it, and any child, are gone
 
-    def finish(self, timeout: float) -> tuple[int, float]:
-        """Its exit code, and the time from "progress" to its exit."""
+    def finish(self, timeout: float) -> tuple[int, float, float]:
+        """Its exit code; how late its close began (from its launch, less its
+        ``--quit-after``: its start-up time, and any time its event loop was blocked);
+        and the time from its close beginning to its exit."""
         code = self.proc.wait(timeout)
         self.reader.join(timeout)
         said = [t for t, line in self.lines if line.startswith("progress")]
-        return code, self.exited - said[-1] if said else float("inf")
+        if not said:
+            return code, float("inf"), float("inf")
+        return code, said[-1] - self.launched - self.quit_after, self.exited - said[-1]
 
     def percent(self) -> int:
         found = [re.fullmatch(r"progress (\d+)%", line) for _, line in self.lines]
@@ -106,8 +114,9 @@ class Launched:
 def test_every_example_runs_offscreen_does_its_work_and_closes_clean() -> None:
     """All at once, so the whole costs one example's time. Each must exit 0 with
     nothing on stderr but Qt's own offscreen notice, show progress (the work ran),
-    close within CLOSE_S of the close beginning (the work was cancelled), and leave
-    no process behind (the pool's workers were shut down)."""
+    begin to close on time (the work left the event loop free), end within CLOSE_S
+    of that (the work was cancelled), and leave no process behind (the pool's
+    workers were shut down)."""
     launched = [Launched(path) for path in examples()]
     try:
         results = {one.name: one.finish(timeout=60) for one in launched}
@@ -116,19 +125,24 @@ def test_every_example_runs_offscreen_does_its_work_and_closes_clean() -> None:
             if one.proc.poll() is None:
                 os.killpg(one.proc.pid, signal.SIGKILL)
     problems = []
+    on_time = min(late for _, late, _ in results.values())  # start-up, on this machine now
     for one in launched:
-        code, close_s = results[one.name]
+        code, late_s, close_s = results[one.name]
         stderr = [line for line in one.stderr.splitlines() if line.strip() and QT_NOISE not in line]
         if code != 0 or stderr:
             problems.append(f"{one.name}: exit {code}, stderr: {stderr}")
         if one.percent() < 1:
             problems.append(f"{one.name}: no progress in {one.quit_after} s: {one.lines}")
+        if late_s - on_time > LATE_S and one.name != "gui_thread_example.py":
+            problems.append(f"{one.name}: began to close {late_s - on_time:.1f} s late: frozen?")
         if close_s > CLOSE_S:
             problems.append(f"{one.name}: closing took {close_s:.1f} s: was its work cancelled?")
     deadline = time.monotonic() + 3  # multiprocessing's resource tracker exits just after
-    while (left := {o.name: same_session(o.proc.pid) for o in launched}) and any(
-        left.values()
-    ) and time.monotonic() < deadline:
+    while (
+        (left := {o.name: same_session(o.proc.pid) for o in launched})
+        and any(left.values())
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     problems += [f"{name}: left behind {procs}" for name, procs in left.items() if procs]
     pool = next(o for o in launched if o.name == "multiprocessing_example.py")
@@ -184,3 +198,36 @@ def test_a_back_end_with_no_example_yet_says_so_and_copies_nothing(qtbot) -> Non
     panel.show_example("dask")
     assert "no example for dask" in panel.example.code.toPlainText()
     assert not panel.example.copy_button.isEnabled()
+
+
+def test_the_highlighter_colours_docstrings_across_lines_and_comments(qtbot) -> None:
+    panel = LessonsPanel()
+    qtbot.addWidget(panel)
+    panel.show_example("threading")
+    document, formats = panel.example.code.document(), panel.example.highlighter.formats
+    lines = panel.example.source.splitlines()
+
+    def colours(row: int) -> set[tuple[int, int, str]]:
+        spans = document.findBlockByNumber(row).layout().formats()
+        return {(s.start, s.length, s.format.foreground().color().name()) for s in spans}
+
+    string = formats["string"].foreground().color().name()
+    comment = formats["comment"].foreground().color().name()
+    assert colours(2) == {(0, len(lines[2]), string)}  # inside the module docstring
+    row = next(i for i, line in enumerate(lines) if line.startswith("import"))
+    assert string not in {c for _, _, c in colours(row)}  # the docstring ended
+    row = next(i for i, line in enumerate(lines) if line.endswith("# reproducible bytes"))
+    start = lines[row].index("#")
+    assert (start, len(lines[row]) - start, comment) in colours(row)
+
+
+def test_the_code_goes_beneath_the_lesson_in_a_tall_panel_and_beside_it_in_a_wide_one(
+    qtbot,
+) -> None:
+    panel = LessonsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.resize(280, 700)  # docked at the right of a wide window
+    qtbot.waitUntil(lambda: panel.split.orientation() == Qt.Orientation.Vertical, timeout=2000)
+    panel.resize(900, 260)  # a tab beside Results, below 1200 px
+    qtbot.waitUntil(lambda: panel.split.orientation() == Qt.Orientation.Horizontal, timeout=2000)
