@@ -49,9 +49,9 @@ def example_name(backend: str) -> str:
     return f"{backend.replace('-', '_')}_example.py"
 
 
-def load_example(backend: str, folder: Traversable | None = None) -> str | None:
+def load_example(backend: str) -> str | None:
     """The text of ``backend``'s example, or None if it has none."""
-    path = (folder or examples_folder()) / example_name(backend)
+    path = examples_folder() / example_name(backend)
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 

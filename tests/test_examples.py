@@ -29,12 +29,12 @@ from workers.spec import BACKENDS
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 QUIT_AFTER_S = 2.0
-#: Its workers start first: each a fresh interpreter importing Qt (~0.2-0.5 s), 6 at once
-#: on 2 busy cores here.
+#: Its workers start first: each a fresh interpreter importing Qt (~0.2-0.5 s), 7 examples
+#: at once on 2 busy cores here.
 QUIT_AFTER_S_PROCESSES = 4.0
 #: Closing waits for the block in hand (~0.1 s, a few times that on a loaded machine)
 #: and the interpreter's exit; an example that ignored the cancel would go on to the
-#: end of its job: 5-10 s here.
+#: end of its job: closes then took 8-13 s here.
 CLOSE_S = 2.5
 #: How much later than the others' an example's close may begin: its event loop answers
 #: the quit timer at once, unless the work blocks it (as on purpose in gui_thread_example).
