@@ -1,5 +1,7 @@
 """The lessons: short texts in ``assets/lessons``, and which one explains a run.
 
+Beneath the lesson (beside it when the panel is wide and short), the selected back
+end's example program (:mod:`gui.codeview`): the pattern next to its measured effect.
 The sentences that read a run back to the learner are :mod:`gui.readback`.
 """
 
@@ -9,9 +11,11 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QListWidget, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QListWidget, QSplitter, QTextBrowser, QVBoxLayout, QWidget
 
+from gui.codeview import CodeView
 from workers.record import RunRecord
 
 DEFAULT_SWITCH_MS = 5.0
@@ -78,7 +82,8 @@ def lesson_for(record: RunRecord) -> str:
 
 
 class LessonsPanel(QWidget):
-    """A list of short lessons; the one that explains the last run is selected."""
+    """A list of short lessons, the one that explains the last run selected, and the
+    selected back end's example program to copy."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,10 +96,15 @@ class LessonsPanel(QWidget):
         )
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(True)
+        self.example = CodeView()
+        self.split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+        self.split.addWidget(self.text)
+        self.split.addWidget(self.example)
+        self.split.setSizes([1, 1])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.titles)
-        layout.addWidget(self.text, 1)
+        layout.addWidget(self.split, 1)
         self.titles.currentRowChanged.connect(self.show_row)
         self.titles.setCurrentRow(0)
 
@@ -102,6 +112,17 @@ class LessonsPanel(QWidget):
     def show_row(self, row: int) -> None:
         if 0 <= row < len(self.lessons):
             self.text.setMarkdown(self.lessons[row].markdown)
+
+    def show_example(self, backend: str) -> None:
+        self.example.show_backend(backend)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Code beneath the lesson in a tall panel (docked at the side), beside it in a
+        wide, short one (a tab beside Results on a narrow screen)."""
+        super().resizeEvent(event)
+        size = event.size()
+        wide = size.width() > 2 * size.height()
+        self.split.setOrientation(Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical)
 
     def show_lesson(self, key: str) -> None:
         for row, lesson in enumerate(self.lessons):

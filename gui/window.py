@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         self.readback.setText(preview(workload, backend, workers, "queued" if busy else "idle"))
         self.lessons.show_lesson(lesson_key(workload, backend, sys.getswitchinterval() * 1000))
         self.progress.depth.setVisible(workload == "queue")  # laid out now, not during a run
+        self.lessons.show_example(backend)
 
     def _show_busy(self) -> None:
         busy = self.controller.busy or bool(self.controller.queue)
@@ -288,6 +289,7 @@ class MainWindow(QMainWindow):
         switch_ms = sys.getswitchinterval() * 1000
         self.lessons.show_lesson(lesson_key(spec.workload, spec.backend, switch_ms))
         self.progress.depth.prepare(spec)
+        self.lessons.show_example(spec.backend)
         self.banner_for = self.selection()
         self._show_busy()
 
@@ -319,6 +321,7 @@ class MainWindow(QMainWindow):
         self.frames.current = None
         self.readback.setText(readback(record, history))
         self.lessons.show_lesson(lesson_for(record))
+        self.lessons.show_example(record.backend)
         self.banner_for = self.selection()  # the read-back stays until the selection changes
         self.pending_log.append(finished_line(record))
         self.pending_log.extend(f"   error: {e}" for e in record.errors[:5])

@@ -34,7 +34,7 @@ def test_the_marker_is_registered(qtbot):
 """
 
 
-def test_the_installed_wheel_starts_the_app_with_its_lessons(tmp_path) -> None:
+def test_the_installed_wheel_starts_the_app_with_its_lessons_and_examples(tmp_path) -> None:
     # Nothing of the checkout may leak in (a PYTHONPATH to it would make pip see
     # its egg-info and skip the install).
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -68,11 +68,16 @@ def test_the_installed_wheel_starts_the_app_with_its_lessons(tmp_path) -> None:
         "UNFREEZE_SETTINGS": str(tmp_path / "settings.ini"),
     }
     found = subprocess.run(
-        [python, "-c", "import gui.lessons as m; print(m.__file__); print(len(m.load_lessons()))"],
+        [python, "-c", "import gui.lessons as m; print(m.__file__); print(len(m.load_lessons()))\n"
+         "from gui.codeview import examples_folder, load_example as e\n"
+         "path = examples_folder() / 'qthread_example.py'\n"
+         "print(path); print(e('qthread') == open(path).read())"],
         capture_output=True, text=True, check=True, cwd=elsewhere, env=env,
     ).stdout.split()  # fmt: skip
     assert Path(found[0]).is_relative_to(venv), found  # the installed copy, not the checkout
     assert int(found[1]) == len(list((ROOT / "assets" / "lessons").glob("*.md"))) > 0
+    # The examples the Lessons panel shows and copies: installed, not the checkout's.
+    assert Path(found[2]).is_relative_to(venv) and found[3] == "True", found
     shot = elsewhere / "window.png"
     app = subprocess.run(
         [venv / "bin" / "unfreeze", "--screenshot", str(shot), "--after", "0.3"],
