@@ -19,6 +19,7 @@ from gui.codeview import CodeView
 from workers.record import RunRecord
 
 DEFAULT_SWITCH_MS = 5.0
+TITLE_ROWS = 5  # lesson titles in view at once
 #: The lesson on semaphores (a download's connection limit) and bounded queues.
 QUEUES = "semaphores-and-queues"
 
@@ -90,7 +91,9 @@ class LessonsPanel(QWidget):
         self.lessons = load_lessons()
         self.titles = QListWidget()
         self.titles.addItems([lesson.title for lesson in self.lessons] or ["(lessons not found)"])
-        rows = max(1, len(self.lessons))
+        # At most TITLE_ROWS tall, scrolling for the rest: each lesson more would
+        # otherwise raise the window's minimum height past a laptop's screen.
+        rows = max(1, min(len(self.lessons), TITLE_ROWS))
         self.titles.setFixedHeight(
             self.titles.sizeHintForRow(0) * rows + 2 * self.titles.frameWidth() + 2
         )
