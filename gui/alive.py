@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.depth import DepthPlot
 from gui.hazards import hazard_line
 from workers.record import RunState
 
@@ -176,6 +177,7 @@ class ProgressPanel(QWidget):
         self.hazard = QLabel(objectName="hazard", wordWrap=True)
         self.hazard.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.hazard.hide()
+        self.depth = DepthPlot()  # queue runs only
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
@@ -183,6 +185,7 @@ class ProgressPanel(QWidget):
         layout.addWidget(self.counts)
         layout.addWidget(self.hazard)
         layout.addWidget(self.grid, 1)
+        layout.addWidget(self.depth)
 
     def show_state(self, state: RunState, now: float) -> None:
         total = state.total_units
@@ -195,6 +198,10 @@ class ProgressPanel(QWidget):
         for kind, word in (("started", "running"), ("queued", "waiting")):
             if state.count(kind):
                 counts.append(f"{state.count(kind)} {word}")
+        ring = state.depth_over_time  # queue runs: sampled once per frame
+        if ring.count:
+            depth = int(ring.v[(ring.count - 1) % ring.capacity])
+            counts.insert(0, f"queue {depth}/{state.spec.depth}")
         self.counts.setText(" · ".join(counts))
         line = hazard_line(state.spec.workload, state.hazard)
         if line != self.hazard.text():

@@ -29,6 +29,7 @@ QUICK = {
     "disk-write": {"tasks": 8, "size": 128_000_000},
     "cpu-python": {"tasks": 4, "size": 5_000_000},
     "cpu-native": {"tasks": 4, "size": 384_000_000},
+    "queue": {"items": 120, "size": 32_000, "depth": 8},
     "race": {"size": 100_000},
     "deadlock": {"size": 20_000},
 }
@@ -57,7 +58,11 @@ def plan(specs: list[RunSpec], repeat: int) -> list[tuple[RunSpec, int | None]]:
     out: list[tuple[RunSpec, int | None]] = []
     for workload in dict.fromkeys(s.workload for s in specs):
         group = [s for s in specs if s.workload == workload]
-        out.append((group[0].with_(backend="gui-thread", tasks=1, workers=1), None))
+        first = group[0]
+        warm_up = first.with_(
+            backend="gui-thread", tasks=1, workers=1, items=(first.items + 7) // 8
+        )
+        out.append((warm_up, None))
         out += [(s, r) for r in range(repeat) for s in group]
     return out
 
@@ -166,18 +171,8 @@ def row(r: RunRecord, rep: int | None = None) -> str:
     return (
         f"{r.workload:<11} {r.backend:<16} {'' if rep is None else rep + 1:>3} {r.workers:>3} {r.tasks:>5} {'yes' if r.ok else 'NO':>3} "
         f"{r.wall_s:>7.2f} {r.startup_s:>7.2f} {r.throughput:>9.1f} {lag['p50']:>8.1f} "
-        f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f}"
-    ) + hazard_text(r)
-
-
-def hazard_text(r: RunRecord) -> str:
-    """The hazards lab's numbers, after a row: lost updates, or the deadlock found."""
-    if r.lost is not None:
-        return f"  guard {r.guard}: lost {r.lost:,} of {r.expected:,} (actual {r.actual:,})"
-    if r.workload == "deadlock":
-        found = f"deadlock found in {r.detect_s:.2f} s" if r.deadlock else "no deadlock"
-        return f"  guard {r.guard}: {found}"
-    return ""
+        f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f}{hazards(r)}"
+    )
 
 
 def guards_for(workloads: list[str], text: str) -> dict[str, list[str]]:
@@ -201,6 +196,23 @@ def guards_for(workloads: list[str], text: str) -> dict[str, list[str]]:
     return out
 
 
+def hazards(r: RunRecord) -> str:
+    """What shared state did, after a row: lost updates (race), the deadlock found,
+    the server's peak connections (downloads), the queue's depth and blocked time."""
+    if r.lost is not None:
+        return f"  guard {r.guard}: lost {r.lost:,} of {r.expected:,} (actual {r.actual:,})"
+    if r.workload == "deadlock":
+        found = f"deadlock found in {r.detect_s:.2f} s" if r.deadlock else "no deadlock"
+        return f"  guard {r.guard}: {found}"
+    if r.server_peak_connections is not None:
+        return f"  peak {r.server_peak_connections} conn" + (
+            f" (limit {r.limit})" if r.limit else ""
+        )
+    if r.max_depth is not None:
+        return f"  depth ≤ {r.max_depth}/{r.depth}, blocked {r.producer_blocked_s or 0:.2f} s"
+    return ""
+
+
 def specs_from_args(args) -> list[RunSpec]:
     """The bench's combinations, each validated as the window validates input."""
     from workers.spec import parse_spec
@@ -216,6 +228,12 @@ def specs_from_args(args) -> list[RunSpec]:
                 value = getattr(args, name)
                 if value is not None:
                     raw[name] = value
+            # Each workload takes the options that are its own: --limit downloads, --depth
+            # and --items the queue (so one bench can run both).
+            mine = {"download": ("limit",), "queue": ("depth", "items")}.get(workload, ())
+            for name in mine:
+                if getattr(args, name) is not None:
+                    raw[name] = getattr(args, name)
             if raw.get("workers") is None:
                 raw["workers"] = default_workers(workload)
             if workload == "download" and args.url:
@@ -232,7 +250,7 @@ def main(args) -> int:
     if args.ui:
         report = ui_report()
         for key, value in report.items():
-            print(f"{key:<32} {value}")
+            print(f"{key:<34} {value}")
         if args.json:
             with open(args.json, "w", encoding="utf-8") as out:
                 json.dump(report, out, indent=2)
@@ -279,26 +297,23 @@ def ui_report(seconds: float = 3.0) -> dict[str, float]:
     """What the window itself costs: idle lag and CPU, and one frame with 5 × 20 000 points."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import psutil
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QSettings
 
     from gui.app import make_app
     from gui.window import MainWindow
 
     make_app()
+    watch_share, watch_ticks = lag_watch_cost(spin_for(seconds))
     settings = QSettings(os.devnull, QSettings.Format.IniFormat)
     window = MainWindow(settings)
     window.resize(1400, 900)
     window.show()
     me = psutil.Process()
 
-    def spin(ms: int) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
-
-    spin(1000)  # first paints settle
+    spin = spin_for
+    spin(1.0)  # first paints settle
     t0, cpu0 = time.perf_counter(), me.cpu_times()
-    spin(int(seconds * 1000))
+    spin(seconds)
     cpu1 = me.cpu_times()
     busy = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (time.perf_counter() - t0)
     idle = window.controller.probe.stats(t0)
@@ -310,7 +325,35 @@ def ui_report(seconds: float = 3.0) -> dict[str, float]:
         "idle_cpu_percent_of_one_core": round(100 * busy, 2),
         "frame_ms_5x20k_median": round(float(np.median(frames)), 2),
         "frame_ms_5x20k_max": round(max(frames), 2),
+        "lag_watch_cpu_percent_of_one_core": round(100 * watch_share, 3),
+        "lag_watch_ticks": float(watch_ticks),
     }
+
+
+def spin_for(seconds: float) -> float:
+    """Turn the event loop for ``seconds``; returns them."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(round(seconds * 1000), loop.quit)
+    loop.exec()
+    return seconds
+
+
+def lag_watch_cost(seconds: float) -> tuple[float, int]:
+    """The pytest plugin's probe (``watch_lag``): the GUI thread's CPU over ``seconds`` of
+    an idle loop with a watch, less the same without, as a share of one core; and its
+    ticks. Everything the probe makes Qt do counts (wake-ups, dispatch, the slot)."""
+    from gui.lagwatch import watch_lag
+
+    cpu0 = time.thread_time()
+    spin_for(seconds)
+    idle = time.thread_time() - cpu0
+    with watch_lag() as lag:
+        cpu0 = time.thread_time()
+        spin_for(seconds)
+        probed = time.thread_time() - cpu0
+    return max(0.0, probed - idle) / seconds, len(lag.samples)
 
 
 def frame_costs_ms(

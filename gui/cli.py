@@ -104,6 +104,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--rate-mbps", dest="rate_mbps", help="local server: MB/s per connection (0 = no cap)"
     )
+    b.add_argument(
+        "--limit",
+        help="downloads: at most K connections at once, by a semaphore (0 = no limit)",
+    )
+    b.add_argument("--depth", help="queue: the most items the queue holds (its size)")
+    b.add_argument("--items", help="queue: items the producers pass to the consumers")
     b.add_argument("--url", action="append", help="download this URL instead (repeatable)")
     b.add_argument("--folder", help="write files here instead of a temp folder")
     b.add_argument("--fsync", action="store_true", help="fsync each written file")

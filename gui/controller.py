@@ -54,6 +54,7 @@ class Active:
     state: RunState
     temp_dir: str | None = None
     settle_until: float | None = None
+    server_peak: int | None = None  # downloads from the local server: its count, at the end
 
 
 @dataclass
@@ -87,11 +88,14 @@ class Prepared:
     error: str = ""
 
 
-def read_hazard(active: Active) -> None:
-    """The hazards lab: what the run's shared state holds now (expected vs actual,
-    the wait-for graph), read by this process from the memory the workers share."""
-    for state in active.run.shared:
-        active.state.hazard = state.readout()
+def read_shared(active: Active, now: float) -> None:
+    """What the run's shared objects hold now (``Run.shared``, see ``workers.shared``),
+    read by this process from the objects the workers use: the queue's depth; the
+    hazards lab's expected vs actual, or its wait-for graph."""
+    queue = active.run.shared.get("queue")
+    if queue is not None:  # queue.Queue, asyncio.Queue and multiprocessing.Queue all tell
+        active.state.depth_over_time.append(now, queue.qsize())
+    active.state.hazard = workloads.readout(active.spec.workload, active.run.shared)
 
 
 class RunController(QObject):
@@ -252,6 +256,9 @@ class RunController(QObject):
                 disk.sweep_stale(folder)  # temp files of writers killed earlier
             if spec.workload == "download" and not spec.urls:
                 base_url = self._server_url()
+                with self.server_lock:  # the peak it reports at the end is this run's
+                    if self.server is not None:
+                        self.server.reset_peak()
             prepared = Prepared(spec, folder, temp_dir, base_url)
         except Exception as exc:  # a run that cannot start is a message, not a crash
             prepared = Prepared(
@@ -349,7 +356,7 @@ class RunController(QObject):
         if events:
             active.state.apply(events, now)
             self.updated.emit([e for e in events if e.kind != "progress"])
-        read_hazard(active)
+        read_shared(active, now)
         if not active.run.finished:
             return
         if active.settle_until is None:
@@ -370,6 +377,9 @@ class RunController(QObject):
                 shutil.rmtree(active.temp_dir, ignore_errors=True)
             elif active.spec.io_bound and active.spec.folder:
                 disk.sweep_stale(active.spec.folder)  # of workers killed by a cancel
+            server = self.server
+            if active.spec.workload == "download" and not active.spec.urls and server:
+                active.server_peak = server.peak  # every connection of the run has ended
         finally:
             self._closed.emit(active)
 
@@ -386,9 +396,12 @@ class RunController(QObject):
         if active is None:
             return
         now = time.perf_counter()
-        read_hazard(active)  # the final balance, or the cycle: from the shared memory itself
+        # The final balance, or the cycle: read from the shared memory itself, once all stopped.
+        active.state.hazard = workloads.readout(active.spec.workload, active.run.shared)
         lag = self.probe.stats(active.state.t_start, now)
-        record = RunRecord.of(active.state, active.run.workers, lag, self.probe.samples, now)
+        record = RunRecord.of(
+            active.state, active.run.workers, lag, self.probe.samples, now, active.server_peak
+        )
         self.records.append(record)
         self.speed.learn(record)  # a gui-thread run is the best measure of serial speed
         self.run_finished.emit(record)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.jobs import DEFAULTS, describe_job, validate
+from gui.jobs import DEFAULTS, HAZARD_TIPS, QUEUE_TASKS_TIP, describe_job, validate
 from workers.backends import DESCRIPTIONS
 from workers.spec import (
     ALL_WORKLOADS,
@@ -34,6 +34,8 @@ from workers.spec import (
     GUARDS,
     HAZARDS,
     K_UNITS,
+    MAX_DEPTH,
+    MAX_ITEMS,
     MAX_LATENCY_MS,
     MAX_RATE_MBPS,
     MAX_TASKS,
@@ -66,6 +68,8 @@ WORKLOAD_TIPS = {
     "read–compute–write; unguarded, deposits get lost. Guard: lock.",
     "deadlock": "Hazards lab: N workers transfer around a ring of accounts, taking two locks "
     "in opposite order; unguarded, they wait for each other for ever. Guard: ordered.",
+    "queue": "Producers put items into a bounded queue, slower consumers checksum them in "
+    "pure Python: the producers block on a full queue (backpressure).",
 }
 GUARD_TIP = (
     "Hazards lab: the fix. race: none or lock (a lock around read and write); deadlock: "
@@ -111,6 +115,10 @@ class JobForm(QWidget):
         self.folder.editingFinished.connect(self.check_folder)
         self.fsync = QCheckBox("fsync each file")
         self.guard = QComboBox()
+        self.limit = QSpinBox(minimum=0, maximum=MAX_WORKERS)
+        self.limit.setSpecialValueText("no limit")
+        self.depth = QSpinBox(minimum=0, maximum=MAX_DEPTH)
+        self.items = QSpinBox(minimum=0, maximum=MAX_ITEMS)
         self.defaults_button = QPushButton("Defaults")
         self.defaults_button.setToolTip("Put this workload's default job back in the form.")
         self.defaults_button.clicked.connect(self.reset)
@@ -129,6 +137,7 @@ class JobForm(QWidget):
             self.folder: "Where written or downloaded files go.",
             self.fsync: "Force each file to the disk before counting it done.",
             self.guard: GUARD_TIP,
+            **{getattr(self, name): tip for name, tip in HAZARD_TIPS.items()},
         }
         for widget, tip in self.tips.items():
             widget.setToolTip(tip)
@@ -154,6 +163,9 @@ class JobForm(QWidget):
             ("rate_mbps", "Server &rate", self.rate, self.rate),
             ("urls", "&URLs", self.urls, self.urls),
             ("folder", "&Folder", folder_row, self.folder),
+            ("limit", "Li&mit", self.limit, self.limit),
+            ("depth", "Queue &depth", self.depth, self.depth),
+            ("items", "&Items", self.items, self.items),
         ):
             label = QLabel(text)
             label.setBuddy(buddy)  # Alt+letter focuses the field, also when it sits in a row
@@ -179,6 +191,7 @@ class JobForm(QWidget):
         # Before ``changed``: the fields must be right when the window reads them.
         self.backend.currentTextChanged.connect(self.on_backend)
         self.urls.textChanged.connect(self._enable_server_fields)
+        self.workers.valueChanged.connect(self._queue_tasks)
         for signal in (
             self.backend.currentTextChanged,
             self.workers.valueChanged,
@@ -190,6 +203,9 @@ class JobForm(QWidget):
             self.folder.textChanged,
             self.fsync.toggled,
             self.guard.currentTextChanged,
+            self.limit.valueChanged,
+            self.depth.valueChanged,
+            self.items.valueChanged,
         ):
             signal.connect(self.changed)
 
@@ -213,6 +229,10 @@ class JobForm(QWidget):
             raw["latency_ms"] = self.latency.value()
             raw["rate_mbps"] = self.rate.value()
             raw["urls"] = self.urls.toPlainText().split()
+            raw["limit"] = self.limit.value()
+        if workload == "queue":  # its tasks follow from the workers
+            del raw["tasks"]
+            raw["depth"], raw["items"] = self.depth.value(), self.items.value()
         if workload in ("download", "disk-write"):
             raw["folder"] = self.folder.text().strip()
         raw["fsync"] = workload == "disk-write" and self.fsync.isChecked()
@@ -316,6 +336,9 @@ class JobForm(QWidget):
             "size": self.size.text(),
             "latency_ms": self.latency.value(),
             "rate_mbps": self.rate.value(),
+            "limit": self.limit.value(),
+            "depth": self.depth.value(),
+            "items": self.items.value(),
         }
 
     def _apply(self, workload: str, values: Mapping[str, object]) -> None:
@@ -330,11 +353,23 @@ class JobForm(QWidget):
             self.rate.setValue(float(values["rate_mbps"]))  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError):
             pass  # damaged remembered values: the widgets keep what they had
+        for name in ("limit", "depth", "items"):
+            box: QSpinBox = getattr(self, name)
+            try:
+                box.setValue(int(values.get(name, DEFAULTS[workload].get(name, 0))))  # type: ignore[call-overload]
+            except (TypeError, ValueError):
+                pass  # damaged remembered values, as above
         self.size.setText(str(values.get("size", DEFAULTS[workload]["size"])))
         self.urls.setEnabled(workload == "download")
         self._enable_server_fields()
         self.fsync.setEnabled(workload == "disk-write")
         self._show_guards(workload)
+        self.limit.setEnabled(workload == "download")
+        for box in (self.depth, self.items):
+            box.setEnabled(workload == "queue")
+        self.tasks.setEnabled(workload != "queue")
+        self.tasks.setToolTip(QUEUE_TASKS_TIP if workload == "queue" else self.tips[self.tasks])
+        self._queue_tasks()
         self.folder.setEnabled(workload in ("download", "disk-write"))
         self.browse_button.setEnabled(self.folder.isEnabled())
         self.changed.emit()
@@ -358,6 +393,12 @@ class JobForm(QWidget):
             if hazard
             else self.tips[self.size]
         )
+
+    @Slot()
+    def _queue_tasks(self) -> None:
+        """A queue job has one task per worker: the greyed Tasks box shows how many."""
+        if self.workload.currentText() == "queue":
+            self.tasks.setValue(self.workers.value())
 
     @Slot()
     def _enable_server_fields(self) -> None:

@@ -106,6 +106,7 @@ class Frames(QObject):
                 samples, units = self.probe.samples, active.state.units_over_time
                 switches = active.state.switch_intervals
                 self.plots.refresh(self.trace, samples, units, start, switches)
+                self.progress.depth.draw(active.state)
             if start >= self.readout_at:  # paused or not: it costs ~0.1 ms
                 self.readout_at = start + READOUT_S
                 switch_ms = active.state.switch_intervals[-1][1]

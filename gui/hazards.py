@@ -1,11 +1,13 @@
-"""What the window says about a hazards-lab run (``race``, ``deadlock``).
+"""What the window says about the hazards lab: races, deadlock, a connection limit, a queue.
 
 :func:`hazard_line` is the live line under the progress bar, read each frame
 from the shared state itself (expected vs actual, or the wait-for graph);
-:func:`result` and :func:`why` are the parts of the read-back sentence
-(:func:`gui.readback.readback`) that only these workloads have. Like every
-read-back, each claim is conditioned on what the record measured: "lost"
-only with a lost count above 0, "deadlock" only when one was found
+:func:`expect` and :func:`expect_queue` the banner before a run;
+:func:`result`, :func:`why` and :func:`peak_and_depth_text` the parts of the
+read-back sentence (:func:`gui.readback.readback`) that only these runs
+have. Like every read-back, each claim is conditioned on what the record
+measured: "lost" only with a lost count above 0, "deadlock" only when one
+was found, the server's peak only when it counted one
 (``tests/test_readback.py`` checks them on every pair).
 """
 
@@ -51,6 +53,34 @@ def expect(workload: str, backend: str) -> str:
         "Each worker takes its own account's lock, then the next one's: once all hold their "
         "first, each waits for the next for ever. Expect the app to find the cycle and end the "
         "run as a deadlock, unless the guard is ordered."
+    )
+
+
+def expect_queue(backend: str, n: int) -> str:
+    """What a queue job will show, before it runs (the GUI thread's case is :func:`expect`'s)."""
+    if n == 1:
+        flow = (
+            "One worker produces and consumes in turn (blocked on a full queue, it would wait "
+            "for itself for ever), so nothing blocks"
+        )
+    else:
+        flow = (
+            "Producers fill the bounded queue faster than consumers can checksum, so they "
+            "block until there is room"
+        )
+    if backend == "asyncio":
+        return (
+            f"{flow}; coroutines await the queue, but a checksum never awaits: expect the "
+            "window to stutter while each item is checked on the GUI thread."
+        )
+    if backend == "multiprocessing":
+        return (
+            f"{flow}; the processes pay a start-up pause (spawn) and the queue pickles each "
+            "item, but the GUI thread is left alone."
+        )
+    return (
+        f"{flow}; the consumers' Python code holds the GIL: expect the window to stutter "
+        "while it waits its turn."
     )
 
 
@@ -167,6 +197,23 @@ def _race(r: RunRecord, freed: Freed, blocked: Blocked) -> str:
     else:
         mechanism = "no thread was switched out between its read and its write in this run"
     return _with_workers(r, mechanism, freed)
+
+
+def peak_and_depth_text(r: RunRecord) -> str:
+    """What the local server counted (downloads) or the queue measured, as a sentence;
+    empty when the record has no such numbers."""
+    if r.server_peak_connections is not None:
+        text = f" Server peak: {r.server_peak_connections} connection"
+        text += "s" if r.server_peak_connections != 1 else ""
+        if r.limit:
+            text += f" (limit {r.limit})"
+        return text + "."
+    if r.workload != "queue" or r.outcome != "done" or r.max_depth is None:
+        return ""
+    text = f" Queue depth peaked at {r.max_depth} of {r.depth}"
+    if r.tasks == 1:
+        return text + "; one task produced and consumed in turn, so none blocked."
+    return text + f"; producers blocked {r.producer_blocked_s or 0:.2f} s on a full queue, in all."
 
 
 def compare_text(records: list[RunRecord]) -> str:

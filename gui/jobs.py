@@ -24,6 +24,20 @@ DEFAULTS: dict[str, dict[str, object]] = {
     for workload, job in DEFAULT_JOBS.items()
 }
 
+#: The tooltips of the fields for a connection limit and a queue, and of Tasks for a queue.
+HAZARD_TIPS = {
+    "limit": "Downloads: at most this many connections at once, whatever the workers (a "
+    "semaphore held around each download; 0 = no limit). The local server counts the "
+    "connections it serves at once. gui-thread opens one at a time anyway.",
+    "depth": "Queue: the most items it holds; a producer that finds it full blocks until a "
+    "consumer takes one (at least 1: a queue of size 0 is unbounded).",
+    "items": "Queue: how many items the producers make and the consumers checksum.",
+}
+QUEUE_TASKS_TIP = (
+    "queue runs one task per worker, half producers and half consumers (all must run at "
+    "once); on gui-thread one task does both in turn. Set the work with Items."
+)
+
 #: Compare all shrinks the job so one serial run lasts about this long (at this
 #: machine's measured speed): six back ends then take ~20 s instead of a minute or more.
 COMPARE_SERIAL_S = 3.0
@@ -38,6 +52,9 @@ _NEUTRAL: dict[str, object] = {
     "rate_mbps": 0,
     "urls": (),
     "folder": "",
+    "limit": 0,
+    "depth": 1,
+    "items": 1,
 }
 
 
@@ -68,6 +85,8 @@ def compare_spec(spec: RunSpec, speed: Speed, budget_s: float = COMPARE_SERIAL_S
         return spec
     fixed = spec.tasks * spec.latency_ms / 1000 if spec.workload == "download" else 0.0
     scale = max(budget_s - fixed, budget_s / 4) / max(serial - fixed, 1e-9)
+    if spec.workload == "queue":  # fewer items: the item size and the queue's stay the lesson's
+        return spec.with_(items=max(1, int(spec.items * scale)))
     return spec.with_(size=max(64 << 10, int(spec.size * scale) // 1000 * 1000))
 
 
@@ -86,6 +105,9 @@ def describe_job(spec: RunSpec, speed: Speed) -> str:
         )
     if spec.workload == "download" and spec.urls:
         return f"{spec.tasks} downloads of {len(spec.urls)} URL(s), in turn"
+    if spec.workload == "queue":
+        items = f"{spec.items} items × {format_bytes(spec.size)} through a queue of {spec.depth}"
+        return f"{items}, ≈ {speed.serial_seconds(spec):.1f} s serial"
     total = f"{spec.tasks} × {format_bytes(spec.size)} = {format_bytes(spec.tasks * spec.size)}"
     if spec.workload in CALIBRATED and not speed.measured(spec.workload):
         return f"{total}, timing this machine…"

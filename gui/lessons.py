@@ -1,5 +1,7 @@
 """The lessons: short texts in ``assets/lessons``, and which one explains a run.
 
+Beneath the lesson (beside it when the panel is wide and short), the selected back
+end's example program (:mod:`gui.codeview`): the pattern next to its measured effect.
 The sentences that read a run back to the learner are :mod:`gui.readback`.
 """
 
@@ -9,12 +11,18 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QListWidget, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QListWidget, QSplitter, QTextBrowser, QVBoxLayout, QWidget
 
+from gui.codeview import CodeView
 from workers.record import RunRecord
+from workers.spec import HAZARDS
 
 DEFAULT_SWITCH_MS = 5.0
+TITLE_ROWS = 5  # lesson titles in view at once
+#: The lesson on semaphores (a download's connection limit) and bounded queues.
+QUEUES = "semaphores-and-queues"
 
 
 @dataclass(frozen=True)
@@ -50,10 +58,21 @@ def load_lessons(folder: Traversable | None = None) -> list[Lesson]:
     return out
 
 
+def compare_lesson(workload: str) -> str:
+    """The key of the lesson a Compare all of ``workload`` points to, once it is over."""
+    if workload in HAZARDS:
+        return workload
+    if workload == "queue":
+        return QUEUES
+    return "gil" if workload.startswith("cpu") else "io-vs-cpu"
+
+
 def lesson_key(workload: str, backend: str, switch_interval_ms: float = DEFAULT_SWITCH_MS) -> str:
     """The key of the lesson that explains ``workload`` on ``backend`` best."""
-    if workload in ("race", "deadlock"):  # the hazards lab: its own lesson on every back end
+    if workload in HAZARDS:  # race, deadlock: each its own lesson on every back end
         return workload
+    if workload == "queue":
+        return QUEUES
     if backend == "gui-thread":
         return "gui-thread"
     if backend == "asyncio":
@@ -69,28 +88,38 @@ def lesson_key(workload: str, backend: str, switch_interval_ms: float = DEFAULT_
 
 def lesson_for(record: RunRecord) -> str:
     """The key of the lesson that explains ``record`` best."""
+    if record.limit:  # a download through a semaphore: the lesson on what it shows
+        return QUEUES
     switch = next((ms for ms in record.intervals_ms if ms != DEFAULT_SWITCH_MS), DEFAULT_SWITCH_MS)
     return lesson_key(record.workload, record.backend, switch)
 
 
 class LessonsPanel(QWidget):
-    """A list of short lessons; the one that explains the last run is selected."""
+    """A list of short lessons, the one that explains the last run selected, and the
+    selected back end's example program to copy."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.lessons = load_lessons()
         self.titles = QListWidget()
         self.titles.addItems([lesson.title for lesson in self.lessons] or ["(lessons not found)"])
-        rows = max(1, len(self.lessons))
+        # At most TITLE_ROWS tall, scrolling for the rest: each lesson more would
+        # otherwise raise the window's minimum height past a laptop's screen.
+        rows = max(1, min(len(self.lessons), TITLE_ROWS))
         self.titles.setFixedHeight(
             self.titles.sizeHintForRow(0) * rows + 2 * self.titles.frameWidth() + 2
         )
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(True)
+        self.example = CodeView()
+        self.split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+        self.split.addWidget(self.text)
+        self.split.addWidget(self.example)
+        self.split.setSizes([1, 1])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.titles)
-        layout.addWidget(self.text, 1)
+        layout.addWidget(self.split, 1)
         self.titles.currentRowChanged.connect(self.show_row)
         self.titles.setCurrentRow(0)
 
@@ -98,6 +127,17 @@ class LessonsPanel(QWidget):
     def show_row(self, row: int) -> None:
         if 0 <= row < len(self.lessons):
             self.text.setMarkdown(self.lessons[row].markdown)
+
+    def show_example(self, backend: str) -> None:
+        self.example.show_backend(backend)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Code beneath the lesson in a tall panel (docked at the side), beside it in a
+        wide, short one (a tab beside Results on a narrow screen)."""
+        super().resizeEvent(event)
+        size = event.size()
+        wide = size.width() > 2 * size.height()
+        self.split.setOrientation(Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical)
 
     def show_lesson(self, key: str) -> None:
         for row, lesson in enumerate(self.lessons):

@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import platform
 import sys
-import time
 from collections.abc import Callable, Iterable
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
@@ -22,50 +21,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
-    QProgressBar,
     QStatusBar,
 )
 
 from gui.app import THEMES
+from gui.compare import CompareProgress
 from gui.results import ResultsPanel
-
-
-def compare_eta(
-    runs: int, finished: int, started_at: float, last_end: float, now: float, guess_s: float
-) -> float:
-    """Seconds left in a Compare all of ``runs`` runs: the runs left at the mean time the
-    finished ones took (``guess_s`` each before any did), less what the current one has had."""
-    per_run = (last_end - started_at) / finished if finished else guess_s
-    return max(0.0, per_run * (runs - finished) - (now - last_end))
-
-
-class CompareProgress(QProgressBar):
-    """``Compare all 2 of 6 · ETA ~9 s``, hidden but while a Compare all runs."""
-
-    def __init__(self) -> None:
-        super().__init__(maximumWidth=280, textVisible=True)
-        self.setToolTip("Compare all: runs finished, and the time left if the rest take as long.")
-        self.hide()
-        self.times = (0.0, 0.0, 0.0)  # started at, last run ended at, guess per run
-
-    def begin(self, guess_s: float) -> None:
-        """A Compare all starts now; ``guess_s`` is a run's time until one has ended."""
-        now = time.perf_counter()
-        self.times = (now, now, guess_s)
-
-    def run_ended(self) -> float:
-        """One of its runs ended now: the seconds since the Compare all started."""
-        started, _, guess = self.times
-        self.times = (started, time.perf_counter(), guess)
-        return time.perf_counter() - started
-
-    def show_progress(self, runs: int, finished: int) -> None:
-        started, last_end, guess = self.times
-        eta = compare_eta(runs, finished, started, last_end, time.perf_counter(), guess)
-        self.setRange(0, runs)
-        self.setValue(finished)
-        self.setFormat(f"Compare all %v of %m · ETA ~{eta:.0f} s")
-        self.show()
 
 
 def build_file_menu(window: QMainWindow, results: ResultsPanel) -> None:

@@ -8,7 +8,6 @@ and clip-to-view keep a frame at a few ms with 5 runs × 20 000 points
 
 from __future__ import annotations
 
-import html
 import math
 import time
 
@@ -20,12 +19,11 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QPaintEvent,
-    QPalette,
     QResizeEvent,
-    QTextDocument,
 )
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
+from gui.legend import legend_text, lines_in
 from gui.series import frozen_spans, percentile, rate, since, span_freezes
 from gui.style import (
     COLOURS,
@@ -56,7 +54,6 @@ LEGEND_MAX = 6  # runs named in the legend at most (as many as two lines hold)
 READOUT_WINDOW_S = 1.0  # the live read-out: lag over the last second...
 READOUT_TAIL = 200  # ...found among the probe's last samples (100 a second at most)
 CPU_WINDOW_S = 60.0
-HIDDEN_TEXT = "#999999"
 
 
 def _lag(ms: float) -> str:
@@ -236,44 +233,11 @@ class LivePlots(pg.GraphicsLayoutWidget):
         n = len(self.traces)
         self.earlier, text = 0, ""
         for named in range(min(n, LEGEND_MAX), 0, -1):
-            self.earlier, text = n - named, self._legend_text(n - named)
-            if self._legend_lines(text) <= 2:
+            self.earlier = n - named
+            text = legend_text(self.traces, self.earlier, self.legend.palette())
+            if lines_in(self.legend, text) <= 2:
                 break
         self.legend.setText(text)
-
-    def _legend_lines(self, text: str) -> int:
-        """How many lines ``text`` takes in the legend, laid out as the label will."""
-        width = self.legend.contentsRect().width()
-        if width <= 0:  # not laid out yet
-            return 1
-        doc = QTextDocument()
-        doc.setDefaultFont(self.legend.font())
-        doc.setDocumentMargin(0)
-        doc.setHtml(text)
-        doc.setTextWidth(width)
-        return round(doc.size().height() / self.legend.fontMetrics().lineSpacing())
-
-    def _legend_text(self, earlier: int) -> str:
-        colour = self.legend.palette().color(QPalette.ColorRole.WindowText).name()
-        entries = []
-        if earlier:
-            hidden = not any(t.visible for t in self.traces[:earlier])
-            entries.append(
-                f'<a href="earlier" style="text-decoration:none">({earlier} earlier: '
-                f"{'show' if hidden else 'hide'})</a>"
-            )
-        for i, t in enumerate(self.traces[earlier:], start=earlier):
-            # No-break spaces and hyphens: QLabel wraps between entries, never inside one.
-            name = html.escape(t.label).replace(" ", "&nbsp;").replace("-", "\u2011")
-            if t.visible:
-                line, name = t.colour, f'<span style="color:{colour}">{name}</span>'
-            else:
-                line, name = HIDDEN_TEXT, f'<s style="color:{HIDDEN_TEXT}">{name}</s>'
-            entries.append(
-                f'<a href="{i}" style="text-decoration:none">'
-                f'<span style="color:{line}">{STYLES[t.style][1]}</span>&nbsp;{name}</a>'
-            )
-        return "&nbsp;&nbsp;&nbsp; ".join(entries)
 
     @Slot(str)
     def on_legend_link(self, href: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QTimer, Slot
 
 from workers.stats import LagStats, Ring
 
@@ -44,6 +44,18 @@ class Probe(QObject):
         self.last = now
         self.timer.start(self.interval_ms)
         self.cost_s += time.perf_counter() - now
+
+    def settle(self, t: float, timeout_s: float = 1.0) -> bool:
+        """Turn the event loop until the probe has ticked after ``t``; False on timeout.
+
+        The sample that covers a stall only arrives once the loop runs again: a
+        watch that ends right after a block of the GUI thread must let one more
+        tick land, or the block is not counted. The armed timer wakes the wait.
+        """
+        deadline = time.perf_counter() + timeout_s
+        while self.last <= t and self.timer.isActive() and time.perf_counter() < deadline:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+        return self.last > t
 
     def stats(self, t0: float, t1: float = float("inf")) -> LagStats:
         """Lag statistics of the samples taken between ``t0`` and ``t1``."""

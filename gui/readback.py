@@ -30,6 +30,7 @@ WHAT = {
     "disk-write": "disk writes",
     "race": "deposits into one shared account",
     "deadlock": "transfers between locked accounts",
+    "queue": "a producer/consumer queue",
 }
 
 
@@ -90,6 +91,8 @@ def expect(workload: str, backend: str, workers: int, cores: int | None = None) 
         )
     if workload in HAZARDS:
         return hazards.expect(workload, backend)
+    if workload == "queue":
+        return hazards.expect_queue(backend, n)
     if backend == "asyncio":
         if workload.startswith("cpu"):
             return (
@@ -169,14 +172,7 @@ def _baseline(record: RunRecord, history: list[RunRecord]) -> RunRecord | None:
     """The run to compare with: the last serial one (gui-thread) of the same job
     (workload, tasks, size per task), else the last other run of it; only complete
     runs count."""
-    same = [
-        r
-        for r in history
-        if (r.workload, r.tasks, r.size, r.guard)
-        == (record.workload, record.tasks, record.size, record.guard)
-        and r.ok
-        and r.throughput > 0
-    ]
+    same = [r for r in history if same_job(r, record) and r.ok and r.throughput > 0]
     serial = [r for r in same if r.backend == "gui-thread"]
     if record.backend != "gui-thread" and serial:
         return serial[-1]
@@ -226,6 +222,8 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
     cpu = r.workload.startswith("cpu")
     if r.backend == "gui-thread":
         return _blocked("the event loop cannot run while a task does", r)
+    if r.workload == "queue":
+        return _why_queue(r, speedup)
     if r.backend == "asyncio":
         if cpu:
             return _blocked("a coroutine that computes never awaits: it holds the loop", r)
@@ -279,6 +277,32 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
     return f"{gil}; the window {'froze at times' if _froze(r) else 'lagged'} waiting its turn"
 
 
+def _why_queue(r: RunRecord, speedup: float | None) -> str:
+    """The mechanism of a queue run off the GUI thread, as :func:`_why` tells the others."""
+    if r.backend == "asyncio":
+        return _blocked(
+            "a consumer coroutine never awaits while it checksums: it holds the loop", r
+        )
+    if r.backend == "multiprocessing":
+        busy = "the GUI thread shares the cores with these processes and other programs"
+        gain = f"each process has its own GIL; start-up took {r.startup_s:.2f} s"
+        return _freed(gain, r, busy)
+    gil = "the consumers checksum in Python and hold the GIL, the GUI thread waits its turn"
+    if speedup is not None and r.workers > 1 and speedup < FASTER:
+        gil += f", and {_plural(r.workers, 'thread')} were no faster"
+    if _kept_up(r):
+        return f"{gil}; it still got its turns in time"
+    return f"{gil}; the window {'froze at times' if _froze(r) else 'lagged'}"
+
+
+def same_job(a: RunRecord, b: RunRecord) -> bool:
+    """Two runs of the same job: same workload, size, tasks and guard (a queue's tasks
+    follow from its workers: there, the same items and queue depth)."""
+    if a.workload == "queue":
+        return (b.workload, b.items, b.depth, b.size) == ("queue", a.items, a.depth, a.size)
+    return (a.workload, a.tasks, a.size, a.guard) == (b.workload, b.tasks, b.size, b.guard)
+
+
 def readback(record: RunRecord, history: list[RunRecord]) -> str:
     """One sentence that reads the measured result back to the learner.
 
@@ -301,9 +325,11 @@ def readback(record: RunRecord, history: list[RunRecord]) -> str:
         if r.outcome == "failed":
             first = r.errors[0] if r.errors else "no reason given"
             return (
-                f"{head}: failed with {done}, {r.failed} failed ({first}); {speed_text(r)}, {lag}."
+                f"{head}: failed with {done}, {r.failed} failed ({first}); {speed_text(r)}, "
+                f"{lag}.{hazards.peak_and_depth_text(r)}"
             )
-        return f"{head}: cancelled with {done}; {speed_text(r)}, {lag}."
+        said = hazards.peak_and_depth_text(r)
+        return f"{head}: cancelled with {done}; {speed_text(r)}, {lag}.{said}"
     base = _baseline(r, history)
     if base is None:
         speed = speed_text(r)
@@ -317,7 +343,7 @@ def readback(record: RunRecord, history: list[RunRecord]) -> str:
     if r.workload in HAZARDS:
         why = hazards.why(r, _freed, _blocked)
         return f"{head}: {hazards.result(r)}; {speed}, {lag} — {why}."
-    return f"{head}: {speed}, {lag} — {_why(r, base)}."
+    return f"{head}: {speed}, {lag} — {_why(r, base)}.{hazards.peak_and_depth_text(r)}"
 
 
 def compare_summary(records: list[RunRecord]) -> str:

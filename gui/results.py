@@ -151,6 +151,9 @@ class ResultsTable(QTableView):
         self.model_.add(record)
         # ResizeToContents mode does not look at rows inserted later (through a proxy).
         self.resizeColumnsToContents()
+        # Wider columns may bring the horizontal scroll bar, which shortens the viewport:
+        # lay that out now, or the newest row is scrolled to just under the bar.
+        self.updateGeometries()
         self.scrollTo(self.proxy.mapFromSource(self.model_.index(len(self.records) - 1, 0)))
 
     def clear_rows(self) -> None:

@@ -19,10 +19,11 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QPushButton
 
 from gui.alive import AlivePanel, ProgressPanel
 from gui.app import apply_theme, theme_choice
+from gui.compare import CompareAll
 from gui.controller import Active, Comparison, RunController
 from gui.controls import JobForm
 from gui.frames import Frames
-from gui.jobs import compare_spec, job_text
+from gui.jobs import job_text
 from gui.layout import (
     RunButtons,
     add_dock,
@@ -34,7 +35,7 @@ from gui.layout import (
     reset_docks,
     scene_min_width,
 )
-from gui.lessons import LessonsPanel, lesson_for, lesson_key
+from gui.lessons import LessonsPanel, compare_lesson, lesson_for, lesson_key
 from gui.log import EventLog, finished_line, format_event
 from gui.menus import build_file_menu, build_run_menu, build_status, build_view_menu
 from gui.plots import LivePlots, Trace
@@ -42,7 +43,7 @@ from gui.readback import compare_summary, preview, readback
 from gui.results import ResultsPanel
 from workers.core import Event
 from workers.record import RunRecord
-from workers.spec import BACKENDS, HAZARDS, RunSpec, format_bytes
+from workers.spec import HAZARDS, RunSpec
 
 #: Wait this long after the window first shows before timing this machine: its first
 #: paints would slow the calibration (they hold the GIL) and be slowed by it.
@@ -64,8 +65,6 @@ class MainWindow(QMainWindow):
         #: last set for: a finished run's read-back stays until the selection changes.
         self.banner_for: tuple[str, str, int] | None = None
         self.closed = False
-        self.comparison: Comparison | None = None  # the Compare all on screen
-        self.compare_waits = False  # Compare all starts once this machine is timed
         self.calibration_asked = False
         self.theme = theme_choice(settings)
 
@@ -135,6 +134,7 @@ class MainWindow(QMainWindow):
         self.state_label, self.queue_label, self.compare_progress, self.switch = build_status(
             self.statusBar()
         )
+        self.compare_flow = CompareAll(self.controller, self.compare_progress)
 
     def _wire(self) -> None:
         c = self.controller
@@ -145,7 +145,9 @@ class MainWindow(QMainWindow):
         c.queue_changed.connect(self.on_queue)
         c.error.connect(self.on_run_error)
         c.compared.connect(self.on_compared)
-        c.calibrated.connect(self.on_calibrated)
+        c.calibrated.connect(self.on_form_changed)  # the hint's estimate is now this machine's
+        self.compare_flow.logged.connect(self.pending_log.append)
+        self.compare_flow.message.connect(self.statusBar().showMessage)
         self.form.changed.connect(self.on_form_changed)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
@@ -192,6 +194,8 @@ class MainWindow(QMainWindow):
         busy = self.controller.busy or bool(self.controller.queue)
         self.readback.setText(preview(workload, backend, workers, "queued" if busy else "idle"))
         self.lessons.show_lesson(lesson_key(workload, backend, sys.getswitchinterval() * 1000))
+        self.progress.depth.setVisible(workload == "queue")  # laid out now, not during a run
+        self.lessons.show_example(backend)
 
     def _show_busy(self) -> None:
         busy = self.controller.busy or bool(self.controller.queue)
@@ -220,8 +224,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def cancel(self) -> None:
         self.controller.cancel()
-        self.compare_waits = False
-        self._end_compare_progress()
+        self.compare_flow.stop()
 
     @Slot()
     def compare_all(self, workload: str | None = None) -> None:
@@ -231,37 +234,8 @@ class MainWindow(QMainWindow):
         spec = self.form.spec(fresh=True)
         if spec is None:
             return
-        speed = self.controller.speed
-        if not speed.measured(spec.workload) and self.controller.calibration_pending:
-            # Shrunk by a guessed speed, it could last a minute instead of ~20 s.
-            self.compare_waits = True
-            self.statusBar().showMessage("Compare all starts once this machine is timed…", 5000)
-            return
-        small = compare_spec(spec, speed)
-        self.bars.show_records([])
-        self.pending_log.append(
-            f"Compare all: {small.workload}, {job_text(small)} on {len(BACKENDS)} back ends"
-            + (
-                f" (scaled from {format_bytes(spec.size)} per task)"
-                if small.size != spec.size
-                else ""
-            )
-        )
-        self.comparison = self.controller.compare(small)
-        self.compare_progress.begin(speed.serial_seconds(small))
-        self._show_compare_progress()
+        self.compare_flow.start(spec)
         self._show_busy()
-
-    def _show_compare_progress(self) -> None:
-        """``Compare all 2 of 6 · ETA ~9 s`` in the status bar, at each run's start and end."""
-        if self.comparison is not None:
-            self.compare_progress.show_progress(
-                len(self.comparison.specs), self.comparison.finished
-            )
-
-    def _end_compare_progress(self) -> None:
-        self.comparison = None
-        self.compare_progress.hide()
 
     @Slot()
     def clear_plots(self) -> None:
@@ -286,6 +260,7 @@ class MainWindow(QMainWindow):
         foreground = QColor(pg.getConfigOption("foreground"))
         self.plots.set_theme(background, foreground)
         self.bars.set_theme(background, foreground)
+        self.progress.depth.set_theme(background, foreground)
 
     @Slot()
     def reset_layout(self) -> None:
@@ -316,6 +291,8 @@ class MainWindow(QMainWindow):
         self.readback.setText(preview(spec.workload, spec.backend, workers, "running"))
         switch_ms = sys.getswitchinterval() * 1000
         self.lessons.show_lesson(lesson_key(spec.workload, spec.backend, switch_ms))
+        self.progress.depth.prepare(spec)
+        self.lessons.show_example(spec.backend)
         self.banner_for = self.selection()
         self._show_busy()
 
@@ -328,7 +305,6 @@ class MainWindow(QMainWindow):
             f"── run {self.runs}: {spec.workload} on {spec.backend}, {active.run.workers} workers, "
             f"{job_text(spec)} ──"
         )
-        self._show_compare_progress()
 
     def _label(self, spec: RunSpec) -> str:
         label = f"{spec.workload} · {spec.backend}"
@@ -348,6 +324,7 @@ class MainWindow(QMainWindow):
         self.frames.current = None
         self.readback.setText(readback(record, history))
         self.lessons.show_lesson(lesson_for(record))
+        self.lessons.show_example(record.backend)
         self.banner_for = self.selection()  # the read-back stays until the selection changes
         self.pending_log.append(finished_line(record))
         self.pending_log.extend(f"   error: {e}" for e in record.errors[:5])
@@ -373,32 +350,10 @@ class MainWindow(QMainWindow):
         """A run of the Compare all ended: its bar; once all did, what they showed."""
         self.bars.show_records(comparison.records)
         self.bars.setMinimumWidth(scene_min_width(self.bars))  # its titles changed
-        if comparison is self.comparison:
-            took = self.compare_progress.run_ended()
-            if comparison.done:
-                self._end_compare_progress()
-                self.statusBar().showMessage(
-                    f"Compare all: {len(comparison.specs)} runs in {took:.1f} s", 10_000
-                )
-            else:
-                self._show_compare_progress()
         if comparison.done and comparison.records:
             self.readback.setText(compare_summary(comparison.records))
-            workload = comparison.records[0].workload
-            cpu = workload.startswith("cpu")
-            self.lessons.show_lesson(
-                workload if workload in HAZARDS else "gil" if cpu else "io-vs-cpu"
-            )
+            self.lessons.show_lesson(compare_lesson(comparison.records[0].workload))
             self.banner_for = self.selection()
-
-    @Slot()
-    def on_calibrated(self) -> None:
-        """This machine is timed: the hint's estimate is now its own, and a Compare all
-        asked for meanwhile can size its runs."""
-        self.on_form_changed()
-        if self.compare_waits:
-            self.compare_waits = False
-            self.compare_all()
 
     @Slot(str)
     def on_run_error(self, message: str) -> None:

@@ -14,6 +14,19 @@ import weakref
 import psutil
 import pytest
 
+#: pytest's own fixture for testing plugins (tests/test_lagplugin.py).
+pytest_plugins = ["pytester"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The ui_lag plugin comes through its ``pytest11`` entry point once unfreeze is
+    installed; an editable install made before that entry point existed lacks it
+    (its metadata is written at install time), so load it here then."""
+    if not config.pluginmanager.has_plugin("unfreeze"):
+        from gui import lagplugin
+
+        config.pluginmanager.register(lagplugin, "unfreeze")
+
 
 def _live_threads() -> set[threading.Thread]:
     # Dummy threads are Python's view of threads it did not start (QThreads);

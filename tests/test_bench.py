@@ -30,7 +30,8 @@ def test_quick_bench_writes_a_record_per_combination(tmp_path) -> None:
     assert sorted(pairs) == sorted((w, b) for w in WORKLOADS for b in BACKENDS)  # no warm-up
     for r in records:
         assert r["ok"] is True and r["done"] == r["tasks"] > 0, r
-        assert r["units"] == r["tasks"] * r["size"], r  # every byte of every task, verified
+        per_task = r["items"] * r["size"] if r["workload"] == "queue" else r["tasks"] * r["size"]
+        assert r["units"] == per_task, r  # every byte of every task (every item), verified
         assert r["wall_s"] >= r["work_s"] > 0 and r["startup_s"] >= 0
         assert abs(r["throughput"] - r["units"] / r["work_s"] / 1e6) <= 0.01 * r["throughput"]
         assert r["lag_ms"]["p50"] <= r["lag_ms"]["p99"] <= r["lag_ms"]["max"]
@@ -44,7 +45,10 @@ def test_quick_bench_writes_a_record_per_combination(tmp_path) -> None:
     assert all(medians[w, "gui-thread"]["vs_serial"] == 1.0 for w in WORKLOADS)
     assert 0 < data["probe_cost_us"] < 1000  # well under 10% of a 10 ms tick
     table = [line for line in proc.stdout.splitlines() if line.startswith(tuple(WORKLOADS))]
-    assert len(table) == 24 + 24  # the runs, then their medians
+    assert len(table) == 2 * len(pairs)  # the runs, then their medians
+    queue = [r for r in records if r["workload"] == "queue"]
+    assert all(r["max_depth"] <= r["depth"] and r["server_peak_connections"] is None for r in queue)
+    assert all(r["producer_blocked_s"] > 0 for r in queue if r["tasks"] > 1), queue
 
 
 def test_repeat_reports_the_median_of_the_repeats(tmp_path) -> None:
@@ -70,10 +74,14 @@ def test_repeat_reports_the_median_of_the_repeats(tmp_path) -> None:
 
 
 def test_bad_bench_input_is_named_and_nothing_runs(tmp_path) -> None:
-    for args, field in ((("--size", "12XB"), "size"), (("--repeat", "0"), "--repeat")):
+    for args, field, words in (
+        (("--size", "12XB"), "size", "12XB"),
+        (("--repeat", "0"), "--repeat", "0"),
+        (("--workloads", "download", "--limit", "-1"), "limit", "between 0"),
+    ):
         proc = bench(*args, cwd=tmp_path, timeout=60)
         assert proc.returncode == 2, proc.stderr
-        assert field in proc.stderr and args[1] in proc.stderr
+        assert field in proc.stderr and words in proc.stderr
         assert "workload" not in proc.stdout  # no table: nothing started
 
 
@@ -84,3 +92,7 @@ def test_ui_report_measures_the_window_itself(qtbot) -> None:
     assert report["idle_lag_p50_ms"] <= report["idle_lag_p99_ms"] < 50  # an idle window is smooth
     assert report["idle_cpu_percent_of_one_core"] < 50  # 10 ms clock ticks: 0.5 s idle may read 0
     assert 0 < report["frame_ms_5x20k_median"] <= report["frame_ms_5x20k_max"]
+    # The plugin's probe is measured beside the window's (its 1 % target is the bench's):
+    # it ticked every 20 ms of the 0.5 s, and its cost is a share of one core.
+    assert 15 <= report["lag_watch_ticks"] <= 26
+    assert 0 <= report["lag_watch_cpu_percent_of_one_core"] < 100

@@ -17,6 +17,7 @@ def controller(qtbot):
     c.shutdown()
 
 
+@pytest.mark.responsive(max_ms=150)  # from the click to the record, not just the run
 def test_the_first_download_never_stalls_the_gui_thread(qtbot, controller) -> None:
     """Starting the local server takes ~200 ms (a fresh interpreter); on the GUI
     thread, before the run's clock, it was a freeze nobody was charged for."""
@@ -24,14 +25,10 @@ def test_the_first_download_never_stalls_the_gui_thread(qtbot, controller) -> No
         {"workload": "download", "backend": "threading", "tasks": 4, "size": "1MB",
          "latency_ms": 0, "rate_mbps": 0}
     )  # fmt: skip
-    qtbot.wait(100)  # the probe is ticking
-    t0 = time.perf_counter()
     with qtbot.waitSignal(controller.run_finished, timeout=20_000) as finished:
         controller.submit(spec)
     assert finished.args[0].ok
     assert controller.server is not None  # it was started for this run
-    everything = controller.probe.stats(t0)  # from the click to now, not just the run
-    assert everything.max < 150, everything
 
 
 def test_a_job_cancelled_while_it_is_prepared_never_starts(qtbot, controller, tmp_path) -> None:

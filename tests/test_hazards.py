@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from gui.bench import guards_for, specs_from_args
 from gui.cli import parser
 from tests.hazardruns import THREADS
+from workers import shared
 from workers.core import Cancelled
 from workers.spec import SpecError, parse_spec
 from workers.workloads import deadlock
@@ -165,7 +166,8 @@ def test_the_window_shows_the_race_and_the_deadlock_and_closes_mid_run(qtbot, wi
 
 def test_a_worker_waiting_for_a_lock_stays_cancellable_and_shows_in_the_graph() -> None:
     """A lock held by someone outside the graph: no cycle, so only the cancel can end the wait."""
-    bank = deadlock.make_bank(parse_spec({"workload": "deadlock", "backend": "threading"}))
+    tasks = deadlock.make_tasks(parse_spec({"workload": "deadlock", "backend": "threading"}))
+    bank = deadlock.Bank(**shared.make(tasks, shared.THREADS))  # as a threads run makes it
     cancel = threading.Event()
     ended: list[BaseException] = []
 

@@ -18,10 +18,10 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMenu
 
 from gui.app import make_app
+from gui.compare import compare_eta
 from gui.controls import GUI_THREAD_WORKERS_TIP, URLS_SET_TIP
 from gui.layout import default_dock_sizes, fit
 from gui.log import LOG_LINES
-from gui.menus import compare_eta
 from gui.window import MainWindow
 from tests.helpers import dispose
 from tests.test_window import click, job, record
@@ -265,7 +265,9 @@ def test_compare_all_from_gui_thread_runs_the_others_on_the_workers_chosen_for_t
     three_workers_then_gui_thread(qtbot, window)
     with qtbot.waitSignal(window.controller.run_started, timeout=20_000) as started:
         click(qtbot, window.compare_button)
-    assert {s.backend: s.workers for s in window.comparison.specs} == dict.fromkeys(BACKENDS, 3)
+    assert {s.backend: s.workers for s in window.compare_flow.comparison.specs} == dict.fromkeys(
+        BACKENDS, 3
+    )
     assert started.args[0].run.workers == 1  # gui-thread: one, whatever was asked
     with qtbot.waitSignal(window.controller.run_finished, timeout=20_000):
         click(qtbot, window.cancel_button)

@@ -69,14 +69,16 @@ def gather(qtbot, window, n: int, timeout_s: float = 40.0) -> None:
 def test_lowering_the_switch_interval_mid_run_is_marked_recorded_and_lowers_the_lag(
     qtbot, window
 ) -> None:
-    """The README's experiment: pure-Python threads at 5 ms, then 1 ms typed into
-    the status bar's spin box while they run."""
+    """The README's experiment: a pure-Python thread at 5 ms, then 1 ms typed into
+    the status bar's spin box while it runs. One thread: each probe tick then waits
+    about one switch interval for the GIL, however busy the machine is (with two,
+    the wait is a contest the scheduler decides)."""
     assert window.switch.value() == 5.0 and sys.getswitchinterval() == pytest.approx(0.005)
-    job(window, "cpu-python", "threading", workers=2, tasks=240, size="8MB")  # outlasts the test
+    job(window, "cpu-python", "threading", workers=1, tasks=240, size="8MB")  # outlasts the test
     with qtbot.waitSignal(window.controller.run_started, timeout=15_000) as started:
         click(qtbot, window.start_button)
     t_start = started.args[0].state.t_start
-    gather(qtbot, window, 150)
+    gather(qtbot, window, 100)
     readout = window.plots.readout
     assert readout.isVisible() and "switch interval 5 ms" in readout.text(), readout.text()
     assert "lag p50" in readout.text()
@@ -87,7 +89,7 @@ def test_lowering_the_switch_interval_mid_run_is_marked_recorded_and_lowers_the_
     changed_at = time.perf_counter() - t_start
     qtbot.keyClick(window.switch, Qt.Key.Key_Return)
     assert sys.getswitchinterval() == pytest.approx(0.001)
-    gather(qtbot, window, 150)
+    gather(qtbot, window, 100)
     assert "switch interval 1 ms" in readout.text(), readout.text()
     record = finish(qtbot, window, window.cancel_button)
 
@@ -99,7 +101,7 @@ def test_lowering_the_switch_interval_mid_run_is_marked_recorded_and_lowers_the_
     assert (before["ms"], before["from_s"], before["to_s"]) == (5.0, 0.0, at)
     assert (after["ms"], after["from_s"]) == (1.0, at)
     assert before["samples"] + after["samples"] == record.lag_ms["samples"]
-    assert min(before["samples"], after["samples"]) >= 100
+    assert min(before["samples"], after["samples"]) >= 80
     # What the experiment shows: the GUI thread waits less for its turn.
     assert after["p50"] < 0.8 * before["p50"], record.lag_by_switch
     # Marked on the lag plot where it happened, and named.

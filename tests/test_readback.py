@@ -29,6 +29,7 @@ JOBS: dict[str, dict[str, object]] = {
     "disk-write": {"tasks": 4, "size": "16MB"},
     "cpu-python": {"tasks": 4, "size": "3MB"},
     "cpu-native": {"tasks": 4, "size": "200MB"},
+    "queue": {"items": 60, "size": "16KB", "depth": 4},
 }
 THREADS = {"qthread", "threading", "thread-pool"}
 AWAITS = ("download", "race")  # their coroutines await: they do not hold the loop
@@ -103,6 +104,7 @@ RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] =
      lambda f: False),
     ("talks of hashing", r"hash", _is("cpu-native"), lambda f: False),
     ("talks of pure Python", r"pure-Python", _is("cpu-python"), _is("cpu-python")),
+    ("talks of queues", r"\bqueue\b", _is("queue"), _is("queue")),
     ("talks of the GIL", r"\bGIL\b",
      lambda f: f.r.backend in THREADS | {"multiprocessing"} or f.r.workload == "cpu-native",
      lambda f: f.done and (f.r.backend in THREADS
@@ -122,6 +124,38 @@ RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] =
     ("talks of the switch interval", r"switch interval",
      lambda f: f.r.switch_interval_ms != 5.0 and f.r.backend in THREADS, lambda f: False),
 ]  # fmt: skip
+
+
+def job(r: RunRecord) -> tuple[object, ...]:
+    """What makes two runs the same job: a queue's tasks follow from its workers, so
+    there its items and depth count instead; a hazard's guard is part of its job."""
+    if r.workload == "queue":
+        return (r.workload, r.items, r.depth, r.size)
+    return (r.workload, r.tasks, r.size, r.guard)
+
+
+def peak_and_depth_violations(text: str, r: RunRecord) -> list[str]:
+    """The server's peak and the queue's depth and blocked time, quoted as measured."""
+    out = []
+    m = re.search(r"Server peak: (\d+) connections?(?: \(limit (\d+)\))?", text)
+    if (m is not None) != (r.server_peak_connections is not None):
+        out.append(f"server peak {r.server_peak_connections} said or not: {m}")
+    elif m and (int(m[1]), int(m[2] or 0)) != (r.server_peak_connections, r.limit):
+        out.append(f"server peak {m[1]} (limit {m[2]}) is not {r.server_peak_connections}")
+    m = re.search(r"Queue depth peaked at (\d+) of (\d+)", text)
+    told = r.workload == "queue" and r.outcome == "done" and r.max_depth is not None
+    if (m is not None) != told:
+        out.append(f"queue depth said: {m is not None}, measured: {told}")
+    elif m and (int(m[1]), int(m[2])) != (r.max_depth, r.depth):
+        out.append(f"queue depth {m[1]} of {m[2]} is not {r.max_depth} of {r.depth}")
+    m = re.search(r"producers blocked ([\d.]+) s", text)
+    if m and not _close(_number(m[1]), r.producer_blocked_s or 0.0, m[1]):
+        out.append(f"blocked {m[1]} s is not {r.producer_blocked_s}")
+    if told and (m is None) != (r.tasks == 1):
+        out.append("blocked time missing, or told of a task that cannot block")
+    if re.search(r"none blocked", text) and r.tasks != 1:
+        out.append("says none blocked with producers and consumers apart")
+    return out
 
 
 def _number(text: str) -> float:
@@ -179,7 +213,7 @@ def named_baseline(text: str, r: RunRecord, history: list[RunRecord]) -> RunReco
     same = [
         b
         for b in history
-        if (b.workload, b.tasks, b.size, b.guard) == (r.workload, r.tasks, r.size, r.guard)
+        if job(b) == job(r)
         and b.outcome == "done"
         and b.backend == backend
         and (m[3] is None or b.workers == int(m[3]))
@@ -192,16 +226,13 @@ def violations(text: str, r: RunRecord, history: list[RunRecord]) -> list[str]:
     """What is false or missing in ``text``, the read-back of ``r`` after ``history``."""
     base = named_baseline(text, r, history)
     serial = [
-        b
-        for b in history
-        if (b.workload, b.tasks, b.size, b.guard, b.backend, b.outcome)
-        == (r.workload, r.tasks, r.size, r.guard, "gui-thread", "done")
+        b for b in history if job(b) == job(r) and (b.backend, b.outcome) == ("gui-thread", "done")
     ]
     comparable = [
         b
         for b in history
-        if (b.workload, b.tasks, b.size, b.guard, b.outcome)
-        == (r.workload, r.tasks, r.size, r.guard, "done")
+        if job(b) == job(r)
+        and b.outcome == "done"
         and (b.backend, b.workers) != (r.backend, r.workers)
     ]
     out = []
@@ -224,7 +255,7 @@ def violations(text: str, r: RunRecord, history: list[RunRecord]) -> list[str]:
             out.append(f"false: {what}")
         if required(facts) and not found:
             out.append(f"missing: {what}")
-    return out + numbers_violations(text, facts)
+    return out + numbers_violations(text, facts) + peak_and_depth_violations(text, r)
 
 
 # -- edge records, built from real ones ------------------------------------------------
@@ -281,6 +312,10 @@ def variants(
         )
         smaller = dataclasses.replace(r, size=r.size // 2)  # another job: never compared
         out.append(("another size", smaller, history))
+    if r.server_peak_connections is not None:
+        out.append(("limit 2", dataclasses.replace(r, limit=2, server_peak_connections=2), history))
+    if r.workload == "queue" and r.tasks > 1:
+        out.append(("never blocked", dataclasses.replace(r, producer_blocked_s=0.0), history))
     return out
 
 
@@ -470,16 +505,20 @@ def summary_violations(records: list[RunRecord]) -> list[str]:
 
 
 # -- before a run ---------------------------------------------------------------------
+#: Workloads whose Python code holds the GIL (a queue's consumers checksum in pure Python).
+PY_WORK = {"cpu-python", "queue"}
+#: asyncio jobs that hold the loop in short blocks: chunks written, items checksummed.
+STUTTER_ON_THE_LOOP = {("asyncio", "disk-write"), ("asyncio", "queue")}
 PREVIEW_RULES: list[tuple[str, str, Callable[[str, str], bool], Callable[[str, str], bool]]] = [
     ("expects a freeze", r"\bfr[oe]ez",
      lambda w, b: b == "gui-thread" or (b == "asyncio" and w.startswith("cpu")),
      lambda w, b: b == "gui-thread" or (b == "asyncio" and w.startswith("cpu"))),
     ("expects a responsive window", r"responsive|left alone|outside the GUI thread",
-     lambda w, b: b == "multiprocessing" or (b in THREADS and w != "cpu-python"),
-     lambda w, b: b == "multiprocessing" or (b in THREADS and w != "cpu-python")),
+     lambda w, b: b == "multiprocessing" or (b in THREADS and w not in PY_WORK),
+     lambda w, b: b == "multiprocessing" or (b in THREADS and w not in PY_WORK)),
     ("expects stutter", r"stutter",
-     lambda w, b: (b in THREADS and w == "cpu-python") or (b, w) == ("asyncio", "disk-write"),
-     lambda w, b: (b in THREADS and w == "cpu-python") or (b, w) == ("asyncio", "disk-write")),
+     lambda w, b: (b in THREADS and w in PY_WORK) or (b, w) in STUTTER_ON_THE_LOOP,
+     lambda w, b: (b in THREADS and w in PY_WORK) or (b, w) in STUTTER_ON_THE_LOOP),
     ("talks of sockets or the network", r"socket|network", lambda w, b: w == "download",
      lambda w, b: w == "download" and b in THREADS | {"asyncio"}),
     ("talks of hashing", r"hash", lambda w, b: w == "cpu-native",

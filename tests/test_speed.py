@@ -20,7 +20,7 @@ from gui.jobs import COMPARE_SERIAL_S, DEFAULTS, compare_spec, validate
 from gui.window import MainWindow
 from tests.helpers import dispose, started
 from tests.test_window import click, finish, job, record
-from workers.spec import RunSpec
+from workers.spec import ALL_WORKLOADS, RunSpec
 from workers.speed import LEARN_MIN_S, Speed, measure_mbps
 
 
@@ -39,14 +39,18 @@ def test_calibration_times_each_cpu_workloads_real_task() -> None:
     t0 = time.perf_counter()
     speed.calibrate()
     assert time.perf_counter() - t0 < 5.0  # ~0.3 s, more on a busy machine
-    sources = {w: r.source for w, r in speed.rates.items()}
+    sources = {w: speed.rates[w].source if w in speed.rates else None for w in ALL_WORKLOADS}
     assert sources == {
         "download": "guess",
         "disk-write": "guess",
         "cpu-python": "calibration",
         "cpu-native": "calibration",
+        "queue": "guess",  # until a gui-thread run measures it
+        "race": None,  # no estimate: the hint gives the counts (workers × deposits)
+        "deadlock": None,
     }
     assert speed.measured("cpu-python") and not speed.measured("disk-write")
+    assert speed.measured("race") and speed.serial_seconds(default_spec("race")) == 0.0
 
 
 def test_a_stopped_calibration_ends_at_once_and_keeps_the_guesses() -> None:
@@ -168,7 +172,9 @@ def test_compare_all_pressed_before_the_machine_is_timed_waits_for_it(qtbot, fre
     job(fresh, "cpu-native", "threading", workers=2, tasks=2, size="8GB")  # shrunk
     assert fresh.controller.calibration_pending
     click(qtbot, fresh.compare_button)
-    assert fresh.comparison is None and not fresh.controller.queue  # waiting, not started
+    assert (
+        fresh.compare_flow.comparison is None and not fresh.controller.queue
+    )  # waiting, not started
     with qtbot.waitSignal(fresh.controller.run_started, timeout=20_000) as blocker:
         pass
     speed = fresh.controller.speed

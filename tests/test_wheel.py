@@ -1,4 +1,5 @@
-"""A normal install (a wheel, not ``-e``) carries everything the app reads at run time."""
+"""A normal install (a wheel, not ``-e``) carries everything the app reads at run time,
+and the pytest plugin its entry point names."""
 
 from __future__ import annotations
 
@@ -10,8 +11,30 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: Another project's tests: nothing names the plugin, the entry point alone loads it.
+USER_TESTS = """
+import os
+from pathlib import Path
 
-def test_the_installed_wheel_starts_the_app_with_its_lessons(tmp_path) -> None:
+import pytest
+
+import gui.lagplugin
+
+
+def test_the_fixture_is_offered(qtbot, ui_lag):
+    assert Path(gui.lagplugin.__file__).is_relative_to(os.environ["VENV"])
+    with ui_lag.watch() as lag:
+        qtbot.wait(60)
+    assert len(lag.samples) >= 2, lag.report()
+
+
+@pytest.mark.responsive(max_ms=60_000)
+def test_the_marker_is_registered(qtbot):
+    qtbot.wait(10)
+"""
+
+
+def test_the_installed_wheel_starts_the_app_with_its_lessons_and_examples(tmp_path) -> None:
     # Nothing of the checkout may leak in (a PYTHONPATH to it would make pip see
     # its egg-info and skip the install).
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -45,11 +68,16 @@ def test_the_installed_wheel_starts_the_app_with_its_lessons(tmp_path) -> None:
         "UNFREEZE_SETTINGS": str(tmp_path / "settings.ini"),
     }
     found = subprocess.run(
-        [python, "-c", "import gui.lessons as m; print(m.__file__); print(len(m.load_lessons()))"],
+        [python, "-c", "import gui.lessons as m; print(m.__file__); print(len(m.load_lessons()))\n"
+         "from gui.codeview import examples_folder, load_example as e\n"
+         "path = examples_folder() / 'qthread_example.py'\n"
+         "print(path); print(e('qthread') == open(path).read())"],
         capture_output=True, text=True, check=True, cwd=elsewhere, env=env,
     ).stdout.split()  # fmt: skip
     assert Path(found[0]).is_relative_to(venv), found  # the installed copy, not the checkout
     assert int(found[1]) == len(list((ROOT / "assets" / "lessons").glob("*.md"))) > 0
+    # The examples the Lessons panel shows and copies: installed, not the checkout's.
+    assert Path(found[2]).is_relative_to(venv) and found[3] == "True", found
     shot = elsewhere / "window.png"
     app = subprocess.run(
         [venv / "bin" / "unfreeze", "--screenshot", str(shot), "--after", "0.3"],
@@ -57,3 +85,12 @@ def test_the_installed_wheel_starts_the_app_with_its_lessons(tmp_path) -> None:
     )  # fmt: skip
     assert app.returncode == 0 and "Traceback" not in app.stderr, app.stderr
     assert shot.stat().st_size > 20_000
+    (elsewhere / "test_theirs.py").write_text(USER_TESTS)
+    (elsewhere / "pytest.ini").write_text(
+        "[pytest]\naddopts = --strict-markers -p no:cacheprovider\nfilterwarnings = error\n"
+    )
+    theirs = subprocess.run(
+        [python, "-m", "pytest", "-q", "test_theirs.py"],
+        capture_output=True, text=True, timeout=120, cwd=elsewhere, env={**env, "VENV": str(venv)},
+    )  # fmt: skip
+    assert theirs.returncode == 0 and "2 passed" in theirs.stdout, theirs.stdout + theirs.stderr

@@ -49,6 +49,8 @@ class Outcome:
 
     units: int
     check: str = ""
+    #: Numbers the task measured that the run's record sums up (``("max_depth", 8.0)``).
+    facts: tuple[tuple[str, float], ...] = ()
 
 
 Progress = Callable[[int], None]
@@ -64,19 +66,8 @@ class Task:
     fn: TaskFn
     kwargs: dict[str, Any]
     total: int
-    #: An ``async`` twin for the asyncio back end (I/O workloads, and the race: it awaits).
+    #: An ``async`` twin for the asyncio back end (the workloads that await: I/O, queue, race).
     afn: AsyncTaskFn | None = None
-    #: The key of the run's shared state (``workers.shared``), passed to ``fn`` as
-    #: ``shared=``; empty for tasks that share nothing.
-    shared: str = ""
-
-    def arguments(self) -> dict[str, Any]:
-        """``kwargs``, with the shared state looked up where the task runs."""
-        if not self.shared:
-            return self.kwargs
-        from workers import shared
-
-        return {**self.kwargs, "shared": shared.lookup(self.shared)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +82,7 @@ class Event:
     worker: str = ""  # thread or process name
     pid: int = 0
     tid: int = 0
+    facts: tuple[tuple[str, float], ...] = ()  # for done: the task's measured facts
 
     @property
     def final(self) -> bool:
@@ -108,9 +100,15 @@ def where() -> tuple[str, int, int]:
     return name, os.getpid(), threading.get_native_id()
 
 
-def make_event(kind: EventKind, task: int, value: int = 0, detail: str = "") -> Event:
+def make_event(
+    kind: EventKind,
+    task: int,
+    value: int = 0,
+    detail: str = "",
+    facts: tuple[tuple[str, float], ...] = (),
+) -> Event:
     name, pid, tid = where()
-    return Event(kind, task, time.perf_counter(), value, detail, name, pid, tid)
+    return Event(kind, task, time.perf_counter(), value, detail, name, pid, tid, facts)
 
 
 def os_reason(exc: OSError) -> str:
@@ -158,7 +156,7 @@ class Reporter:
 def _verdict(task: Task, report: Reporter, outcome: Outcome | None, exc: Exception | None) -> Event:
     """The one final event of a task, from what it returned or raised."""
     if exc is None and outcome is not None:
-        return make_event("done", task.index, outcome.units, outcome.check)
+        return make_event("done", task.index, outcome.units, outcome.check, outcome.facts)
     if isinstance(exc, Cancelled):
         return make_event("cancelled", task.index, report.last_value)
     return make_event(
@@ -174,7 +172,7 @@ def run_task(task: Task, post: Callable[[Event], None], cancel: CancelToken) -> 
     post(make_event("started", task.index))
     report = Reporter(task.index, post)
     try:
-        outcome = task.fn(report, cancel, **task.arguments())
+        outcome = task.fn(report, cancel, **task.kwargs)
     except Exception as exc:  # a task's failure (or cancel) is data, never a crash
         post(_verdict(task, report, None, exc))
     else:
@@ -190,9 +188,9 @@ async def run_task_async(task: Task, post: Callable[[Event], None], cancel: Canc
     report = Reporter(task.index, post)
     try:
         if task.afn is not None:
-            outcome = await task.afn(report, cancel, **task.arguments())
+            outcome = await task.afn(report, cancel, **task.kwargs)
         else:  # CPU work has no await points: it blocks the loop, as naive asyncio does
-            outcome = task.fn(report, cancel, **task.arguments())
+            outcome = task.fn(report, cancel, **task.kwargs)
     except Exception as exc:
         post(_verdict(task, report, None, exc))
     else:

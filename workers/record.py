@@ -38,9 +38,14 @@ class RunState:
     #: The hazards lab: what the run's shared state reads now (``readout()`` of
     #: ``workers.shared``), refreshed each frame while it runs, then once at its end.
     hazard: dict[str, Any] = field(default_factory=dict)
+    #: Per task: the numbers it measured and returned with its result (``Outcome.facts``).
+    facts: list[dict[str, float]] = field(default_factory=list)
+    #: queue: the depth of the run's queue, sampled once per frame while it runs.
+    depth_over_time: Ring = field(default_factory=lambda: Ring(1 << 12))
 
     def __post_init__(self) -> None:
         n = len(self.totals)
+        self.facts = [{} for _ in range(n)]
         self.done_units = [0] * n
         self.statuses = ["queued"] * n
         self.worker = [""] * n
@@ -69,6 +74,7 @@ class RunState:
                         self.errors.append(f"task {i}: {e.detail}")
                     elif e.kind == "done":
                         self.checks[i] = e.detail
+                        self.facts[i] = dict(e.facts)
                     self.t_end = e.t if self.t_end is None else max(self.t_end, e.t)
         if events:
             self.units_over_time.append(now, self.units)
@@ -133,6 +139,18 @@ class RunRecord:
     lost: int | None = None
     deadlock: str = ""
     detect_s: float | None = None
+    #: download: the semaphore's count (at most this many connections at once), 0 = none.
+    limit: int = 0
+    #: download from the local server: the most files it served at once during the run,
+    #: counted by the server itself; None for other workloads and for the user's URLs.
+    server_peak_connections: int | None = None
+    #: queue: its bound, and the items passed through it.
+    depth: int = 0
+    items: int = 0
+    #: queue: the deepest the producers found it after a put, and the seconds they spent
+    #: blocked on a full queue, in all; None for other workloads (or if no producer finished).
+    max_depth: int | None = None
+    producer_blocked_s: float | None = None
 
     @property
     def intervals_ms(self) -> tuple[float, ...]:
@@ -171,9 +189,11 @@ class RunRecord:
         lag: LagStats,
         samples: Ring | None = None,
         t1: float | None = None,
+        server_peak: int | None = None,
     ) -> RunRecord:
         """The record of ``state``; with the probe's ``samples`` up to ``t1`` (the end
-        of ``lag``'s window), its lag split at each change of the switch interval."""
+        of ``lag``'s window), its lag split at each change of the switch interval;
+        ``server_peak``: what the local server counted, for a download from it."""
         end = state.t_end if state.t_end is not None else state.t_start
         first = state.t_first if state.t_first is not None else end
         work_s = max(end - first, 1e-9)
@@ -209,10 +229,25 @@ class RunRecord:
             lost=hazard.get("lost"),
             deadlock=hazard.get("deadlock", ""),
             detect_s=hazard.get("detect_s"),
+            limit=state.spec.limit,
+            server_peak_connections=server_peak,
+            depth=state.spec.depth,
+            items=state.spec.items,
+            **queue_facts(state.facts),
         )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def queue_facts(facts: list[dict[str, float]]) -> dict[str, Any]:
+    """``max_depth`` and ``producer_blocked_s`` from what the finished tasks measured."""
+    depths = [f["max_depth"] for f in facts if "max_depth" in f]
+    blocked = [f["blocked_s"] for f in facts if "blocked_s" in f]
+    return {
+        "max_depth": int(max(depths)) if depths else None,
+        "producer_blocked_s": round(sum(blocked), 4) if blocked else None,
+    }
 
 
 def lag_by_switch(

@@ -14,6 +14,15 @@ misbehaves on request. With the switch on, ``?fault=NAME`` (one of
 or a redirect loop, and ``/redirect/N/NAME`` redirects N times before
 serving. With it off (the app's server) both are refused.
 
+It counts the files it is serving at once, from the moment a request for
+one arrives until its last byte is sent (first-byte latency included), and
+keeps the peak: the app reads it per run (:meth:`LocalServer.reset_peak` at
+the start, :attr:`LocalServer.peak` at the end) as the record's
+``server_peak_connections``. Counted on the server's side, it cannot be
+fooled by the client's bookkeeping: a semaphore that failed to limit the
+connections shows here. Each connection carries one file (the clients close
+it after), so files being served and open connections are one count.
+
 The digest goes in the ``X-Content-SHA256`` header when it is cheap to know
 up front. A bigger file would make the client wait for the server to hash it
 all (16 GiB takes ~10 s here) before the first byte, so it is sent chunked
@@ -32,6 +41,7 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from typing import Any
@@ -116,10 +126,17 @@ class _Handler(BaseHTTPRequestHandler):
         fault = query.get("fault")
         if fault is not None and (not self.server.test_harness or fault not in FAULTS):
             return self._plain(400, "fault modes are for tests only")
-        self._serve(match[1], size, latency_s, rate, fault)
+        with self.server.serving() as ending:
+            self._serve(match[1], size, latency_s, rate, fault, ending)
 
     def _serve(
-        self, name: str, size: int, latency_s: float, rate: float, fault: str | None
+        self,
+        name: str,
+        size: int,
+        latency_s: float,
+        rate: float,
+        fault: str | None,
+        ending: Callable[[], None],
     ) -> None:
         if latency_s:
             time.sleep(latency_s)  # the simulated network's first-byte latency
@@ -141,6 +158,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("Content-Length", str(size))
             self.send_header("X-Content-SHA256", digest)
+        if size == 0 and not chunked:
+            ending()  # the head is all there is
         self.end_headers()
         self.wfile.flush()
         if fault == "stall":
@@ -149,6 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
         sha = hashlib.sha256() if chunked else None
         sent, started = 0, time.perf_counter()
         for part in content.chunks(seed, limit, PACE_CHUNK if rate else content.BLOCK):
+            if sha is None and sent + len(part) == size:
+                ending()  # before the last bytes leave: see _Server.serving
             if sha is not None:
                 sha.update(part)
                 self.wfile.write(b"%x\r\n" % len(part))
@@ -168,6 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if sha is not None:
             self.server.remember_digest(seed, size, sha.hexdigest())
+            ending()
             self.wfile.write(b"0\r\nX-Content-SHA256: %s\r\n\r\n" % sha.hexdigest().encode())
 
     def _hold_silently(self) -> None:
@@ -205,11 +227,39 @@ class _Server(ThreadingHTTPServer):
     # the kernel retries them after 1 s, which looked like a slow back end.
     request_queue_size = 128
 
-    def __init__(self, test_harness: bool, max_size: int) -> None:
+    def __init__(self, test_harness: bool, max_size: int, counts: Any) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.test_harness, self.max_size = test_harness, max_size
+        self.counts = counts  # shared with the app: [files being served now, peak]
         self._digests: dict[tuple[int, int], str] = {}
         self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[Callable[[], None]]:
+        """Count one more file being served; keep the peak.
+
+        The block gets ``ending``, to call just before it sends the file's last
+        bytes (the count drops then, or at the latest when the block ends). Not
+        after: a client that got every byte may already have released its
+        semaphore and opened its next connection, while this thread still waits
+        for the GIL to return from ``write`` (seen: a peak of 6 with a limit of 3).
+        Dropping first orders it before anything the client does next.
+        """
+        counted = [True]
+
+        def ending() -> None:
+            if counted[0]:
+                counted[0] = False
+                with self.counts.get_lock():
+                    self.counts[0] -= 1
+
+        with self.counts.get_lock():
+            self.counts[0] += 1
+            self.counts[1] = max(self.counts[1], self.counts[0])
+        try:
+            yield ending
+        finally:
+            ending()
 
     def known_digest(self, seed: int, size: int) -> str | None:
         """The file's SHA-256 if known or cheap to compute now, else None."""
@@ -232,11 +282,11 @@ class _Server(ThreadingHTTPServer):
             print(f"unfreeze server: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
-def _serve_forever(conn: Connection, test_harness: bool, max_size: int) -> None:
+def _serve_forever(conn: Connection, test_harness: bool, max_size: int, counts: Any) -> None:
     """The server process: die with the app, report the port, serve."""
     procs.die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the app's to handle
-    server = _Server(test_harness, max_size)
+    server = _Server(test_harness, max_size, counts)
     conn.send(server.server_address[1])
     conn.close()
     server.serve_forever(poll_interval=0.5)
@@ -254,6 +304,8 @@ class LocalServer:
         self.test_harness, self.max_size = test_harness, max_size
         self.process: Any = None  # a multiprocessing SpawnProcess while running
         self.port = 0
+        #: Files being served now, and the most at once since the last reset (shared memory).
+        self.counts = procs.context().Array("q", 2)
 
     @property
     def base_url(self) -> str:
@@ -267,7 +319,7 @@ class LocalServer:
         parent, child = ctx.Pipe(duplex=False)
         self.process = ctx.Process(
             target=_serve_forever,
-            args=(child, self.test_harness, self.max_size),
+            args=(child, self.test_harness, self.max_size, self.counts),
             name="unfreeze-server",
             daemon=True,
         )
@@ -289,6 +341,17 @@ class LocalServer:
         finally:
             parent.close()
         return self.base_url
+
+    @property
+    def peak(self) -> int:
+        """The most files served at once since :meth:`reset_peak` (or the start)."""
+        with self.counts.get_lock():
+            return int(self.counts[1])
+
+    def reset_peak(self) -> None:
+        """Start a new count of the peak from the files being served right now."""
+        with self.counts.get_lock():
+            self.counts[1] = self.counts[0]
 
     def url(
         self,

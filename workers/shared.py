@@ -1,145 +1,199 @@
-"""State a run's tasks share (an account, locks, a wait-for graph), and how it reaches them.
+"""What a run's tasks share (a semaphore, a queue, locks, counters), made by the back end.
 
-Most tasks share nothing: their arguments are plain data in ``Task.kwargs``.
-The hazard workloads (``race``, ``deadlock``) exist to share, and what they
-share must be real in every back end: one object that threads see alike,
-shared memory that processes see alike. Three rules keep the back ends thin:
+A task is a module-level function of plain, picklable arguments (invariant
+1), so it cannot carry a live lock, queue or shared memory in its kwargs: a
+``multiprocessing`` lock, queue or ``RawArray`` reaches another process only
+when that process starts (by inheritance), never inside a submitted task
+("should only be shared between processes through inheritance"). And which
+kind of object is right depends on where the task runs: a
+``threading.Lock`` would block an asyncio loop, an ``asyncio.Lock`` means
+nothing to a thread, a Python list is one object to threads but a copy in
+each process.
 
-1. **The workload builds the state** with the primitives of the back end it
-   will run on (:func:`kit`): ``threading.Lock`` and a Python list for
-   threads, ``multiprocessing`` (spawn) ``Lock`` and ``RawArray`` for
-   processes, ``asyncio.Lock`` for coroutines. It :func:`publish`\\ es it
-   under a fresh key in this process, and each task carries only that key
-   (``Task.shared``): a string, so every task still pickles.
-2. **The task runner resolves the key** where the task runs
-   (:func:`workers.core.run_task` passes ``shared=lookup(key)``), so a task
-   stays a plain function of its parameters, callable in a test with a state
-   built by hand.
-3. **Only the process back end has one more step**: shared memory and
-   process-shared locks cannot be pickled into a submitted task, only handed
-   to a child as it starts. So ``ProcessRun`` gives the run's states
-   (:func:`of`) to its pool's initializer, which :func:`adopt`\\ s them in each
-   worker under the same keys. Threads, QThreads and coroutines live in this
-   process and find them as published.
+So a task names what it needs with a placeholder, :class:`Shared`, in its
+kwargs: "the run's lock called ``lock``", "the run's 4 integers called
+``applied``" (:func:`placeholders` names several at once). When a run starts, it makes one real object per name with its
+back end's :class:`Kit` (:data:`THREADS`, :data:`SERIAL`, :data:`ASYNCIO` or
+:data:`PROCESSES`), and each task gets that object in place of its
+placeholder just before it runs (:func:`bind`). Back ends that run tasks in
+the app's process bind them all at start (``Run.start``); the process back
+end hands the objects to each worker when it starts (the pool's initializer)
+and binds there. The workload says *what* is shared, the back end *which
+kind*: neither knows the other.
 
-The parent keeps the state too (``Run.shared``): it reads the final balance
-or the wait-for graph from the same memory the workers wrote (a state's
-``readout()``), never from what the workers said. ``Run.close`` forgets it.
+The run keeps the objects (``Run.shared``, by name), so the app reads the
+same memory the workers wrote: the queue's depth as it runs, the race's
+final balance, the deadlock's wait-for graph (each workload's ``readout``),
+never a number a worker chose to report.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import contextlib
 import multiprocessing
+import queue
 import threading
 import time
-from collections.abc import Iterable, MutableSequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, MutableSequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from workers.core import CancelToken, Task
+from workers.core import CancelToken, Task, checkpoint
 
-#: The run's process context (``spawn``, as in ``workers.backends.processes``).
-SPAWN = multiprocessing.get_context("spawn")
-
-
-class SharedState(Protocol):
-    """What a run's tasks share. ``key`` names it; ``readout`` is what the record keeps."""
-
-    key: str
-
-    def readout(self) -> dict[str, Any]: ...
+#: ``lock``: one lock taken with ``with`` (or ``async with`` by a coroutine).
+#: ``timed_locks``: ``size`` locks a plain function takes with ``acquire(timeout=…)``.
+#: ``ints``: ``size`` integers, all zero, every worker reading and writing the same ones.
+#: ``start_line``: where ``size`` workers wait for each other (:func:`start_line`).
+Kind = Literal["semaphore", "queue", "lock", "timed_locks", "ints", "start_line"]
+#: How often a task waiting on a shared object looks at its cancel token.
+POLL_S = 0.1
 
 
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """A placeholder in a task's kwargs: "the run's ``kind`` called ``name``, of ``size``"."""
+
+    name: str
+    kind: Kind
+    size: int  # a semaphore's count, a queue's bound, how many locks, integers or workers
+
+
+@dataclass(frozen=True, slots=True)
 class Kit:
-    """Locks and integer arrays for one back end: what one workload's code is written against."""
+    """How one family of back ends makes each kind of shared object, given its size."""
 
-    def __init__(self, backend: str) -> None:
-        self.backend = backend
-        self.processes = backend == "multiprocessing"
+    semaphore: Callable[[int], Any]
+    queue: Callable[[int], Any]
+    lock: Callable[[int], Any]
+    timed_locks: Callable[[int], Any]
+    ints: Callable[[int], Any]
+    #: None where the tasks do not run side by side: nobody to wait for.
+    start_line: Callable[[int], Any]
+    #: The objects reach the workers when they start (processes): bind there, not at start.
+    inherited: bool = False
 
-    def lock(self) -> Any:
-        """A lock the run's workers can all take: process-shared, asyncio's or a thread lock."""
-        if self.processes:
-            return SPAWN.Lock()
-        if self.backend == "asyncio":
-            return asyncio.Lock()  # binds to the running loop at its first use
-        return threading.Lock()
 
-    def thread_lock(self) -> Any:
-        """A lock taken with a timeout (``acquire(timeout=…)``), also on asyncio's loop."""
-        return SPAWN.Lock() if self.processes else threading.Lock()
+def _zeros(n: int) -> list[int]:
+    return [0] * n  # one list: every thread (or coroutine) of the process sees the same one
 
-    def arrivals(self, n: int) -> MutableSequence[int] | None:
-        """A start line for ``n`` workers that run side by side (:func:`start_line`); None
-        where tasks run one after another (gui-thread; asyncio's coroutines start together)."""
-        return None if self.backend in ("gui-thread", "asyncio") else self.ints(n)
 
-    def ints(self, n: int, typecode: str = "q") -> MutableSequence[Any]:
-        """``n`` zeros: shared memory with no lock of its own for processes (every
-        guard is the workload's, visible), a plain list otherwise."""
-        if self.processes:
-            return SPAWN.RawArray(typecode, n)  # type: ignore[no-any-return]
-        return [0.0 if typecode == "d" else 0] * n
+def _thread_locks(n: int) -> list[threading.Lock]:
+    return [threading.Lock() for _ in range(n)]
+
+
+def _nobody(n: int) -> None:
+    return None
+
+
+THREADS = Kit(
+    semaphore=threading.BoundedSemaphore,
+    queue=queue.Queue,
+    lock=lambda _: threading.Lock(),
+    timed_locks=_thread_locks,
+    ints=_zeros,
+    start_line=_zeros,
+)
+#: The GUI thread runs its tasks one after another: a start line would wait for ever.
+SERIAL = replace(THREADS, start_line=_nobody)
+#: Coroutines start together on one loop, where a polled wait would hold the others up.
+#: A plain function on the loop (no ``async`` twin) takes thread locks with a timeout.
+ASYNCIO = Kit(
+    semaphore=asyncio.BoundedSemaphore,
+    queue=asyncio.Queue,
+    lock=lambda _: asyncio.Lock(),  # binds to the running loop at its first use
+    timed_locks=_thread_locks,
+    ints=_zeros,
+    start_line=_nobody,
+)
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+def _shared_ints(n: int) -> Any:
+    """``n`` int64 in shared memory with no lock of its own: every guard is the workload's."""
+    return _SPAWN.RawArray("q", n)
+
+
+PROCESSES = Kit(
+    semaphore=_SPAWN.BoundedSemaphore,
+    queue=_SPAWN.Queue,
+    lock=lambda _: _SPAWN.Lock(),
+    timed_locks=lambda n: [_SPAWN.Lock() for _ in range(n)],
+    ints=_shared_ints,
+    start_line=_shared_ints,
+    inherited=True,
+)
+
+
+def placeholders(**needs: tuple[Kind, int]) -> dict[str, Shared]:
+    """``lock=("lock", 1)`` -> ``{"lock": Shared("lock", "lock", 1)}``: kwargs for tasks
+    that share these objects, each named as its kwarg."""
+    return {name: Shared(name, kind, size) for name, (kind, size) in needs.items()}
+
+
+def needs(tasks: list[Task]) -> dict[str, Shared]:
+    """Every placeholder the tasks name, once per name."""
+    return {v.name: v for t in tasks for v in t.kwargs.values() if isinstance(v, Shared)}
+
+
+def make(tasks: list[Task], kit: Kit) -> dict[str, Any]:
+    """One real object per name the tasks need, of the kit's kind."""
+    return {name: getattr(kit, need.kind)(need.size) for name, need in needs(tasks).items()}
+
+
+def bind(task: Task, objects: Mapping[str, Any]) -> Task:
+    """``task`` with each placeholder replaced by the run's object of that name."""
+    if not any(isinstance(v, Shared) for v in task.kwargs.values()):
+        return task
+    kwargs = {k: objects[v.name] if isinstance(v, Shared) else v for k, v in task.kwargs.items()}
+    return replace(task, kwargs=kwargs)
+
+
+@contextlib.contextmanager
+def held(gate: Any, cancel: CancelToken) -> Iterator[None]:
+    """Hold ``gate`` (a semaphore; None: no limit), waiting for it cancellably."""
+    if gate is None:
+        yield
+        return
+    while not gate.acquire(timeout=POLL_S):
+        checkpoint(cancel)
+    try:
+        yield
+    finally:
+        gate.release()
+
+
+@contextlib.asynccontextmanager
+async def aheld(gate: asyncio.Semaphore | None, cancel: CancelToken) -> AsyncIterator[None]:
+    """The coroutine twin of :func:`held`, for an ``asyncio.Semaphore``."""
+    if gate is None:
+        yield
+        return
+    while True:
+        try:
+            await asyncio.wait_for(gate.acquire(), POLL_S)
+            break
+        except TimeoutError:
+            checkpoint(cancel)
+    try:
+        yield
+    finally:
+        gate.release()
 
 
 def start_line(arrived: MutableSequence[int] | None, index: int, cancel: CancelToken) -> None:
-    """Wait until every worker has arrived (threads and processes; None: go at once).
+    """Worker ``index`` waits until every worker has arrived (None: go at once).
 
     Workers start one after another: spawned processes 0.1-0.3 s apart here,
     threads microseconds apart, or more when other programs hold the cores.
     Without this, a short job measures that stagger (the first worker done
     before the last starts), not workers sharing state side by side. Polled,
-    so a cancel still ends the wait.
+    so a cancel still ends the wait. Every worker must be running at once:
+    one task per worker.
     """
     if arrived is None:
         return
-    from workers.core import checkpoint
-
     arrived[index] = 1
     while sum(arrived) < len(arrived):
         checkpoint(cancel)
         time.sleep(0.001)
-
-
-def kit(backend: str) -> Kit:
-    return Kit(backend)
-
-
-_keys = itertools.count()
-_states: dict[str, SharedState] = {}  # key -> state, in this process
-
-
-def new_key(prefix: str) -> str:
-    return f"{prefix}-{multiprocessing.current_process().pid}-{next(_keys)}"
-
-
-def publish(state: SharedState) -> str:
-    """Make ``state`` reachable by its key in this process; returns the key."""
-    _states[state.key] = state
-    return state.key
-
-
-def adopt(states: Iterable[SharedState]) -> None:
-    """In a worker process: the states its pool's initializer was handed."""
-    for state in states:
-        _states[state.key] = state
-
-
-def lookup(key: str) -> SharedState:
-    try:
-        return _states[key]
-    except KeyError:
-        raise LookupError(f"no shared state {key!r} in this process (run closed?)") from None
-
-
-def of(tasks: Iterable[Task]) -> tuple[SharedState, ...]:
-    """The states ``tasks`` name, each once."""
-    keys = dict.fromkeys(t.shared for t in tasks if t.shared)
-    return tuple(lookup(key) for key in keys)
-
-
-def forget(states: Iterable[SharedState]) -> None:
-    for state in states:
-        _states.pop(state.key, None)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from workers.core import os_reason
 
 BACKENDS = ("gui-thread", "qthread", "threading", "thread-pool", "multiprocessing", "asyncio")
-WORKLOADS = ("download", "disk-write", "cpu-python", "cpu-native")
+WORKLOADS = ("download", "disk-write", "cpu-python", "cpu-native", "queue")
 IO_WORKLOADS = frozenset({"download", "disk-write"})
 #: The hazards lab: workloads whose workers share state. N = workers (one task each),
 #: K = ``size`` (deposits, or rounds, per worker); ``guard`` picks the fix.
@@ -37,6 +37,9 @@ MAX_SIZE = 16 << 30  # per task
 MAX_LATENCY_MS = 60_000.0
 MAX_RATE_MBPS = 100_000.0
 MAX_URLS = 1_000
+MAX_DEPTH = 10_000  # queue: items it holds
+MAX_ITEMS = 1_000_000  # queue: items passed through it
+MAX_ITEM = 1 << 20  # queue: bytes per item (one block of the deterministic content)
 
 #: The one table of default jobs, for the window and the bench alike. Each lasts
 #: ~5-15 s on the naive back end of the 2-core project machine:
@@ -44,11 +47,20 @@ MAX_URLS = 1_000
 #: disk-write 16 x 256 MB = 4 GB at 0.4-4 GB/s (page cache): 1-10 s
 #: cpu-python 8 x 16 MB at ~26 MB/s: ~5 s on one core (and on 2 threads: the GIL)
 #: cpu-native 8 x 1.5 GB at ~1.8 GB/s: ~6.7 s on one core, 3.4 s on 2 threads
+#: queue      2000 items x 64 KB through a queue of 8, checksummed in pure Python: ~5 s
 DEFAULT_JOBS: dict[str, dict[str, object]] = {
     "download": {"tasks": 16, "size": "16MB", "latency_ms": 50.0, "rate_mbps": 20.0},
     "disk-write": {"tasks": 16, "size": "256MB", "latency_ms": 0.0, "rate_mbps": 0.0},
     "cpu-python": {"tasks": 8, "size": "16MB", "latency_ms": 0.0, "rate_mbps": 0.0},
     "cpu-native": {"tasks": 8, "size": "1.5GB", "latency_ms": 0.0, "rate_mbps": 0.0},
+    "queue": {
+        "tasks": 4,  # workers: half produce, half consume
+        "size": "64KB",
+        "latency_ms": 0.0,
+        "rate_mbps": 0.0,
+        "items": 2000,
+        "depth": 8,
+    },
     # race: 4 workers x 300k deposits: 0.1-0.5 s unguarded, 1-2 s with the lock (threads,
     # processes); asyncio awaits once per deposit: ~8 s. deadlock: 4 x 200k transfers, ~2 s
     # ordered; unordered it deadlocks within the first tens of ms once all have started.
@@ -75,9 +87,16 @@ class SpecError(ValueError):
 
 
 def default_workers(workload: str) -> int:
-    if workload in HAZARDS:
+    if workload in HAZARDS or workload == "queue":  # the job's own number of workers
         return int(str(DEFAULT_JOBS[workload]["tasks"]))
     return (os.cpu_count() or 1) if workload not in IO_WORKLOADS else 8
+
+
+def queue_roles(backend: str, workers: int) -> int:
+    """How many tasks a queue job has: one per worker (producers and consumers must all
+    run at once, or a producer waits for ever on a full queue), and on the GUI thread,
+    which has one, a single task that produces and consumes in turn."""
+    return 1 if backend == "gui-thread" else workers
 
 
 def parse_size(text: object, name: str = "size") -> int:
@@ -181,6 +200,9 @@ class RunSpec:
     folder: str | None = None  # None: a temp folder (disk-write) / memory (download)
     fsync: bool = False
     guard: str = "none"  # hazards: "lock" (race), "ordered" (deadlock); "none" elsewhere
+    limit: int = 0  # download: at most this many connections at once (a semaphore), 0 = none
+    depth: int = 0  # queue: the most items the queue holds (producers block beyond)
+    items: int = 0  # queue: items passed from producers to consumers
 
     @property
     def io_bound(self) -> bool:
@@ -217,7 +239,10 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
         raise SpecError("urls", "URLs apply to the download workload only")
     job = DEFAULT_JOBS[workload]
     tasks_raw = raw.get("tasks")
-    if tasks_raw in (None, ""):
+    limit, depth, items = _limit_depth_items(raw, workload)
+    if workload == "queue":
+        tasks = queue_roles(backend, int(_number(workers, "workers", 1, MAX_WORKERS, integer=True)))
+    elif tasks_raw in (None, ""):
         tasks = len(urls) or int(job["tasks"])  # type: ignore[call-overload]
     else:
         tasks = int(_number(tasks_raw, "tasks", 1, MAX_TASKS, integer=True))
@@ -228,12 +253,15 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
     guard = check_guard(workload, raw.get("guard"))
     if workload in HAZARDS:
         return hazard_spec(workload, backend, workers, raw.get("size"), guard)
+    item_size = parse_size(job["size"] if size in (None, "") else size)
+    if workload == "queue" and not 1 <= item_size <= MAX_ITEM:
+        raise SpecError("size", f"an item holds 1 byte to {format_bytes(MAX_ITEM)} (1 MiB)")
     return RunSpec(
         workload=workload,
         backend=backend,
         workers=int(_number(workers, "workers", 1, MAX_WORKERS, integer=True)),
         tasks=tasks,
-        size=parse_size(job["size"] if size in (None, "") else size),
+        size=item_size,
         latency_ms=_number(
             job["latency_ms"] if latency_ms in (None, "") else latency_ms,
             "latency_ms",
@@ -251,6 +279,9 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
         urls=urls,
         folder=folder,
         fsync=bool(raw.get("fsync", False)),
+        limit=limit,
+        depth=depth,
+        items=items,
     )
 
 
@@ -286,6 +317,34 @@ def hazard_spec(workload: str, backend: str, workers: object, k: object, guard: 
     if count > MAX_K:
         raise SpecError("size", f"K, the {what} per worker, must be at most {MAX_K:,}")
     return RunSpec(workload=workload, backend=backend, workers=n, tasks=n, size=count, guard=guard)
+
+
+def _limit_depth_items(raw: Mapping[str, object], workload: str) -> tuple[int, int, int]:
+    """``limit`` (downloads only; 0 or empty: none), ``depth`` and ``items`` (queue only)."""
+    limit_raw = raw.get("limit")
+    limit = (
+        0 if limit_raw in (None, "") else _number(limit_raw, "limit", 0, MAX_WORKERS, integer=True)
+    )
+    if limit and workload != "download":
+        raise SpecError("limit", "a connection limit applies to the download workload only")
+    if workload != "queue":
+        for name in ("depth", "items"):
+            if raw.get(name) not in (None, "", 0):
+                raise SpecError(name, "applies to the queue workload only")
+        return int(limit), 0, 0
+    job = DEFAULT_JOBS["queue"]
+    depth_raw, items_raw = raw.get("depth"), raw.get("items")
+    depth = _number(
+        job["depth"] if depth_raw in (None, "") else depth_raw, "depth", 0, MAX_DEPTH, integer=True
+    )
+    if depth == 0:  # queue.Queue(0) and asyncio.Queue(0) hold any number of items
+        raise SpecError(
+            "depth", "must be at least 1: a queue of size 0 is unbounded (no backpressure)"
+        )
+    items = _number(
+        job["items"] if items_raw in (None, "") else items_raw, "items", 1, MAX_ITEMS, integer=True
+    )
+    return int(limit), int(depth), int(items)
 
 
 def format_bytes(n: float) -> str:

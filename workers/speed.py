@@ -22,7 +22,13 @@ from workers.spec import RunSpec
 from workers.workloads import cpu
 
 #: MB/s per worker before anything is measured (the 2-core project machine, unloaded).
-GUESS_MBPS = {"download": 1000.0, "disk-write": 500.0, "cpu-python": 26.0, "cpu-native": 1800.0}
+GUESS_MBPS = {
+    "download": 1000.0,
+    "disk-write": 500.0,
+    "cpu-python": 26.0,
+    "cpu-native": 1800.0,
+    "queue": 26.0,  # its consumers do cpu-python's work
+}
 #: Workloads timed at start-up: cheap and harmless (no files, no network).
 CALIBRATED = ("cpu-python", "cpu-native")
 #: Per workload: 5 timings of 30 ms (each 5+ chunks of cpu-python, 30+ of cpu-native).
@@ -30,7 +36,7 @@ CALIBRATE_WINDOWS = 5
 CALIBRATE_WINDOW_S = 0.03
 #: Workloads whose gui-thread runs tell the speed. Not download: its time is mostly the
 #: server's latency and rate cap, which the estimate adds from the job itself.
-LEARNT = ("disk-write", "cpu-python", "cpu-native")
+LEARNT = ("disk-write", "cpu-python", "cpu-native", "queue")
 #: A gui-thread run shorter than this says little about the speed (timer resolution, start-up).
 LEARN_MIN_S = 0.2
 _FUNCTIONS = {"cpu-python": cpu.cpu_python, "cpu-native": cpu.cpu_native}
@@ -120,15 +126,18 @@ class Speed:
         return self.rates[workload]
 
     def measured(self, workload: str) -> bool:
-        """Its speed is known; workloads with no rate (the hazards lab) need none."""
+        """Its speed is known; race and deadlock need none (no rate: their jobs are counts)."""
         return workload not in self.rates or self.rates[workload].source != "guess"
 
     def serial_seconds(self, spec: RunSpec) -> float:
         """Roughly how long ``spec`` takes on one worker here (the naive back end);
-        0 when nobody can know (downloads of the user's URLs)."""
+        0 when nobody can know (downloads of the user's URLs) or none is made (race,
+        deadlock: the form's hint gives their counts instead)."""
         if (spec.workload == "download" and spec.urls) or spec.workload not in self.rates:
             return 0.0
         rate = self.rates[spec.workload].mbps
+        if spec.workload == "queue":  # one worker checksums every item
+            return spec.items * spec.size / 1e6 / rate
         if spec.workload == "download" and spec.rate_mbps:
             rate = min(rate, spec.rate_mbps)
         per_task = spec.size / 1e6 / rate

@@ -43,6 +43,12 @@ class Ring:
         t, v = self.t[:n], self.v[:n]
         return v[(t >= t0) & (t <= t1)]
 
+    def after(self, t0: float, t1: float = float("inf")) -> tuple[np.ndarray, np.ndarray]:
+        """(t, value) with t0 < t <= t1, oldest first: what a watch begun at ``t0`` saw."""
+        t, v = self.arrays()
+        inside = (t > t0) & (t <= t1)
+        return t[inside], v[inside]
+
 
 @dataclass(frozen=True, slots=True)
 class LagStats:
@@ -73,3 +79,47 @@ class LagStats:
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    """The longest wait of the event loop in a watch, in seconds from the watch's start.
+
+    A probe sample arrives only once the loop runs again, at ``end_s``; the loop
+    was due to run ``ms`` earlier, so it was held at least from ``start_s``.
+    """
+
+    start_s: float
+    end_s: float
+
+    @property
+    def ms(self) -> float:
+        return (self.end_s - self.start_s) * 1000.0
+
+
+def worst_stall(t_s: np.ndarray, lag_ms: np.ndarray) -> Stall | None:
+    """The sample with the most lag, as a stall; None with no sample."""
+    if len(lag_ms) == 0:
+        return None
+    i = int(np.argmax(lag_ms))
+    return Stall(float(t_s[i]) - float(lag_ms[i]) / 1000.0, float(t_s[i]))
+
+
+def lag_report(
+    t_s: np.ndarray, lag_ms: np.ndarray, span_s: float, origin: str = "the watch began"
+) -> str:
+    """A short text a failing test prints: the percentiles, the time frozen, and the
+    worst stall with when it happened (``t_s``: seconds after ``origin``)."""
+    stats = LagStats.of(lag_ms)
+    head = (
+        f"UI lag over {span_s:.2f} s ({stats.samples} probe ticks): p50 {stats.p50:.1f} ms, "
+        f"p95 {stats.p95:.1f} ms, p99 {stats.p99:.1f} ms, max {stats.max:.1f} ms; "
+        f"frozen {stats.frozen / 1000:.2f} s in {stats.freezes} stall(s) over {FROZEN_MS:.0f} ms"
+    )
+    stall = worst_stall(t_s, lag_ms)
+    if stall is None:
+        return head + "\nno probe tick: the event loop never ran during the watch"
+    return (
+        f"{head}\nworst stall: {stall.ms:.0f} ms, from {stall.start_s:.3f} s to "
+        f"{stall.end_s:.3f} s after {origin}"
+    )

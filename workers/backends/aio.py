@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from workers import shared
 from workers.backends.base import Run
 from workers.core import run_task_async
 
@@ -21,6 +22,7 @@ from workers.core import run_task_async
 class AsyncioRun(Run):
     backend = "asyncio"
     close_on_gui_thread = True
+    kit = shared.ASYNCIO
 
     def _start(self) -> None:
         try:

@@ -35,6 +35,9 @@ class Run:
     #: Its objects live on the GUI thread (a timer, a receiver, an asyncio loop), so
     #: :meth:`close` must be called there; other runs may be closed from any thread.
     close_on_gui_thread = False
+    #: The kind of lock, semaphore, queue or memory its tasks share, if they share any
+    #: (see :mod:`workers.shared`): threading's unless the back end says otherwise.
+    kit = shared.THREADS
 
     def __init__(self, tasks: list[Task], workers: int) -> None:
         self.tasks = tasks
@@ -45,8 +48,7 @@ class Run:
         self.started_at = 0.0
         self.started: set[int] = set()
         self.closed = False
-        #: What the tasks share (``workers.shared``): the parent reads the hazard from it.
-        self.shared = shared.of(tasks)
+        self.shared: dict[str, object] = {}  # name -> what its tasks share (made at start)
 
     # -- to implement -------------------------------------------------
     def _start(self) -> None:
@@ -61,6 +63,9 @@ class Run:
     # -- the interface ------------------------------------------------
     def start(self) -> None:
         self.started_at = time.perf_counter()
+        self.shared = shared.make(self.tasks, self.kit)
+        if not self.kit.inherited:  # the tasks run in this process: give them the objects now
+            self.tasks = [shared.bind(task, self.shared) for task in self.tasks]
         self._start()
 
     def post(self, event: Event) -> None:
@@ -105,7 +110,6 @@ class Run:
         for task in self.tasks:  # whatever never reported back ends as cancelled
             if task.index not in self.verdicts:
                 self.verdicts[task.index] = make_event("cancelled", task.index)
-        shared.forget(self.shared)  # the keys; whoever holds ``shared`` may still read it
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {len(self.verdicts)}/{len(self.tasks)} final>"

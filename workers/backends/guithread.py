@@ -14,6 +14,7 @@ from collections import deque
 
 from PySide6.QtCore import QObject, QTimer, Slot
 
+from workers import shared
 from workers.backends.base import Run
 from workers.core import Task, run_task
 
@@ -42,6 +43,7 @@ class _Stepper(QObject):
 class GuiThreadRun(Run):
     backend = "gui-thread"
     close_on_gui_thread = True
+    kit = shared.SERIAL
 
     def __init__(self, tasks: list[Task], workers: int) -> None:
         super().__init__(tasks, 1)  # there is one GUI thread, whatever was asked

@@ -47,34 +47,33 @@ def start_pool(
     workers: int,
     events: multiprocessing.queues.Queue[Any],
     cancel: multiprocessing.synchronize.Event,
-    states: tuple[shared.SharedState, ...] = (),
+    objects: dict[str, Any] | None = None,
 ) -> ProcessPoolExecutor:
     """``workers`` processes, each with its own interpreter and its own GIL.
 
     Every worker gets the run's ``events`` queue (its progress goes there),
     its ``cancel`` event (the token its tasks check between chunks) and the
-    ``states`` its tasks share (shared memory and locks travel only this way,
-    as the process starts: see :mod:`workers.shared`).
+    locks, semaphore, queue or shared memory its tasks share, if any
+    (``objects``, see :mod:`workers.shared`): such objects cross only when a
+    process starts.
     """
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=SPAWN,
         initializer=init_worker,
-        initargs=(events, cancel, os.getpid(), states),
+        initargs=(events, cancel, os.getpid(), objects or {}),
     )
 
 
 _events: Any = None  # in a worker: the run's queue
 _cancel: Any = None  # in a worker: the run's cancel event
+_shared: dict[str, Any] = {}  # in a worker: what the run's tasks share
 
 
-def init_worker(
-    events: Any, cancel: Any, app_pid: int, states: tuple[shared.SharedState, ...] = ()
-) -> None:
-    """Runs once in each new worker: keep the queue, the token and the shared state for its tasks."""
-    global _events, _cancel
-    _events, _cancel = events, cancel
-    shared.adopt(states)
+def init_worker(events: Any, cancel: Any, app_pid: int, objects: dict[str, Any]) -> None:
+    """Runs once in each new worker: keep the queue, the token and the shared objects."""
+    global _events, _cancel, _shared
+    _events, _cancel, _shared = events, cancel, objects
     procs.harden_worker(app_pid, events)  # die with the app, run below it, say our pid
 
 
@@ -92,7 +91,7 @@ def work(task: Task) -> list[Event]:
         if not event.final:
             _events.put(event)
 
-    run_task(task, post, _cancel)
+    run_task(shared.bind(task, _shared), post, _cancel)
     return kept
 
 
@@ -136,6 +135,7 @@ def _left(until: float) -> float:
 
 class ProcessRun(Run):
     backend = "multiprocessing"
+    kit = shared.PROCESSES
 
     def _start(self) -> None:
         self.events: multiprocessing.queues.Queue[Any] = SPAWN.Queue()

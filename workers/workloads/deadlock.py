@@ -10,18 +10,22 @@ so the ring of waits can never close.
 
 How the app sees it, and stays in charge:
 
+* The locks, the accounts and the graph below are the run's shared objects
+  (:mod:`workers.shared`): thread locks and lists on threads, process-shared
+  locks and shared memory on processes, made by the back end.
 * Workers never block for good: they ``acquire(timeout=POLL_S)`` in a loop,
   checking the cancel token between tries, so Cancel and closing the window
   still work while they wait.
-* Every worker keeps the wait-for graph up to date in shared memory: which
+* Every worker keeps the wait-for graph up to date in that memory: which
   worker holds each lock (set after acquiring, cleared before releasing) and
   which lock each worker waits for, with a count of the locks it took.
 * A waiter whose try timed out follows the graph from itself: it waits for a
   lock, held by a worker that waits for a lock, … back to itself. The same
   cycle seen at two tries in a row, with no lock taken by anyone in between,
   is a deadlock: it writes the cycle down, and every worker ends its task as
-  failed (``Deadlocked``) at its next try or next lock. The record's outcome
-  says ``deadlock`` and quotes the cycle.
+  failed (``Deadlocked``) at its next try or next lock. The app reads the
+  cycle and the graph from the same memory (:meth:`Bank.readout`); the record's
+  outcome says ``deadlock`` and quotes the cycle.
 """
 
 from __future__ import annotations
@@ -31,15 +35,12 @@ from collections.abc import MutableSequence
 from dataclasses import dataclass
 from typing import Any
 
-from workers import shared as shared_state
 from workers.core import CancelToken, Outcome, Progress, Task, TaskError, checkpoint
+from workers.shared import POLL_S, placeholders, start_line
 from workers.spec import RunSpec
 
-#: A waiter looks at the graph this often; two looks confirm a deadlock (~0.2-0.3 s).
-POLL_S = 0.1
 #: Rounds between two progress reports and cancel points.
 CHUNK = 100
-START_BALANCE = 1_000_000
 
 
 class Deadlocked(TaskError):
@@ -48,18 +49,17 @@ class Deadlocked(TaskError):
 
 @dataclass(eq=False)
 class Bank:
-    """The accounts, their locks, and the wait-for graph the workers keep."""
+    """The accounts, their locks, and the wait-for graph the workers keep (times in ns)."""
 
-    key: str
     locks: list[Any]
-    balances: MutableSequence[int]
+    balances: MutableSequence[int]  # they start at 0 and may go below: only the locks matter
     holder: MutableSequence[int]  # per lock: the worker holding it, + 1 (0: free)
     waiting: MutableSequence[int]  # per worker: the lock it waits for, + 1 (0: none)
     taken: MutableSequence[int]  # per worker: locks it took so far (only it writes there)
-    since: MutableSequence[float]  # per worker: when it began waiting (perf_counter)
+    since: MutableSequence[int]  # per worker: when it began waiting (perf_counter_ns)
     found: MutableSequence[int]  # the cycle once found: [length, worker, worker, ...]
-    found_at: MutableSequence[float]  # [when it was found, when its last wait began]
-    arrived: MutableSequence[int] | None = None  # processes: the start line
+    found_at: MutableSequence[int]  # [when it was found, when its last wait began]
+    arrived: MutableSequence[int] | None  # the start line (None: tasks run one at a time)
 
     def cycle_from(self, me: int) -> tuple[int, ...]:
         """The workers of the wait-for cycle through ``me``, in order; () if none."""
@@ -78,7 +78,7 @@ class Bank:
     def declare(self, cycle: tuple[int, ...]) -> None:
         for i, worker in enumerate(cycle):
             self.found[1 + i] = worker
-        self.found_at[0] = time.perf_counter()
+        self.found_at[0] = time.perf_counter_ns()
         self.found_at[1] = max(self.since[w] for w in cycle)
         self.found[0] = len(cycle)  # last: readers see a complete cycle
 
@@ -117,9 +117,28 @@ class Bank:
             return {"deadlock": "", "detect_s": None, "graph": self.graph()}
         return {
             "deadlock": self.describe(cycle),
-            "detect_s": round(max(0.0, self.found_at[0] - self.found_at[1]), 3),
+            "detect_s": round(max(0, self.found_at[0] - self.found_at[1]) / 1e9, 3),
             "graph": self.graph(),
         }
+
+
+def make_tasks(spec: RunSpec) -> list[Task]:
+    """One task per worker, all naming the same :class:`Bank`: one placeholder per field."""
+    workers = spec.tasks
+    n = max(2, workers)  # accounts (and locks): one worker alone still pays into another
+    bank = placeholders(
+        locks=("timed_locks", n),
+        balances=("ints", n),
+        holder=("ints", n),
+        waiting=("ints", workers),
+        taken=("ints", workers),
+        since=("ints", workers),
+        found=("ints", workers + 1),
+        found_at=("ints", 2),
+        arrived=("start_line", workers),
+    )
+    job = {"rounds": spec.size, "guard": spec.guard} | bank
+    return [Task(i, transfers, {"index": i} | job, spec.size) for i in range(workers)]
 
 
 def lock_of(worker: int, n: int, *, held: bool) -> int:
@@ -131,7 +150,7 @@ def take(bank: Bank, me: int, lock: int, cancel: CancelToken) -> None:
     """Take ``lock``, keeping the graph; give up on a cancel or a deadlock."""
     if bank.found[0]:
         raise Deadlocked(f"deadlock: {bank.describe(bank.found_cycle())}")
-    bank.since[me] = time.perf_counter()
+    bank.since[me] = time.perf_counter_ns()
     bank.waiting[me] = lock + 1
     try:
         seen: tuple[tuple[int, ...], int] | None = None
@@ -161,64 +180,31 @@ def fee(balance: int) -> int:
 
 
 def transfers(
-    progress: Progress, cancel: CancelToken, *, index: int, rounds: int, guard: str, shared: Bank
+    progress: Progress, cancel: CancelToken, *, index: int, rounds: int, guard: str, **shared: Any
 ) -> Outcome:
-    """``rounds`` transfers from account ``index`` to the next one in the ring."""
-    n = len(shared.locks)
+    """``rounds`` transfers from account ``index`` to the next one in the ring
+    (``shared``: the run's objects that make up the :class:`Bank`)."""
+    bank = Bank(**shared)
+    n = len(bank.locks)
     pay_from, pay_to = index, (index + 1) % n
     first, second = pay_from, pay_to
     if guard == "ordered" and first > second:
         first, second = second, first
-    balances = shared.balances
-    shared_state.start_line(shared.arrived, index, cancel)
+    balances = bank.balances
+    start_line(bank.arrived, index, cancel)
     for done in range(1, rounds + 1):
-        take(shared, index, first, cancel)
+        take(bank, index, first, cancel)
         try:
             amount = fee(balances[pay_from])
-            take(shared, index, second, cancel)
+            take(bank, index, second, cancel)
             try:
                 balances[pay_from] -= amount
                 balances[pay_to] += amount
             finally:
-                give(shared, second)
+                give(bank, second)
         finally:
-            give(shared, first)
+            give(bank, first)
         if done % CHUNK == 0 or done == rounds:
             progress(done)
             checkpoint(cancel)
     return Outcome(rounds, f"{rounds} transfers")
-
-
-def make_bank(spec: RunSpec) -> Bank:
-    kit = shared_state.kit(spec.backend)
-    n = max(2, spec.tasks)  # one worker alone still moves money between two accounts
-    workers = spec.tasks
-    bank = Bank(
-        shared_state.new_key("deadlock"),
-        [kit.thread_lock() for _ in range(n)],
-        kit.ints(n),
-        kit.ints(n),
-        kit.ints(workers),
-        kit.ints(workers),
-        kit.ints(workers, "d"),
-        kit.ints(workers + 1),
-        kit.ints(2, "d"),
-        kit.arrivals(workers),
-    )
-    for i in range(n):
-        bank.balances[i] = START_BALANCE
-    return bank
-
-
-def make_tasks(spec: RunSpec) -> list[Task]:
-    key = shared_state.publish(make_bank(spec))
-    return [
-        Task(
-            i,
-            transfers,
-            {"index": i, "rounds": spec.size, "guard": spec.guard},
-            spec.size,
-            shared=key,
-        )
-        for i in range(spec.tasks)
-    ]

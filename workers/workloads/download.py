@@ -9,17 +9,20 @@ a crash never leaves a partial file under a real name.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import re
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from workers import http
 from workers.core import CancelToken, Outcome, Task, TaskError
 from workers.server import local_url
+from workers.shared import Shared, aheld, held
 from workers.spec import MAX_SIZE, RunSpec, format_bytes
 from workers.workloads.disk import AtomicFile
 
@@ -152,9 +155,14 @@ def download(
     max_bytes: int = MAX_SIZE,
     timeout: float = TIMEOUT_S,
     expect_sha256: str | None = None,
+    gate: Any = None,
 ) -> Outcome:
-    """GET ``url``; verify size and SHA-256; keep it in ``folder`` if given."""
-    with contextlib.ExitStack() as files:  # any exception discards the temp file
+    """GET ``url``; verify size and SHA-256; keep it in ``folder`` if given.
+
+    ``gate``: the run's semaphore (see :mod:`workers.shared`), held from before
+    the connection opens until after it closes; None: no limit.
+    """
+    with held(gate, cancel), contextlib.ExitStack() as files:  # an exception discards the temp file
         body = _Body(progress, max_bytes, folder, files)
         http.get(url, body, cancel, timeout=timeout)
         return body.verify(expect_sha256)  # before the exit renames it into place
@@ -169,16 +177,18 @@ async def adownload(
     max_bytes: int = MAX_SIZE,
     timeout: float = TIMEOUT_S,
     expect_sha256: str | None = None,
+    gate: asyncio.Semaphore | None = None,
 ) -> Outcome:
     """The asyncio twin of :func:`download`: the same body handling and checks.
 
     Hashing and file writes run on the loop's thread between reads; each
     covers one read (at most 1 MiB, well under a millisecond).
     """
-    with contextlib.ExitStack() as files:
-        body = _Body(progress, max_bytes, folder, files)
-        await http.aget(url, body, cancel, timeout=timeout)
-        return body.verify(expect_sha256)
+    async with aheld(gate, cancel):
+        with contextlib.ExitStack() as files:
+            body = _Body(progress, max_bytes, folder, files)
+            await http.aget(url, body, cancel, timeout=timeout)
+            return body.verify(expect_sha256)
 
 
 def make_tasks(spec: RunSpec, base_url: str | None) -> list[Task]:
@@ -201,7 +211,9 @@ def make_tasks(spec: RunSpec, base_url: str | None) -> list[Task]:
                 rate_mbps=spec.rate_mbps,
             )
             total = spec.size
-        kwargs = {"url": url, "folder": spec.folder, "timeout": TIMEOUT_S}
+        kwargs: dict[str, Any] = {"url": url, "folder": spec.folder, "timeout": TIMEOUT_S}
+        if spec.limit:  # one semaphore for the whole run: at most ``limit`` connections at once
+            kwargs["gate"] = Shared("gate", "semaphore", spec.limit)
         tasks.append(Task(i, download, kwargs, total, adownload))
     return tasks
 
