@@ -26,7 +26,7 @@ class CompareBars(pg.GraphicsLayoutWidget):
         self.tp = self.addPlot(row=0, col=0)
         self.lag = self.addPlot(row=1, col=0)
         # Short titles: a title wider than the panel pushes the plots past its edge.
-        setup_plot(self.tp, "Throughput, MB/s", "", "")
+        setup_plot(self.tp, "Throughput", "", "")
         setup_plot(self.lag, "UI lag p99, ms", "", "")
         self.setToolTip(
             "The last Compare all: the same job on each back end. Longer throughput bars "
@@ -107,7 +107,7 @@ class CompareBars(pg.GraphicsLayoutWidget):
             plot.getAxis("left").setTicks([names])
             plot.setYRange(-0.5, len(records) - 0.5, padding=0)
         self._fit()
-        self.tp.setTitle(f"{records[0].workload}: MB/s", size="10pt")
+        self.tp.setTitle(f"{records[0].workload}: {records[0].unit}", size="10pt")
 
     @Slot(object)
     def on_resized(self, _view: object) -> None:

@@ -84,6 +84,7 @@ def run_bench(specs: list[RunSpec], *, repeat: int = 1, quiet: bool = False) -> 
         """Runs finish (or fail to start) in the order they were submitted."""
 
         done = 0
+        unit = ""  # of the rows under the last header printed
 
         @Slot(object)
         def finished(self, record: RunRecord | None) -> None:
@@ -93,6 +94,9 @@ def run_bench(specs: list[RunSpec], *, repeat: int = 1, quiet: bool = False) -> 
                 records.append(record)
                 repeats.append(rep)
                 if not quiet:
+                    if record.unit != self.unit:  # a header for each unit of throughput
+                        self.unit = record.unit
+                        print(header(record.unit), flush=True)
                     print(row(record, rep if repeat > 1 else None), flush=True)
             if self.done == len(runs):
                 app.exit()
@@ -111,8 +115,6 @@ def run_bench(specs: list[RunSpec], *, repeat: int = 1, quiet: bool = False) -> 
     controller.run_finished.connect(collect.finished)
     controller.error.connect(collect.failed)
     t0 = time.perf_counter()
-    if not quiet:
-        print(header(), flush=True)
     try:
         QTimer.singleShot(200, collect, collect.submit)  # let the probe settle first
         asyncloop.run(app)
@@ -137,6 +139,7 @@ def medians(result: BenchResult) -> list[dict[str, object]]:
                 "backend": backend,
                 "guard": guard,
                 "runs": len(rs),
+                "unit": rs[0].unit,
                 "throughput": round(statistics.median(r.throughput for r in rs), 3),
                 "lag_p99_ms": round(statistics.median(r.lag_ms["p99"] for r in rs), 3),
             }
@@ -159,10 +162,11 @@ def medians(result: BenchResult) -> list[dict[str, object]]:
     return out
 
 
-def header() -> str:
+def header(unit: str) -> str:
+    """The columns of :func:`row`, the throughput's named by its ``unit``."""
     return (
         f"{'workload':<11} {'backend':<16} {'rep':>3} {'wrk':>3} {'tasks':>5} {'ok':>3} {'wall s':>7} "
-        f"{'start s':>7} {'MB/s':>9} {'lag p50':>8} {'p95':>7} {'p99':>7} {'max':>7}"
+        f"{'start s':>7} {unit:>12} {'lag p50':>8} {'p95':>7} {'p99':>7} {'max':>7}"
     )
 
 
@@ -170,7 +174,7 @@ def row(r: RunRecord, rep: int | None = None) -> str:
     lag = r.lag_ms
     return (
         f"{r.workload:<11} {r.backend:<16} {'' if rep is None else rep + 1:>3} {r.workers:>3} {r.tasks:>5} {'yes' if r.ok else 'NO':>3} "
-        f"{r.wall_s:>7.2f} {r.startup_s:>7.2f} {r.throughput:>9.1f} {lag['p50']:>8.1f} "
+        f"{r.wall_s:>7.2f} {r.startup_s:>7.2f} {r.throughput:>12.1f} {lag['p50']:>8.1f} "
         f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f}{hazards(r)}"
     )
 
@@ -265,11 +269,14 @@ def main(args) -> int:
         f"({result.probe_cost_us / 100:.3f}% of one core)"
     )
     print(f"\nmedians of {repeat} run(s), after one warm-up per workload:")
-    print(f"{'workload':<11} {'backend':<16} {'MB/s':>9} {'× serial':>9} {'lag p99':>8}")
+    unit = ""
     for m in summary:
+        if m["unit"] != unit:  # a header for each unit of throughput
+            unit = str(m["unit"])
+            print(f"{'workload':<11} {'backend':<16} {unit:>12} {'× serial':>9} {'lag p99':>8}")
         ratio = "" if m["vs_serial"] is None else f"{m['vs_serial']:.2f}"
         print(
-            f"{m['workload']:<11} {m['backend']:<16} {m['throughput']:>9.1f} {ratio:>9} "
+            f"{m['workload']:<11} {m['backend']:<16} {m['throughput']:>12.1f} {ratio:>9} "
             f"{m['lag_p99_ms']:>8.1f}"
         )
     if args.json:

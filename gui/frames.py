@@ -100,8 +100,9 @@ class Frames(QObject):
                 self.plots.show_paused(wait_s, active.spec.backend in SHARE_THE_GIL)
             else:
                 if self.trace is None:
+                    spec = active.spec
                     self.trace = self.plots.add_run(
-                        self.trace_label, active.state.t_start, active.spec.backend
+                        self.trace_label, active.state.t_start, spec.backend, spec.workload
                     )
                 samples, units = self.probe.samples, active.state.units_over_time
                 switches = active.state.switch_intervals

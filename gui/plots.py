@@ -36,6 +36,7 @@ from gui.style import (
     setup_plot,
 )
 from gui.trace import FLOOR_MS, Trace
+from workers.spec import throughput_unit
 from workers.stats import Ring
 
 #: Drawn as dashed lines, named on the right axis in this order of precedence:
@@ -194,9 +195,10 @@ class LivePlots(pg.GraphicsLayoutWidget):
         self.paint_s = time.perf_counter() - start
 
     # -- runs ---------------------------------------------------------------
-    def add_run(self, label: str, t0: float, backend: str = "") -> Trace:
+    def add_run(self, label: str, t0: float, backend: str = "", workload: str = "") -> Trace:
         """A new run from ``t0`` (perf_counter): its back end's colour, a line style
-        of its own among the runs of that back end, and a legend entry."""
+        of its own among the runs of that back end, a legend entry, and its workload's
+        throughput unit on the axis."""
         colour = colour_of(backend, self.runs)
         self.runs += 1
         style = sum(t.backend == backend for t in self.traces) if backend else 0
@@ -222,9 +224,18 @@ class LivePlots(pg.GraphicsLayoutWidget):
             backend=backend,
             style=style % len(STYLES),
         )
+        trace.unit, trace.per = throughput_unit(workload)
         self.traces.append(trace)
         self._show_legend()
+        self._label_throughput()
         return trace
+
+    def _label_throughput(self) -> None:
+        """The throughput axis names the unit of every run on it (MB/s, k deposits/s…)."""
+        units = dict.fromkeys(t.unit for t in self.traces) or {"MB/s": None}
+        text = " · ".join(units)
+        if text != self.tp_plot.getAxis("left").labelText:
+            self.tp_plot.setLabel("left", text)
 
     def _show_legend(self) -> None:
         """As many of the latest runs as two lines hold (LEGEND_MAX at most), each a
@@ -274,6 +285,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
             self.tp_plot.removeItem(trace.throughput)
         self.traces.clear()
         self._show_legend()
+        self._label_throughput()
         for plot in (self.lag_plot, self.tp_plot):
             plot.setXRange(0, 1, padding=0)
             plot.enableAutoRange(x=True)
@@ -311,7 +323,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
         if len(ut):
             ut = np.concatenate(([trace.t0], ut)) - trace.t0
             uv = np.concatenate(([0.0], uv))
-            trace.throughput.setData(ut, rate(ut, uv))
+            trace.throughput.setData(ut, rate(ut, uv, per=trace.per))
         for at, ms in switches[1 + len(trace.markers) :]:
             trace.mark_switch(self.lag_plot, at - trace.t0, ms)
         if len(v):

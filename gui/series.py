@@ -15,15 +15,16 @@ from workers.stats import FROZEN_MS, Ring
 MERGE_S = 0.05  # frozen stretches closer than this (one loop turn apart) are drawn as one
 
 
-def rate(t: np.ndarray, units: np.ndarray, window_s: float = 0.5) -> np.ndarray:
-    """MB/s at each sample, over the trailing ``window_s`` (units are bytes)."""
+def rate(t: np.ndarray, units: np.ndarray, window_s: float = 0.5, per: float = 1e6) -> np.ndarray:
+    """The rate at each sample, over the trailing ``window_s``, in ``per`` units a second
+    (bytes with ``per`` 1e6: MB/s; see ``workers.spec.throughput_unit``)."""
     if len(t) < 2:
         return np.zeros(len(t))
     j = np.searchsorted(t, t - window_s)
     j = np.minimum(j, np.arange(len(t)) - 1).clip(0)
     dt = t - t[j]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(dt > 0, (units - units[j]) / dt / 1e6, 0.0)
+        return np.where(dt > 0, (units - units[j]) / dt / per, 0.0)
 
 
 def since(ring: Ring, first: int) -> tuple[np.ndarray, np.ndarray]:

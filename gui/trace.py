@@ -43,6 +43,8 @@ class Trace:
     index: int = 0
     backend: str = ""
     style: int = 0  # index in STYLES: runs of one back end differ by their line
+    unit: str = "MB/s"  # its throughput's, and how many of what its tasks count make one
+    per: float = 1e6
     visible: bool = True  # the legend's entry hides and shows the run
     peak_ms: float = 0.0  # its highest lag drawn: the lag axis fits the runs shown
     markers: list[pg.InfiniteLine] = field(default_factory=list)  # switch-interval changes

@@ -151,6 +151,10 @@ def test_the_window_shows_the_race_and_the_deadlock_and_closes_mid_run(qtbot, wi
     assert "deadlock with 0 of 2 tasks done: a ring of 2 threads" in window.readback.text()
     row = window.results.records[-1]
     assert row.outcome == "deadlock"
+    # Every label names what was counted: deposits and rounds a second, not MB/s.
+    assert window.plots.tp_plot.getAxis("left").labelText == "k deposits/s · k rounds/s"
+    window.bars.show_records([row])
+    assert window.bars.tp.titleLabel.text == "deadlock: k rounds/s"
 
     # Closing the window mid-run (spawning, transferring or deadlocked) leaves nothing behind:
     # the leak guard checks every thread and process.

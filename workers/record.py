@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from workers.core import Event
-from workers.spec import HAZARDS, K_UNITS, RunSpec
+from workers.spec import RunSpec, throughput_unit
 from workers.stats import LagStats, Ring
 
 
@@ -199,7 +199,7 @@ class RunRecord:
         work_s = max(end - first, 1e-9)
         done = state.count("done")
         hazard = state.hazard
-        per_k = state.spec.workload in HAZARDS  # thousands of deposits or rounds a second
+        unit, per = throughput_unit(state.spec.workload)
         return cls(
             workload=state.spec.workload,
             backend=state.spec.backend,
@@ -214,8 +214,8 @@ class RunRecord:
             startup_s=round(first - state.t_start, 4),
             work_s=round(work_s, 4),
             units=state.units,
-            throughput=round(state.units / work_s / (1e3 if per_k else 1e6), 3),
-            unit=f"k {K_UNITS[state.spec.workload]}/s" if per_k else "MB/s",
+            throughput=round(state.units / work_s / per, 3),
+            unit=unit,
             lag_ms=lag.as_dict(),
             errors=tuple(state.errors[:20]),
             switch_interval_ms=state.switch_intervals[0][1],

@@ -21,8 +21,8 @@ from workers.core import os_reason
 BACKENDS = ("gui-thread", "qthread", "threading", "thread-pool", "multiprocessing", "asyncio")
 WORKLOADS = ("download", "disk-write", "cpu-python", "cpu-native", "queue")
 IO_WORKLOADS = frozenset({"download", "disk-write"})
-#: The hazards lab: workloads whose workers share state. N = workers (one task each),
-#: K = ``size`` (deposits, or rounds, per worker); ``guard`` picks the fix.
+#: The hazards lab's workloads with a guard, the fix to try: N = workers (one task each),
+#: K = ``size`` (deposits, or rounds, per worker), counted rather than bytes.
 HAZARDS = ("race", "deadlock")
 ALL_WORKLOADS = WORKLOADS + HAZARDS
 #: The guards each workload knows; the first is the default (no guard).
@@ -84,6 +84,14 @@ class SpecError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+def throughput_unit(workload: str) -> tuple[str, float]:
+    """How ``workload``'s throughput is given: its unit, and how many of what its tasks
+    count make one (bytes: MB/s; deposits or rounds: thousands a second)."""
+    if workload in HAZARDS:
+        return f"k {K_UNITS[workload]}/s", 1e3
+    return "MB/s", 1e6
 
 
 def default_workers(workload: str) -> int:
