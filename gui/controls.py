@@ -8,7 +8,7 @@ a spec. :func:`gui.jobs.validate` is plain Python, so its rules are tested witho
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -26,14 +26,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.jobs import DEFAULTS, HAZARD_TIPS, QUEUE_TASKS_TIP, describe_job, validate
+from gui.jobs import (
+    DEFAULTS,
+    EVERY_JOB,
+    FIELD_TIPS,
+    FIELDS,
+    SIZE_FIELDS,
+    WORKERS_TIPS,
+    WORKLOAD_TIPS,
+    describe_job,
+    validate,
+)
 from workers.backends import DESCRIPTIONS
 from workers.spec import (
     ALL_WORKLOADS,
     BACKENDS,
     GUARDS,
     HAZARDS,
-    K_UNITS,
     MAX_DEPTH,
     MAX_ITEMS,
     MAX_LATENCY_MS,
@@ -56,28 +65,6 @@ RATE_SOURCES = {
     "calibration": "timed on this machine at start-up",
     "gui-thread run": "the last gui-thread run of this workload",
 }
-
-WORKLOAD_TIPS = {
-    "download": "HTTP GET of N files from the app's own throttled server (or your URLs): "
-    "I/O-bound.",
-    "disk-write": "N files written in 1 MiB chunks, each atomically: I/O-bound "
-    "(page cache, optional fsync).",
-    "cpu-python": "Adler-32 in a pure-Python loop: CPU-bound, and holds the GIL.",
-    "cpu-native": "SHA-256 in C (hashlib): CPU-bound, but releases the GIL.",
-    "race": "Hazards lab: N workers deposit K times into one shared account with a "
-    "read–compute–write; unguarded, deposits get lost. Guard: lock.",
-    "deadlock": "Hazards lab: N workers transfer around a ring of accounts, taking two locks "
-    "in opposite order; unguarded, they wait for each other for ever. Guard: ordered.",
-    "queue": "Producers put items into a bounded queue, slower consumers checksum them in "
-    "pure Python: the producers block on a full queue (backpressure).",
-}
-GUARD_TIP = (
-    "Hazards lab: the fix. race: none or lock (a lock around read and write); deadlock: "
-    "none or ordered (every worker takes the lower-numbered lock first)."
-)
-NO_GUARD_TIP = "Only the hazards lab's workloads (race, deadlock) have a guard."
-#: The size field's label: what K counts, per workload (bytes elsewhere).
-SIZE_LABELS = {"race": "&Deposits per worker", "deadlock": "&Rounds per worker"}
 
 
 class JobForm(QWidget):
@@ -125,22 +112,19 @@ class JobForm(QWidget):
         self.hint = QLabel(wordWrap=True)  # wraps rather than widening the Job dock
         self.hint.setEnabled(False)  # greyed: a remark, not an input
 
-        self.tips = {
-            self.workload: "What kind of work to run. Hover an entry for what it is.",
-            self.backend: "Where the work runs. Hover an entry for what it is.",
-            self.workers: "How many threads, processes or coroutines work at once.",
-            self.tasks: "How many files or chunks of work the job is split into.",
-            self.size: "Bytes per task: 8MB, 512KiB or plain bytes (MB = 10^6, MiB = 2^20).",
-            self.latency: "Local server: delay before the first byte of each file.",
-            self.rate: "Local server: bandwidth cap per connection (0 = unlimited).",
-            self.urls: "Download these instead of the local server's files (task i gets URL i).",
-            self.folder: "Where written or downloaded files go.",
-            self.fsync: "Force each file to the disk before counting it done.",
-            self.guard: GUARD_TIP,
-            **{getattr(self, name): tip for name, tip in HAZARD_TIPS.items()},
+        #: How each field that only some workloads have is read (:attr:`FIELDS`).
+        self.readers: dict[str, Callable[[], object]] = {
+            "tasks": self.tasks.value,
+            "latency_ms": self.latency.value,
+            "rate_mbps": self.rate.value,
+            "urls": lambda: self.urls.toPlainText().split(),
+            "folder": lambda: self.folder.text().strip(),
+            "fsync": self.fsync.isChecked,
+            "guard": self.guard.currentText,
+            "limit": self.limit.value,
+            "depth": self.depth.value,
+            "items": self.items.value,
         }
-        for widget, tip in self.tips.items():
-            widget.setToolTip(tip)
 
         workload_row = QHBoxLayout()
         workload_row.addWidget(self.workload, 1)
@@ -152,6 +136,8 @@ class JobForm(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.setVerticalSpacing(4)
         self.errors: dict[str, QLabel] = {}
+        self.rows: dict[str, QWidget | QHBoxLayout] = {}  # per field: what its row holds
+        self.tips: dict[QWidget, str] = {self.fsync: FIELD_TIPS["fsync"]}
         for field, text, widget, buddy in (
             ("workload", "&Workload", workload_row, self.workload),
             ("backend", "&Back end", self.backend, self.backend),
@@ -172,6 +158,8 @@ class JobForm(QWidget):
             if field == "size":
                 self.size_label = label
             form.addRow(label, widget)
+            self.rows[field] = widget
+            self.tips[buddy] = FIELD_TIPS[field]
             error = QLabel(objectName=f"error-{field}", wordWrap=True)
             error.setStyleSheet("color: #e53935;")
             form.addRow("", error)
@@ -180,6 +168,9 @@ class JobForm(QWidget):
             if field == "size":
                 form.addRow("", self.hint)
         form.addRow("", self.fsync)
+        self.rows["fsync"] = self.fsync
+        for widget, tip in self.tips.items():
+            widget.setToolTip(tip)
 
         self.workload.setCurrentText("cpu-python")  # the first lesson: feel the freeze
         self.current = self.workload.currentText()
@@ -191,7 +182,6 @@ class JobForm(QWidget):
         # Before ``changed``: the fields must be right when the window reads them.
         self.backend.currentTextChanged.connect(self.on_backend)
         self.urls.textChanged.connect(self._enable_server_fields)
-        self.workers.valueChanged.connect(self._queue_tasks)
         for signal in (
             self.backend.currentTextChanged,
             self.workers.valueChanged,
@@ -211,7 +201,7 @@ class JobForm(QWidget):
 
     # -- values -------------------------------------------------------------
     def raw(self) -> dict[str, object]:
-        """The form as parse_spec reads it; fields the workload ignores are left out."""
+        """The form as parse_spec reads it: the fields the workload has (the ones shown)."""
         workload = self.workload.currentText()
         raw: dict[str, object] = {
             "workload": workload,
@@ -219,23 +209,9 @@ class JobForm(QWidget):
             # gui-thread runs 1 worker whatever this says; Compare all runs the other
             # back ends on the number chosen for them, not on the 1 shown.
             "workers": self._workers(),
-            "tasks": self.tasks.value(),
             "size": self.size.text(),
         }
-        if workload in HAZARDS:  # N = workers, one task each
-            del raw["tasks"]
-            raw["guard"] = self.guard.currentText()
-        if workload == "download":
-            raw["latency_ms"] = self.latency.value()
-            raw["rate_mbps"] = self.rate.value()
-            raw["urls"] = self.urls.toPlainText().split()
-            raw["limit"] = self.limit.value()
-        if workload == "queue":  # its tasks follow from the workers
-            del raw["tasks"]
-            raw["depth"], raw["items"] = self.depth.value(), self.items.value()
-        if workload in ("download", "disk-write"):
-            raw["folder"] = self.folder.text().strip()
-        raw["fsync"] = workload == "disk-write" and self.fsync.isChecked()
+        raw |= {field: self.readers[field]() for field in FIELDS[workload]}
         return raw
 
     def spec(self, *, fresh: bool = False) -> RunSpec | None:
@@ -281,7 +257,7 @@ class JobForm(QWidget):
     def check_folder(self) -> None:
         """Probe the folder as typed now, and say what is wrong with it."""
         folder = self.folder.text().strip()
-        if not folder or not self.folder.isEnabled():
+        if not folder or "folder" not in FIELDS[self.workload.currentText()]:
             return
         try:
             self.folder_checked = (folder, "", str(check_folder(folder)))
@@ -360,52 +336,31 @@ class JobForm(QWidget):
             except (TypeError, ValueError):
                 pass  # damaged remembered values, as above
         self.size.setText(str(values.get("size", DEFAULTS[workload]["size"])))
-        self.urls.setEnabled(workload == "download")
-        self._enable_server_fields()
-        self.fsync.setEnabled(workload == "disk-write")
-        self._show_guards(workload)
-        self.limit.setEnabled(workload == "download")
-        for box in (self.depth, self.items):
-            box.setEnabled(workload == "queue")
-        self.tasks.setEnabled(workload != "queue")
-        self.tasks.setToolTip(QUEUE_TASKS_TIP if workload == "queue" else self.tips[self.tasks])
-        self._queue_tasks()
-        self.folder.setEnabled(workload in ("download", "disk-write"))
-        self.browse_button.setEnabled(self.folder.isEnabled())
+        self._show_fields(workload)
         self.changed.emit()
 
-    def _show_guards(self, workload: str) -> None:
-        """The guards ``workload`` knows (none first); Tasks and Size say what N and K are."""
-        hazard = workload in HAZARDS
+    def _show_fields(self, workload: str) -> None:
+        """Only the fields ``workload`` has, each labelled and explained for it."""
+        for field, row in self.rows.items():
+            self.form.setRowVisible(row, field in EVERY_JOB + FIELDS[workload])
         self.guard.blockSignals(True)  # one ``changed`` for the whole switch, from _apply
         self.guard.clear()
         self.guard.addItems(list(GUARDS.get(workload, ("none",))))
         self.guard.blockSignals(False)
-        self.guard.setEnabled(hazard)
-        self.guard.setToolTip(GUARD_TIP if hazard else NO_GUARD_TIP)
-        self.tasks.setEnabled(not hazard)
-        self.tasks.setToolTip(
-            "N = workers: one task per worker." if hazard else self.tips[self.tasks]
-        )
-        self.size_label.setText(SIZE_LABELS.get(workload, "&Size per task"))
-        self.size.setToolTip(
-            f"K, the {K_UNITS[workload]} each worker makes: 300k or 300000."
-            if hazard
-            else self.tips[self.size]
-        )
-
-    @Slot()
-    def _queue_tasks(self) -> None:
-        """A queue job has one task per worker: the greyed Tasks box shows how many."""
-        if self.workload.currentText() == "queue":
-            self.tasks.setValue(self.workers.value())
+        label, tip = SIZE_FIELDS.get(workload, ("&Size per task", FIELD_TIPS["size"]))
+        self.size_label.setText(label)
+        self.size.setToolTip(tip)
+        self.tips[self.workers] = WORKERS_TIPS.get(workload, FIELD_TIPS["workers"])
+        if self.workers.isEnabled():  # gui-thread's says why it shows 1
+            self.workers.setToolTip(self.tips[self.workers])
+        self._enable_server_fields()
 
     @Slot()
     def _enable_server_fields(self) -> None:
         """The local server's latency and rate apply to downloads from it, not to URLs."""
         urls = bool(self.urls.toPlainText().split())
         for widget in (self.latency, self.rate):
-            widget.setEnabled(self.workload.currentText() == "download" and not urls)
+            widget.setEnabled(not urls)
             widget.setToolTip(URLS_SET_TIP if urls else self.tips[widget])
 
     @Slot()

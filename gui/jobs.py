@@ -24,8 +24,47 @@ DEFAULTS: dict[str, dict[str, object]] = {
     for workload, job in DEFAULT_JOBS.items()
 }
 
-#: The tooltips of the fields for a connection limit and a queue, and of Tasks for a queue.
-HAZARD_TIPS = {
+#: The fields every job has, and those each workload's job has beyond them: the form
+#: shows these and hides the rest, so every field on screen applies.
+EVERY_JOB = ("workload", "backend", "workers", "size")
+FIELDS: dict[str, tuple[str, ...]] = {
+    "download": ("tasks", "latency_ms", "rate_mbps", "urls", "folder", "limit"),
+    "disk-write": ("tasks", "folder", "fsync"),
+    "cpu-python": ("tasks",),
+    "cpu-native": ("tasks",),
+    "queue": ("depth", "items"),
+    "race": ("guard",),
+    "deadlock": ("guard",),
+}
+
+WORKLOAD_TIPS = {
+    "download": "HTTP GET of N files from the app's own throttled server (or your URLs): "
+    "I/O-bound.",
+    "disk-write": "N files written in 1 MiB chunks, each atomically: I/O-bound "
+    "(page cache, optional fsync).",
+    "cpu-python": "Adler-32 in a pure-Python loop: CPU-bound, and holds the GIL.",
+    "cpu-native": "SHA-256 in C (hashlib): CPU-bound, but releases the GIL.",
+    "queue": "Producers put items into a bounded queue, slower consumers checksum them in "
+    "pure Python: the producers block on a full queue (backpressure).",
+    "race": "Hazards lab: N workers deposit K times into one shared account with a "
+    "read–compute–write; unguarded, deposits get lost. Guard: lock.",
+    "deadlock": "Hazards lab: N workers transfer around a ring of accounts, taking two locks "
+    "in opposite order; unguarded, they wait for each other for ever. Guard: ordered.",
+}
+#: Each field's tooltip, and where a workload gives it another meaning, its own.
+FIELD_TIPS: dict[str, str] = {
+    "workload": "What kind of work to run. Hover an entry for what it is.",
+    "backend": "Where the work runs. Hover an entry for what it is.",
+    "workers": "How many threads, processes or coroutines work at once.",
+    "tasks": "How many files or chunks of work the job is split into.",
+    "size": "Bytes per task: 8MB, 512KiB or plain bytes (MB = 10^6, MiB = 2^20).",
+    "latency_ms": "Local server: delay before the first byte of each file.",
+    "rate_mbps": "Local server: bandwidth cap per connection (0 = unlimited).",
+    "urls": "Download these instead of the local server's files (task i gets URL i).",
+    "folder": "Where written or downloaded files go.",
+    "fsync": "Force each file to the disk before counting it done.",
+    "guard": "Hazards lab: the fix. race: none or lock (a lock around read and write); "
+    "deadlock: none or ordered (every worker takes the lower-numbered lock first).",
     "limit": "Downloads: at most this many connections at once, whatever the workers (a "
     "semaphore held around each download; 0 = no limit). The local server counts the "
     "connections it serves at once. gui-thread opens one at a time anyway.",
@@ -33,10 +72,19 @@ HAZARD_TIPS = {
     "consumer takes one (at least 1: a queue of size 0 is unbounded).",
     "items": "Queue: how many items the producers make and the consumers checksum.",
 }
-QUEUE_TASKS_TIP = (
-    "queue runs one task per worker, half producers and half consumers (all must run at "
-    "once); on gui-thread one task does both in turn. Set the work with Items."
-)
+WORKERS_TIPS = {
+    "queue": "queue runs one task per worker, half producers and half consumers (all must "
+    "run at once); on gui-thread one task does both in turn. Set the work with Items.",
+    "race": "N, the workers depositing into the one account: one task each.",
+    "deadlock": "N, the workers moving money around the ring of N accounts (at least 2): "
+    "one task each.",
+}
+#: The Size field's label and tooltip where it is not bytes per task.
+SIZE_FIELDS = {
+    "queue": ("&Item size", "Bytes per item, at most 1 MiB: 64KB, 512KiB or plain bytes."),
+    "race": ("&Deposits per worker", "K, the deposits each worker makes: 300k or 300000."),
+    "deadlock": ("&Rounds per worker", "K, the rounds each worker makes: 200k or 200000."),
+}
 
 #: Compare all shrinks the job so one serial run lasts about this long (at this
 #: machine's measured speed): six back ends then take ~20 s instead of a minute or more.
@@ -106,8 +154,7 @@ def describe_job(spec: RunSpec, speed: Speed) -> str:
     if spec.workload == "download" and spec.urls:
         return f"{spec.tasks} downloads of {len(spec.urls)} URL(s), in turn"
     if spec.workload == "queue":
-        items = f"{spec.items} items × {format_bytes(spec.size)} through a queue of {spec.depth}"
-        return f"{items}, ≈ {speed.serial_seconds(spec):.1f} s serial"
+        return f"{job_text(spec)}, ≈ {speed.serial_seconds(spec):.1f} s serial"
     total = f"{spec.tasks} × {format_bytes(spec.size)} = {format_bytes(spec.tasks * spec.size)}"
     if spec.workload in CALIBRATED and not speed.measured(spec.workload):
         return f"{total}, timing this machine…"
@@ -117,7 +164,10 @@ def describe_job(spec: RunSpec, speed: Speed) -> str:
 
 
 def job_text(spec: RunSpec) -> str:
-    """``16 × 16.0 MB`` for the log, or for the hazards lab ``300,000 deposits each, guard lock``."""
+    """``16 × 16.0 MB`` for the log; ``2000 items × 64.0 KB, queue of 8`` for a queue;
+    ``300,000 deposits each, guard lock`` for a race (rounds for a deadlock)."""
     if spec.workload in HAZARDS:
         return f"{spec.size:,} {K_UNITS[spec.workload]} each, guard {spec.guard}"
+    if spec.workload == "queue":
+        return f"{spec.items} items × {format_bytes(spec.size)}, queue of {spec.depth}"
     return f"{spec.tasks} × {format_bytes(spec.size)}"

@@ -23,7 +23,7 @@ from gui.compare import CompareAll
 from gui.controller import Active, Comparison, RunController
 from gui.controls import JobForm
 from gui.frames import Frames
-from gui.jobs import job_text
+from gui.jobs import FIELDS, job_text
 from gui.layout import (
     RunButtons,
     add_dock,
@@ -43,7 +43,7 @@ from gui.readback import compare_summary, preview, readback
 from gui.results import ResultsPanel
 from workers.core import Event
 from workers.record import RunRecord
-from workers.spec import HAZARDS, RunSpec
+from workers.spec import RunSpec
 
 #: Wait this long after the window first shows before timing this machine: its first
 #: paints would slow the calibration (they hold the GIL) and be slowed by it.
@@ -184,7 +184,8 @@ class MainWindow(QMainWindow):
         form = self.form
         backend = form.backend.currentText()
         workload = form.workload.currentText()
-        tasks = form.workers.value() if workload in HAZARDS else form.tasks.value()
+        # One task per worker where the job has no Tasks field (queue, race, deadlock).
+        tasks = form.tasks.value() if "tasks" in FIELDS[workload] else form.workers.value()
         workers = 1 if backend == "gui-thread" else min(form.workers.value(), tasks)
         return workload, backend, workers
 

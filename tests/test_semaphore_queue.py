@@ -158,13 +158,13 @@ def test_the_form_names_a_queue_of_size_0_and_keeps_start_disabled(qtbot) -> Non
     form = JobForm(Speed())
     qtbot.addWidget(form)
     form.workload.setCurrentText("queue")
-    assert form.depth.isEnabled() and form.items.isEnabled() and not form.limit.isEnabled()
+    assert not form.depth.isHidden() and not form.items.isHidden() and form.limit.isHidden()
     assert form.spec() is not None
     form.depth.setValue(0)
     assert form.spec() is None
     assert "unbounded" in form.errors["depth"].text() and not form.errors["depth"].isHidden()
     form.workload.setCurrentText("download")
-    assert form.limit.isEnabled() and not form.depth.isEnabled()
+    assert not form.limit.isHidden() and form.depth.isHidden()
     form.limit.setValue(3)
     spec = form.spec()
     assert spec is not None and spec.limit == 3 and spec.depth == 0

@@ -33,7 +33,7 @@ from gui.style import colour_of
 from gui.window import MainWindow
 from tests.helpers import dispose
 from workers.record import RunRecord
-from workers.spec import BACKENDS, HAZARDS, RunSpec
+from workers.spec import ALL_WORKLOADS, BACKENDS, HAZARDS, RunSpec
 from workers.speed import Speed
 from workers.stats import FROZEN_MS
 
@@ -592,6 +592,48 @@ def test_lessons_and_compare_summary() -> None:
     assert "gui-thread froze the window: frozen 0.38 s in total, longest freeze 0.38 s" in text
     slow = [record("threading", 25, 300), record("thread-pool", 20, 200)]
     assert "smooth" not in compare_summary(slow)  # the lowest p99 here is 200 ms
+
+
+def test_the_form_shows_only_the_fields_the_workload_has(qtbot) -> None:
+    from gui.controls import JobForm
+
+    form = JobForm(Speed())
+    qtbot.addWidget(form)
+    form.backend.setCurrentText("threading")  # gui-thread's Workers tip says why it shows 1
+    widgets = {
+        "tasks": form.tasks, "latency_ms": form.latency, "rate_mbps": form.rate,
+        "urls": form.urls, "folder": form.folder, "fsync": form.fsync, "guard": form.guard,
+        "limit": form.limit, "depth": form.depth, "items": form.items,
+    }  # fmt: skip
+    expected = {
+        "download": {"tasks", "latency_ms", "rate_mbps", "urls", "folder", "limit"},
+        "disk-write": {"tasks", "folder", "fsync"},
+        "cpu-python": {"tasks"},
+        "cpu-native": {"tasks"},
+        "queue": {"depth", "items"},  # its tasks follow from the workers
+        "race": {"guard"},
+        "deadlock": {"guard"},
+    }
+    assert set(expected) == set(ALL_WORKLOADS)
+    for workload, fields in expected.items():
+        form.workload.setCurrentText(workload)
+        shown = {name for name, widget in widgets.items() if not widget.isHidden()}
+        labelled = {
+            name
+            for name, widget in widgets.items()
+            if (label := form.form.labelForField(widget)) is not None and not label.isHidden()
+            and label.text()
+        }  # fmt: skip
+        assert shown == fields and labelled <= fields, workload
+        assert set(form.raw()) == {"workload", "backend", "workers", "size"} | fields, workload
+        assert not form.workers.isHidden() and not form.size.isHidden()
+    assert (
+        form.size_label.text() == "&Rounds per worker" and "one task each" in form.workers.toolTip()
+    )
+    form.workload.setCurrentText("queue")
+    assert form.size_label.text() == "&Item size"
+    form.workload.setCurrentText("cpu-python")
+    assert form.size_label.text() == "&Size per task" and "one task" not in form.workers.toolTip()
 
 
 def test_validate_names_every_bad_field() -> None:
