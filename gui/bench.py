@@ -11,7 +11,7 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,6 +42,9 @@ class BenchResult:
     repeats: list[int]  # which repeat each record belongs to (0-based)
     probe_cost_us: float  # mean time spent in one probe tick
     wall_s: float
+    #: The probe's samples over the whole bench, ``(perf_counter times, lag ms)``: the
+    #: trace's lag counter.
+    lag: tuple[np.ndarray, np.ndarray] = field(default_factory=lambda: (np.zeros(0), np.zeros(0)))
 
 
 def plan(specs: list[RunSpec], repeat: int) -> list[tuple[RunSpec, int | None]]:
@@ -111,9 +114,10 @@ def run_bench(specs: list[RunSpec], *, repeat: int = 1, quiet: bool = False) -> 
         asyncloop.run(app)
     finally:
         cost = controller.probe.cost_s / max(1, controller.probe.samples.count) * 1e6
+        lag = controller.probe.samples.arrays()
         controller.shutdown()
         controller.deleteLater()
-    return BenchResult(records, repeats, cost, time.perf_counter() - t0)
+    return BenchResult(records, repeats, cost, time.perf_counter() - t0, lag)
 
 
 def medians(result: BenchResult) -> list[dict[str, object]]:
@@ -222,6 +226,11 @@ def main(args) -> int:
         }
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(data, out, indent=2)
+    if args.trace:
+        from gui.export import save_text
+        from gui.tracefile import trace_json
+
+        save_text(args.trace, trace_json(result.records, result.lag))
     bad = [r for r in result.records if not r.ok]
     for r in bad:
         print(f"FAILED: {r.workload} on {r.backend}: {'; '.join(r.errors[:3])}", file=sys.stderr)

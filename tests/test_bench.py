@@ -29,8 +29,8 @@ def test_quick_bench_writes_a_record_per_combination(tmp_path) -> None:
     pairs = [(r["workload"], r["backend"]) for r in records]
     assert sorted(pairs) == sorted((w, b) for w in WORKLOADS for b in BACKENDS)  # no warm-up
     for r in records:
-        assert r["ok"] is True and r["done"] == r["tasks"] > 0, r
-        assert r["units"] == r["tasks"] * r["size"], r  # every byte of every task, verified
+        assert r["ok"] is True and r["done"] == r["task_count"] == len(r["tasks"]) > 0, r
+        assert r["units"] == r["task_count"] * r["size"], r  # every byte of every task, verified
         assert r["wall_s"] >= r["work_s"] > 0 and r["startup_s"] >= 0
         assert abs(r["throughput"] - r["units"] / r["work_s"] / 1e6) <= 0.01 * r["throughput"]
         assert r["lag_ms"]["p50"] <= r["lag_ms"]["p99"] <= r["lag_ms"]["max"]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import os
 import platform
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import numpy as np
 
 from workers.core import Event
 from workers.spec import RunSpec
@@ -35,6 +39,12 @@ class RunState:
     #: ``(perf_counter time, ms)``: the switch interval when the state was made, then
     #: each change during the run (the window reports them as the learner makes them).
     switch_intervals: list[tuple[float, float]] = field(default_factory=list)
+    #: The timeline, per task: its worker's lane name (:func:`lane_of`), and the
+    #: perf_counter times it started and ended and its worker's CPU seconds (NaN: not yet).
+    lanes: list[str] = field(default_factory=list)
+    began: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ended: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cpu_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         n = len(self.totals)
@@ -42,6 +52,8 @@ class RunState:
         self.statuses = ["queued"] * n
         self.worker = [""] * n
         self.checks = [""] * n
+        self.lanes = [""] * n
+        self.began, self.ended, self.cpu_s = (np.full(n, np.nan) for _ in range(3))
         if not self.switch_intervals:
             self.switch_intervals.append((self.t_start, current_switch_ms()))
 
@@ -56,12 +68,16 @@ class RunState:
             if e.kind == "started":
                 self.statuses[i] = "started"
                 self.worker[i] = e.worker
+                self.lanes[i] = lane_of(e)
+                self.began[i] = e.t
                 if self.t_first is None:
                     self.t_first = e.t
             else:
                 self.done_units[i] = max(self.done_units[i], e.value)
                 if e.final:
                     self.statuses[i] = e.kind
+                    self.ended[i] = e.t
+                    self.cpu_s[i] = math.nan if e.cpu_s is None else e.cpu_s
                     if e.kind == "failed":
                         self.errors.append(f"task {i}: {e.detail}")
                     elif e.kind == "done":
@@ -84,6 +100,55 @@ class RunState:
     @property
     def finished(self) -> bool:
         return all(s in ("done", "failed", "cancelled") for s in self.statuses)
+
+
+def lane_of(event: Event) -> str:
+    """The worker a task ran on, as the timeline names its lane: the thread's name
+    ("Worker-1_0", "ThreadPoolExecutor-0_1", "QThread-3", "MainThread"), the
+    coroutine's ("MainThread:coroutine-0"), or a worker process's pid ("pid 4242")."""
+    if event.pid and event.pid != os.getpid():
+        return f"pid {event.pid}"
+    return event.worker
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpan:
+    """One task on the timeline: who ran it, when (seconds since the run's start,
+    the clock of the run's other times) and the CPU seconds of its worker thread
+    meanwhile (None: not measured, e.g. its worker process died)."""
+
+    index: int
+    worker: str
+    start_s: float
+    end_s: float
+    cpu_s: float | None
+    outcome: str  # done / failed / cancelled
+
+    @property
+    def share(self) -> float | None:
+        """CPU seconds over wall seconds: ~1/N for N pure-Python threads, ~1 for a
+        process on a core of its own, near 0 for a task that waits."""
+        wall = self.end_s - self.start_s
+        return None if self.cpu_s is None or wall <= 0 else self.cpu_s / wall
+
+
+def spans_of(state: RunState) -> tuple[TaskSpan, ...]:
+    """The tasks of ``state`` that started and ended, in index order (a task cancelled
+    while queued never ran: it has no span)."""
+    out = []
+    for i in np.flatnonzero(~np.isnan(state.began) & ~np.isnan(state.ended)).tolist():
+        cpu = float(state.cpu_s[i])
+        out.append(
+            TaskSpan(
+                index=i,
+                worker=state.lanes[i],
+                start_s=round(float(state.began[i]) - state.t_start, 6),
+                end_s=round(float(state.ended[i]) - state.t_start, 6),
+                cpu_s=None if math.isnan(cpu) else round(cpu, 6),
+                outcome=state.statuses[i],
+            )
+        )
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +184,12 @@ class RunRecord:
     #: samples}`` per stretch at one interval (a probe sample counts in the stretch
     #: it ended in: it measures the wait that ended then).
     lag_by_switch: tuple[dict[str, float], ...] = ()
+    #: Each task that ran: worker, start, end, CPU seconds (``tasks`` in the JSON,
+    #: where the count of tasks is ``task_count``).
+    timeline: tuple[TaskSpan, ...] = ()
+    #: ``time.perf_counter()`` at the run's start: lines up the runs of one session on
+    #: one time axis (the trace export); means nothing across sessions.
+    started_at: float = 0.0
 
     @property
     def intervals_ms(self) -> tuple[float, ...]:
@@ -184,10 +255,18 @@ class RunRecord:
                 (round(max(0.0, t - state.t_start), 3), ms) for t, ms in state.switch_intervals
             ),
             lag_by_switch=lag_by_switch(state, samples, t1) if samples is not None else (),
+            timeline=spans_of(state),
+            started_at=state.t_start,
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field; ``tasks`` is the list of task spans ``{index, worker, start_s,
+        end_s, cpu_s, outcome}`` (names scripts read), the count is ``task_count``."""
+        data = asdict(self)
+        spans = data.pop("timeline")
+        out = {("task_count" if k == "tasks" else k): v for k, v in data.items()}
+        out["tasks"] = spans
+        return out
 
 
 def lag_by_switch(
