@@ -88,10 +88,15 @@ def add_dock(
 
 
 def reset_docks(
-    window: QMainWindow, job: QDockWidget, lessons: QDockWidget, results: QDockWidget
+    window: QMainWindow,
+    job: QDockWidget,
+    lessons: QDockWidget,
+    results: QDockWidget,
+    timeline: QDockWidget | None = None,
 ) -> None:
     """Every dock shown, docked in its first place, at its first size (for the
-    window's size: narrower than WIDE_PX, Lessons is a tab beside Results)."""
+    window's size: narrower than WIDE_PX, Lessons is a tab beside Results). The
+    Timeline is a tab beside Results: the plots need the height."""
     width, height = window.width(), window.height()
     wide = width >= WIDE_PX
     for dock, area in (
@@ -107,9 +112,14 @@ def reset_docks(
         dock.setFloating(False)
         window.addDockWidget(area, dock)  # takes it back from wherever it was dragged
         dock.show()
+    if timeline is not None:
+        timeline.setFloating(False)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, timeline)
+        window.tabifyDockWidget(results, timeline)
+        timeline.show()
     if not wide:
         window.tabifyDockWidget(results, lessons)
-        results.raise_()
+    results.raise_()
     job_w, lessons_w, results_h = default_dock_sizes(width, height)
     docks, widths = [job, lessons], [job_w, lessons_w]
     window.resizeDocks(docks[: 1 + wide], widths[: 1 + wide], Qt.Orientation.Horizontal)

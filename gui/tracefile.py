@@ -21,6 +21,9 @@ from workers.record import RunRecord
 #: chrome://tracing's reserved colour names, by outcome (Perfetto colours by name).
 OUTCOME_COLOURS = {"done": "good", "failed": "terrible", "cancelled": "grey"}
 LAG_COUNTER = "UI lag (ms)"
+#: A run's lag counter reaches this far past its last task's end: the sample that ends
+#: a freeze is taken when the loop runs again, just after the task that froze it.
+TAIL_S = 0.1
 
 
 def _us(seconds: float) -> float:
@@ -77,7 +80,8 @@ def run_events(
                 },
             }
         )
-    inside = (lag_t >= record.started_at) & (lag_t <= record.started_at + record.wall_s)
+    end = record.started_at + record.wall_s + TAIL_S
+    inside = (lag_t >= record.started_at) & (lag_t <= end)
     for t, ms in zip(lag_t[inside].tolist(), lag_ms[inside].tolist(), strict=True):
         events.append(
             {
