@@ -21,6 +21,7 @@ from workers.stats import Ring
 
 if TYPE_CHECKING:
     from gui.plots import LivePlots
+    from gui.timeline import TimelineView
 from workers.spec import RunSpec, default_workers
 
 #: --quick: every task still lasts >= ~150 ms on one core here, so a freeze shows.
@@ -265,6 +266,9 @@ def ui_report(seconds: float = 3.0) -> dict[str, float]:
     busy = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (time.perf_counter() - t0)
     idle = window.controller.probe.stats(t0)
     frames = frame_costs_ms(window.plots, runs=5, points=20_000, frames=20)
+    window.timeline_dock.raise_()  # shown at its real size, as when a learner looks at it
+    spin(200)
+    timeline = timeline_costs_ms(window.timeline.view, lanes=8, tasks=2000, frames=20)
     window.close()
     return {
         "idle_lag_p99_ms": idle.p99,
@@ -272,6 +276,8 @@ def ui_report(seconds: float = 3.0) -> dict[str, float]:
         "idle_cpu_percent_of_one_core": round(100 * busy, 2),
         "frame_ms_5x20k_median": round(float(np.median(frames)), 2),
         "frame_ms_5x20k_max": round(max(frames), 2),
+        "timeline_frame_ms_8x2000_median": round(float(np.median(timeline)), 2),
+        "timeline_frame_ms_8x2000_max": round(max(timeline), 2),
     }
 
 
@@ -297,4 +303,42 @@ def frame_costs_ms(
         plots.grab()  # a full render of every item, as a repaint does
         costs.append(1000 * (time.perf_counter() - start))
     plots.clear_runs()
+    return costs
+
+
+def timeline_costs_ms(
+    view: TimelineView, lanes: int = 8, tasks: int = 2000, frames: int = 20
+) -> list[float]:
+    """Cost of each live frame of the timeline (new events folded in, bars and the
+    lag refreshed, all rendered) for a run of ``tasks`` tasks on ``lanes`` workers,
+    each frame seeing a ``frames``-th of them end, with 20 000 lag samples."""
+    from workers.core import Event
+    from workers.record import RunState
+
+    spec = RunSpec("cpu-python", "threading", lanes, tasks, 1)
+    t0, step = 1000.0, 0.01
+    state = RunState(spec, [1] * tasks, t0)
+    rng = np.random.default_rng(1)
+    events = []
+    for i in range(tasks):
+        start, worker = t0 + (i // lanes) * step, f"Worker-0_{i % lanes}"
+        share = float(rng.uniform(0.05, 1.0))
+        events.append(Event("started", i, start, worker=worker, pid=os.getpid()))
+        events.append(
+            Event("done", i, start + step * 0.9, 1, worker=worker, cpu_s=share * step * 0.9)
+        )
+    lag = Ring(1 << 15)
+    end = t0 + (tasks // lanes) * step
+    for t in np.linspace(t0, end, 20_000):
+        lag.append(float(t), float(rng.exponential(3.0)))
+    view.show_run(state, lag)
+    costs = []
+    per_frame = len(events) // frames
+    for k in range(frames):
+        start = time.perf_counter()
+        batch = events[k * per_frame : (k + 1) * per_frame]
+        state.apply(batch, batch[-1].t)
+        view.refresh(lag, batch[-1].t)
+        view.grab()  # a full render, as a repaint does
+        costs.append(1000 * (time.perf_counter() - start))
     return costs

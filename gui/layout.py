@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPushButton,
     QScrollArea,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -123,7 +124,16 @@ def reset_docks(
     job_w, lessons_w, results_h = default_dock_sizes(width, height)
     docks, widths = [job, lessons], [job_w, lessons_w]
     window.resizeDocks(docks[: 1 + wide], widths[: 1 + wide], Qt.Orientation.Horizontal)
-    window.resizeDocks([results], [results_h], Qt.Orientation.Vertical)
+    window.resizeDocks([results], [results_h + _tab_bar_height(window)], Qt.Orientation.Vertical)
+
+
+def _tab_bar_height(window: QMainWindow) -> int:
+    """The height of the tabs under the Results dock, if it has tabs: the dock's size
+    given to resizeDocks includes them, and Results must keep its own height."""
+    for bar in window.findChildren(QTabBar):
+        if any(bar.tabText(i) == "Results" for i in range(bar.count())):
+            return bar.sizeHint().height()
+    return 0
 
 
 def job_column(
