@@ -32,10 +32,16 @@ def _us(seconds: float) -> float:
 
 
 def run_events(
-    record: RunRecord, pid: int, origin: float, lag_t: np.ndarray, lag_ms: np.ndarray
+    record: RunRecord,
+    pid: int,
+    origin: float,
+    lag_t: np.ndarray,
+    lag_ms: np.ndarray,
+    until: float = np.inf,
 ) -> list[dict[str, object]]:
     """The events of one run as process ``pid``, its times counted from ``origin``
-    (perf_counter); ``lag_t``/``lag_ms`` are the probe's samples (perf_counter times)."""
+    (perf_counter); ``lag_t``/``lag_ms`` are the probe's samples (perf_counter times),
+    of which it takes those of its own time, up to the next run's start ``until``."""
     t0 = record.started_at - origin
     events: list[dict[str, object]] = [
         {
@@ -80,7 +86,7 @@ def run_events(
                 },
             }
         )
-    end = record.started_at + record.wall_s + TAIL_S
+    end = min(record.started_at + record.wall_s + TAIL_S, until)
     inside = (lag_t >= record.started_at) & (lag_t <= end)
     for t, ms in zip(lag_t[inside].tolist(), lag_ms[inside].tolist(), strict=True):
         events.append(
@@ -102,8 +108,10 @@ def chrome_trace(
     origin = min((r.started_at for r in records), default=0.0)
     lag_t, lag_ms = lag if lag is not None else (np.zeros(0), np.zeros(0))
     events: list[dict[str, object]] = []
+    starts = sorted(r.started_at for r in records)
     for pid, record in enumerate(records, start=1):
-        events += run_events(record, pid, origin, lag_t, lag_ms)
+        later = [t for t in starts if t > record.started_at]
+        events += run_events(record, pid, origin, lag_t, lag_ms, min(later, default=np.inf))
     return {
         "traceEvents": events,
         "displayTimeUnit": "ms",
