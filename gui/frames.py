@@ -111,8 +111,8 @@ class Frames(QObject):
                 samples, units = self.probe.samples, active.state.units_over_time
                 switches = active.state.switch_intervals
                 self.plots.refresh(self.trace, samples, units, start, switches)
-                if self.timeline is not None:
-                    self.timeline.refresh(samples, start)
+                if self.timeline is not None and self.timeline.on_screen:
+                    self.timeline.refresh(samples, start)  # hidden, it catches up when shown
             if start >= self.readout_at:  # paused or not: it costs ~0.1 ms
                 self.readout_at = start + READOUT_S
                 switch_ms = active.state.switch_intervals[-1][1]

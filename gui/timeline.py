@@ -15,6 +15,7 @@ frame, and every item is made once and reused from run to run.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -109,6 +110,10 @@ class TimelineView(pg.GraphicsLayoutWidget):
                 self.paths[outcome, level] = self._path_item(outcome, level)
         self.running = self._path_item("started", 1)
         self.state: RunState | None = None
+        self.samples: Ring | None = None
+        #: Its dock's tab is the one shown (a tabbed dock behind another still says
+        #: isVisible(); QDockWidget.visibilityChanged tells, see ``set_on_screen``).
+        self.on_screen = False
         self.drawn = np.zeros(0, dtype=bool)  # finished bars already in their path
         self.lane_rows: dict[str, int] = {}
         self.first_sample = 0
@@ -127,7 +132,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
     # -- drawing ------------------------------------------------------------
     def show_run(self, state: RunState, samples: Ring) -> None:
         """``state``'s run from now on: every bar of the previous run goes."""
-        self.state = state
+        self.state, self.samples = state, samples
         self.drawn = np.zeros(len(state.totals), dtype=bool)
         self.lane_rows = {}
         for item in (*self.paths.values(), self.running):
@@ -168,6 +173,14 @@ class TimelineView(pg.GraphicsLayoutWidget):
         last = float(np.nanmax(state.ended)) if ended.any() else now
         right = max(now if not state.finished else last, state.t_start + 0.1) - state.t_start
         self.lanes_plot.setXRange(0, right * 1.02, padding=0)
+
+    @Slot(bool)
+    def set_on_screen(self, visible: bool) -> None:
+        """Its dock's tab was selected (or left, or the dock closed): off screen, frames
+        skip it; back on screen, it catches up at once."""
+        self.on_screen = visible
+        if visible and self.state is not None and self.samples is not None:
+            self.refresh(self.samples, time.perf_counter())
 
     @staticmethod
     def _share(state: RunState, i: int) -> float:

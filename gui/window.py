@@ -120,6 +120,7 @@ class MainWindow(QMainWindow):
         self.timeline_dock = add_dock(
             self, "Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+        self.timeline_dock.visibilityChanged.connect(self.timeline.view.set_on_screen)
         for view in (self.plots, self.bars):
             view.setMinimumWidth(scene_min_width(view))
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)

@@ -182,8 +182,11 @@ def test_the_timeline_dock_draws_a_bar_per_task_shaded_by_its_share(qtbot, windo
         a.text().replace("&", "") for a in window.menuBar().actions()[0].menu().actions()
     ]
     job(window, "cpu-native", "threading", workers=2, tasks=4, size="8MB")
-    record = finish(qtbot, window, window.start_button)
+    record = finish(qtbot, window, window.start_button)  # behind Results: not drawn
     view = window.timeline.view
+    assert all(item.path().isEmpty() for item in view.paths.values())
+    window.timeline_dock.raise_()  # shown: it catches up
+    qtbot.waitUntil(lambda: view.on_screen, timeout=3000)
     assert view.running.path().isEmpty()  # nothing runs any more
     assert set(view.lane_rows) == {s.worker for s in record.timeline}
     drawn = {
