@@ -109,3 +109,4 @@ def test_ui_report_measures_the_window_itself(qtbot) -> None:
     assert report["idle_lag_p50_ms"] <= report["idle_lag_p99_ms"] < 50  # an idle window is smooth
     assert report["idle_cpu_percent_of_one_core"] < 50  # 10 ms clock ticks: 0.5 s idle may read 0
     assert 0 < report["frame_ms_5x20k_median"] <= report["frame_ms_5x20k_max"]
+    assert 0 < report["timeline_frame_ms_8x2000_median"] <= report["timeline_frame_ms_8x2000_max"]
