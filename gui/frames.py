@@ -123,6 +123,8 @@ class Frames(QObject):
         self.log.flush()
         # However cheap a frame is, keep drawing under ~10% of the GUI thread.
         spent = time.perf_counter() - start + (0.0 if paused else self.plots.paint_s)
+        if not paused and self.timeline is not None and self.timeline.on_screen:
+            spent += self.timeline.paint_s
         interval = PAUSED_MS if paused else max(PLOT_MS, 9000 * spent)
         self.timer.setInterval(round(min(MAX_FRAME_GAP_MS, interval)))
 

@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Slot
-from PySide6.QtGui import QBrush, QColor, QPainterPath
+from PySide6.QtCore import QPointF, Qt, Slot
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPaintEvent
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from gui.series import since
@@ -38,13 +38,20 @@ OUTCOME_COLOURS = {
 }
 #: CPU share is shown in this many shades (0-0.2, 0.2-0.4, ... 0.8-1).
 SHADES = 5
-BAR_HEIGHT = 0.7  # of a lane
+BAR_TOP, BAR_HEIGHT = -0.4, 0.55  # of a lane, around its row
+#: Under each finished bar, a thin strip shaded by its worker's voluntary context switches
+#: per second (GIL hand-offs, for pure-Python threads): below 10/s, 30, 100, 300, above.
+STRIP_TOP, STRIP_HEIGHT = 0.2, 0.17
+SWITCH_LEVELS = (10.0, 30.0, 100.0, 300.0)
+SWITCH_COLOUR = "#9467bd"
 LANE_AXIS_PX = 150  # both plots' left axes: the same width keeps their x axes aligned
 HELP = (
     "Each bar is a task on the worker that ran it, from its start to its end. Its shade is "
     "its <b>CPU share</b>: the worker thread's CPU seconds over the bar's wall seconds "
     "(solid: on a CPU all along; faint: waiting for the GIL, the network or a core). "
-    "Green done, red failed, grey cancelled, blue running. Hover a bar for its numbers."
+    "Green done, red failed, grey cancelled, blue running. The thin purple strip beneath: "
+    "how often the worker gave up its CPU to wait, per second (for pure-Python threads, "
+    "GIL hand-offs). Hover a bar for its numbers."
 )
 
 
@@ -53,6 +60,11 @@ def shade(share: float) -> int:
     if math.isnan(share):
         return 0
     return min(SHADES - 1, max(0, int(share * SHADES)))
+
+
+def switch_level(rate: float) -> int:
+    """The shade (0 … len(SWITCH_LEVELS)) of a strip for ``rate`` voluntary switches/s."""
+    return int(np.searchsorted(SWITCH_LEVELS, rate, side="right"))
 
 
 def brush(outcome: str, level: int) -> QBrush:
@@ -73,7 +85,11 @@ def task_tip(state: RunState, i: int, now: float) -> str:
     if running or math.isnan(cpu):
         return f"{head}\n{when} ({wall:.3f} s)\nCPU: measured when it ends"
     share = cpu / wall if wall > 0 else 0.0
-    return f"{head}\n{when} ({wall:.3f} s)\nCPU {cpu:.3f} s · share {share:.2f}"
+    text = f"{head}\n{when} ({wall:.3f} s)\nCPU {cpu:.3f} s · share {share:.2f}"
+    switches = float(state.switches[i])
+    if not math.isnan(switches) and wall > 0:
+        text += f"\nwaited {switches:.0f} times ({switches / wall:.0f}/s voluntary switches)"
+    return text
 
 
 class TimelineView(pg.GraphicsLayoutWidget):
@@ -109,11 +125,18 @@ class TimelineView(pg.GraphicsLayoutWidget):
             for level in range(SHADES):
                 self.paths[outcome, level] = self._path_item(outcome, level)
         self.running = self._path_item("started", 1)
+        self.strips = [self._path_item("started", 0) for _ in range(len(SWITCH_LEVELS) + 1)]
+        for level, strip in enumerate(self.strips):
+            colour = QColor(SWITCH_COLOUR)
+            colour.setAlpha(30 + round(225 * level / len(SWITCH_LEVELS)))
+            strip.setBrush(QBrush(colour))
+            strip.setPen(Qt.PenStyle.NoPen)
         self.state: RunState | None = None
         self.samples: Ring | None = None
         #: Its dock's tab is the one shown (a tabbed dock behind another still says
         #: isVisible(); QDockWidget.visibilityChanged tells, see ``set_on_screen``).
         self.on_screen = False
+        self.paint_s = 0.0  # what the last paint cost: the frames pace themselves by it
         self.drawn = np.zeros(0, dtype=bool)  # finished bars already in their path
         self.lane_rows: dict[str, int] = {}
         self.first_sample = 0
@@ -135,7 +158,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.state, self.samples = state, samples
         self.drawn = np.zeros(len(state.totals), dtype=bool)
         self.lane_rows = {}
-        for item in (*self.paths.values(), self.running):
+        for item in (*self.paths.values(), self.running, *self.strips):
             item.setPath(QPainterPath())
         t, _ = samples.arrays()
         self.first_sample = samples.count - len(t) + int(np.searchsorted(t, state.t_start))
@@ -152,7 +175,6 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self._add_lanes(state)
         ended = ~np.isnan(state.ended) & ~np.isnan(state.began)
         new = np.flatnonzero(ended & ~self.drawn).tolist()
-        changed: set[tuple[str, int]] = set()
         for i in new:
             key = (state.statuses[i], shade(self._share(state, i)))
             if key not in self.paths:  # ended, but not done/failed/cancelled: never
@@ -160,7 +182,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
             path = self.paths[key].path()
             self._add_bar(path, state, i, float(state.ended[i]))
             self.paths[key].setPath(path)
-            changed.add(key)
+            self._add_strip(state, i)
         self.drawn[new] = True
         running = QPainterPath()
         for i in np.flatnonzero(~np.isnan(state.began) & ~ended).tolist():
@@ -169,10 +191,17 @@ class TimelineView(pg.GraphicsLayoutWidget):
         t, v = since(samples, self.first_sample)
         end = int(np.searchsorted(t, now, side="right"))
         t, v = t[:end] - state.t_start, v[:end]
+        if len(t) and t[0] > 0:  # the first wait began at the run's start at the latest
+            t, v = np.concatenate(([0.0], t)), np.concatenate((v[:1], v))
         self.lag.setData(t, np.maximum(v, FLOOR_MS))
         last = float(np.nanmax(state.ended)) if ended.any() else now
         right = max(now if not state.finished else last, state.t_start + 0.1) - state.t_start
         self.lanes_plot.setXRange(0, right * 1.02, padding=0)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        start = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_s = time.perf_counter() - start
 
     @Slot(bool)
     def set_on_screen(self, visible: bool) -> None:
@@ -190,7 +219,19 @@ class TimelineView(pg.GraphicsLayoutWidget):
     def _add_bar(self, path: QPainterPath, state: RunState, i: int, end: float) -> None:
         row = self.lane_rows.get(state.lanes[i], 0)
         x0 = float(state.began[i]) - state.t_start
-        path.addRect(x0, row - BAR_HEIGHT / 2, max(end - state.t_start - x0, 1e-6), BAR_HEIGHT)
+        path.addRect(x0, row + BAR_TOP, max(end - state.t_start - x0, 1e-6), BAR_HEIGHT)
+
+    def _add_strip(self, state: RunState, i: int) -> None:
+        """The finished task ``i``'s strip, if its worker's switches were counted."""
+        wall = float(state.ended[i] - state.began[i])
+        if math.isnan(state.switches[i]) or wall <= 0:
+            return
+        item = self.strips[switch_level(float(state.switches[i]) / wall)]
+        path = item.path()
+        row = self.lane_rows.get(state.lanes[i], 0)
+        x0 = float(state.began[i]) - state.t_start
+        path.addRect(x0, row + STRIP_TOP, wall, STRIP_HEIGHT)
+        item.setPath(path)
 
     def _add_lanes(self, state: RunState) -> None:
         """New workers get the next lane, named on the left axis."""
@@ -208,7 +249,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if state is None:
             return None
         for name, row in self.lane_rows.items():
-            if abs(y - row) > BAR_HEIGHT / 2:
+            if not row + BAR_TOP <= y <= row + STRIP_TOP + STRIP_HEIGHT:
                 continue
             end = np.where(np.isnan(state.ended), self.now, state.ended) - state.t_start
             start = state.began - state.t_start

@@ -67,7 +67,7 @@ def run_events(
             }
         )
     for span in record.timeline:
-        share = span.share
+        share, rate = span.share, span.switch_rate
         events.append(
             {
                 "name": f"task {span.index}",
@@ -83,6 +83,8 @@ def run_events(
                     "outcome": span.outcome,
                     "cpu_s": span.cpu_s,
                     "share": None if share is None else round(share, 4),
+                    "switches": span.switches,
+                    "switches_per_s": None if rate is None else round(rate, 1),
                 },
             }
         )

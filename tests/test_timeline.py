@@ -56,6 +56,7 @@ def test_task_records_match_the_runs_events(qtbot, backend: str) -> None:
         assert 0 <= s.start_s < s.end_s <= record.wall_s + 1e-4, s  # (wall_s: 4 decimals)
         assert s.outcome == ended.kind == "done"
         assert s.cpu_s is not None and 0 < s.cpu_s <= (s.end_s - s.start_s) * 1.05 + 0.01, s
+        assert s.switches is not None and s.switches >= 0  # its worker thread's, counted
     workers = {s.worker for s in spans}
     assert len(workers) <= record.workers
     if backend == "multiprocessing":
@@ -83,10 +84,10 @@ def _own_s() -> float:
     return total
 
 
-def shares(qtbot, backend: str) -> tuple[list[float], float]:
-    """Each task's CPU share in a run of 2 pure-Python tasks on 2 workers (~1 s), and
-    the cores the rest of the machine left us meanwhile (measured: all busy time
-    minus ours)."""
+def shares(qtbot, backend: str) -> tuple[list[float], float, list[float]]:
+    """Each task's CPU share in a run of 2 pure-Python tasks on 2 workers (~1 s), the
+    cores the rest of the machine left us meanwhile (measured: all busy time minus
+    ours), and each task's voluntary context switches per second."""
     spec = RunSpec("cpu-python", backend, workers=2, tasks=2, size=12_000_000)
     tasks = workloads.make_tasks(spec)
     busy0, own0, t0 = _busy_s(), _own_s(), time.perf_counter()
@@ -107,7 +108,8 @@ def shares(qtbot, backend: str) -> tuple[list[float], float]:
     assert record.ok and len(record.timeline) == 2
     others = max(0.0, (busy1 - busy0) - (own1 - own0)) / wall
     free = (psutil.cpu_count() or 1) - others
-    return [s.share or 0.0 for s in record.timeline], free
+    rates = [s.switch_rate or 0.0 for s in record.timeline]
+    return [s.share or 0.0 for s in record.timeline], free, rates
 
 
 @pytest.mark.skipif((psutil.cpu_count() or 1) < 2, reason="needs 2 cores")
@@ -120,11 +122,13 @@ def test_pure_python_threads_share_the_gil_processes_run_side_by_side(qtbot) -> 
     machine left free during the run (measured from /proc/stat minus our own
     processes' CPU), and the best of two tries counts (load only ever lowers it).
     """
-    threads, _ = shares(qtbot, "threading")
+    threads, _, handoffs = shares(qtbot, "threading")
     assert all(s <= 0.65 for s in threads) and sum(threads) <= 1.3, threads
+    # Each wait for the GIL is a voluntary switch: ~100-250/s each at 5 ms (here).
+    assert all(rate >= 30 for rate in handoffs), handoffs
     tries = []
     for _ in range(2):
-        procs, free = shares(qtbot, "multiprocessing")
+        procs, free, _ = shares(qtbot, "multiprocessing")
         need = 0.85 * min(1.0, free / 2)
         tries.append((procs, round(free, 2)))
         if all(s >= need for s in procs):
@@ -188,6 +192,8 @@ def test_the_timeline_dock_draws_a_bar_per_task_shaded_by_its_share(qtbot, windo
     window.timeline_dock.raise_()  # shown: it catches up
     qtbot.waitUntil(lambda: view.on_screen, timeout=3000)
     assert view.running.path().isEmpty()  # nothing runs any more
+    strips = sum(len(item.path().toSubpathPolygons()) for item in view.strips)
+    assert strips == len(record.timeline)  # a thread's switches are counted: each has one
     assert set(view.lane_rows) == {s.worker for s in record.timeline}
     drawn = {
         key: sorted(

@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
-from workers.cputime import Stepped
+from workers.cputime import Stepped, voluntary_switches
 
 EventKind = Literal["started", "progress", "done", "failed", "cancelled"]
 FINAL_KINDS = frozenset({"done", "failed", "cancelled"})
@@ -86,6 +86,10 @@ class Event:
     #: On a final event of a task that started: CPU seconds of the worker thread during
     #: the task (``time.thread_time``, read in the worker; see :mod:`workers.cputime`).
     cpu_s: float | None = None
+    #: With ``cpu_s``: how often the worker thread gave up its CPU to wait during the
+    #: task (voluntary context switches; None for coroutines, whose thread waits
+    #: between their steps, and off Linux).
+    switches: int | None = None
 
     @property
     def final(self) -> bool:
@@ -104,10 +108,15 @@ def where() -> tuple[str, int, int]:
 
 
 def make_event(
-    kind: EventKind, task: int, value: int = 0, detail: str = "", cpu_s: float | None = None
+    kind: EventKind,
+    task: int,
+    value: int = 0,
+    detail: str = "",
+    cpu_s: float | None = None,
+    switches: int | None = None,
 ) -> Event:
     name, pid, tid = where()
-    return Event(kind, task, time.perf_counter(), value, detail, name, pid, tid, cpu_s)
+    return Event(kind, task, time.perf_counter(), value, detail, name, pid, tid, cpu_s, switches)
 
 
 def os_reason(exc: OSError) -> str:
@@ -153,16 +162,26 @@ class Reporter:
 
 
 def _verdict(
-    task: Task, report: Reporter, outcome: Outcome | None, exc: Exception | None, cpu_s: float
+    task: Task,
+    report: Reporter,
+    outcome: Outcome | None,
+    exc: Exception | None,
+    cpu_s: float,
+    switches: int | None = None,
 ) -> Event:
     """The one final event of a task, from what it returned or raised, with the
-    CPU seconds its worker thread spent on it."""
+    CPU seconds its worker thread spent on it and how often that thread waited."""
     if exc is None and outcome is not None:
-        return make_event("done", task.index, outcome.units, outcome.check, cpu_s)
+        return make_event("done", task.index, outcome.units, outcome.check, cpu_s, switches)
     if isinstance(exc, Cancelled):
-        return make_event("cancelled", task.index, report.last_value, cpu_s=cpu_s)
+        return make_event("cancelled", task.index, report.last_value, "", cpu_s, switches)
     detail = describe(exc or TaskError("no result"))
-    return make_event("failed", task.index, report.last_value, detail, cpu_s)
+    return make_event("failed", task.index, report.last_value, detail, cpu_s, switches)
+
+
+def _since(start: int | None) -> int | None:
+    now = voluntary_switches()
+    return None if start is None or now is None else now - start
 
 
 def run_task(task: Task, post: Callable[[Event], None], cancel: CancelToken) -> None:
@@ -172,13 +191,13 @@ def run_task(task: Task, post: Callable[[Event], None], cancel: CancelToken) -> 
         return
     post(make_event("started", task.index))
     report = Reporter(task.index, post)
-    cpu0 = time.thread_time()  # this thread's CPU: the worker's, in a process too
+    cpu0, sw0 = time.thread_time(), voluntary_switches()  # this thread's: the worker's
     try:
         outcome = task.fn(report, cancel, **task.kwargs)
     except Exception as exc:  # a task's failure (or cancel) is data, never a crash
-        post(_verdict(task, report, None, exc, time.thread_time() - cpu0))
+        post(_verdict(task, report, None, exc, time.thread_time() - cpu0, _since(sw0)))
     else:
-        post(_verdict(task, report, outcome, None, time.thread_time() - cpu0))
+        post(_verdict(task, report, outcome, None, time.thread_time() - cpu0, _since(sw0)))
 
 
 async def run_task_async(task: Task, post: Callable[[Event], None], cancel: CancelToken) -> None:
@@ -199,7 +218,7 @@ async def run_task_async(task: Task, post: Callable[[Event], None], cancel: Canc
         return
     post_as(make_event("started", task.index))
     report = Reporter(task.index, post_as)
-    cpu0, stepped = time.thread_time(), None
+    cpu0, sw0, stepped = time.thread_time(), voluntary_switches(), None
     try:
         if task.afn is not None:
             stepped = Stepped(task.afn(report, cancel, **task.kwargs))
@@ -208,7 +227,7 @@ async def run_task_async(task: Task, post: Callable[[Event], None], cancel: Canc
             outcome = task.fn(report, cancel, **task.kwargs)
     except Exception as exc:
         cpu = stepped.cpu_s if stepped else time.thread_time() - cpu0
-        post_as(_verdict(task, report, None, exc, cpu))
+        post_as(_verdict(task, report, None, exc, cpu, None if stepped else _since(sw0)))
     else:
         cpu = stepped.cpu_s if stepped else time.thread_time() - cpu0
-        post_as(_verdict(task, report, outcome, None, cpu))
+        post_as(_verdict(task, report, outcome, None, cpu, None if stepped else _since(sw0)))

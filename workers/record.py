@@ -45,6 +45,7 @@ class RunState:
     began: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ended: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cpu_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    switches: np.ndarray = field(default_factory=lambda: np.zeros(0))  # NaN: not measured
 
     def __post_init__(self) -> None:
         n = len(self.totals)
@@ -53,7 +54,7 @@ class RunState:
         self.worker = [""] * n
         self.checks = [""] * n
         self.lanes = [""] * n
-        self.began, self.ended, self.cpu_s = (np.full(n, np.nan) for _ in range(3))
+        self.began, self.ended, self.cpu_s, self.switches = (np.full(n, np.nan) for _ in range(4))
         if not self.switch_intervals:
             self.switch_intervals.append((self.t_start, current_switch_ms()))
 
@@ -78,6 +79,7 @@ class RunState:
                     self.statuses[i] = e.kind
                     self.ended[i] = e.t
                     self.cpu_s[i] = math.nan if e.cpu_s is None else e.cpu_s
+                    self.switches[i] = math.nan if e.switches is None else e.switches
                     if e.kind == "failed":
                         self.errors.append(f"task {i}: {e.detail}")
                     elif e.kind == "done":
@@ -114,8 +116,9 @@ def lane_of(event: Event) -> str:
 @dataclass(frozen=True, slots=True)
 class TaskSpan:
     """One task on the timeline: who ran it, when (seconds since the run's start,
-    the clock of the run's other times) and the CPU seconds of its worker thread
-    meanwhile (None: not measured, e.g. its worker process died)."""
+    the clock of the run's other times), the CPU seconds of its worker thread
+    meanwhile and how often that thread gave up its CPU to wait (voluntary context
+    switches; None: not measured, e.g. its worker process died, or a coroutine's)."""
 
     index: int
     worker: str
@@ -123,6 +126,13 @@ class TaskSpan:
     end_s: float
     cpu_s: float | None
     outcome: str  # done / failed / cancelled
+    switches: int | None = None
+
+    @property
+    def switch_rate(self) -> float | None:
+        """Voluntary context switches per second: GIL hand-offs, for pure-Python threads."""
+        wall = self.end_s - self.start_s
+        return None if self.switches is None or wall <= 0 else self.switches / wall
 
     @property
     def share(self) -> float | None:
@@ -137,7 +147,7 @@ def spans_of(state: RunState) -> tuple[TaskSpan, ...]:
     while queued never ran: it has no span)."""
     out = []
     for i in np.flatnonzero(~np.isnan(state.began) & ~np.isnan(state.ended)).tolist():
-        cpu = float(state.cpu_s[i])
+        cpu, switches = float(state.cpu_s[i]), float(state.switches[i])
         out.append(
             TaskSpan(
                 index=i,
@@ -146,6 +156,7 @@ def spans_of(state: RunState) -> tuple[TaskSpan, ...]:
                 end_s=round(float(state.ended[i]) - state.t_start, 6),
                 cpu_s=None if math.isnan(cpu) else round(cpu, 6),
                 outcome=state.statuses[i],
+                switches=None if math.isnan(switches) else int(switches),
             )
         )
     return tuple(out)
