@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.plots import LivePlots
+from gui.timeline import TimelinePanel
 
 #: The window's size when nothing is remembered, if the screen has room for it.
 PREFERRED_SIZE = QSize(1400, 900)
@@ -86,6 +87,15 @@ def add_dock(
     )
     window.addDockWidget(area, dock)
     return dock
+
+
+def add_timeline(window: QMainWindow) -> tuple[TimelinePanel, QDockWidget]:
+    """The Timeline and its dock (with Results, see :func:`reset_docks`). Its frames are
+    drawn only while its tab is the one shown: the dock says when (visibilityChanged)."""
+    panel = TimelinePanel()
+    dock = add_dock(window, "Timeline", panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+    dock.visibilityChanged.connect(panel.view.set_on_screen)
+    return panel, dock
 
 
 def reset_docks(

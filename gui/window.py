@@ -26,6 +26,7 @@ from gui.frames import Frames
 from gui.layout import (
     RunButtons,
     add_dock,
+    add_timeline,
     banner,
     fit_window,
     job_column,
@@ -40,7 +41,6 @@ from gui.menus import build_file_menu, build_run_menu, build_status, build_view_
 from gui.plots import LivePlots, Trace
 from gui.readback import compare_summary, preview, readback
 from gui.results import ResultsPanel
-from gui.timeline import TimelinePanel
 from workers.core import Event
 from workers.record import RunRecord
 from workers.spec import RunSpec, format_bytes
@@ -116,11 +116,7 @@ class MainWindow(QMainWindow):
         self.results_dock = add_dock(
             self, "Results", self.results_panel, Qt.DockWidgetArea.BottomDockWidgetArea
         )
-        self.timeline = TimelinePanel()
-        self.timeline_dock = add_dock(
-            self, "Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea
-        )
-        self.timeline_dock.visibilityChanged.connect(self.timeline.view.set_on_screen)
+        self.timeline, self.timeline_dock = add_timeline(self)
         for view in (self.plots, self.bars):
             view.setMinimumWidth(scene_min_width(view))
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
