@@ -145,10 +145,10 @@ class TimelineView(pg.GraphicsLayoutWidget):
 
     def _path_item(self, outcome: str, level: int) -> QGraphicsPathItem:
         # A plain QGraphicsPathItem: C++ paints all its bars in one call. The outline
-        # (1 px, the outcome's colour) parts the bars of one lane.
+        # (1 px, the background's colour) parts one task from the next on a lane.
         item = QGraphicsPathItem()
         item.setBrush(brush(outcome, level))
-        item.setPen(pen(OUTCOME_COLOURS[outcome]))
+        item.setPen(pen(pg.getConfigOption("background")))
         self.lanes_plot.addItem(item, ignoreBounds=True)
         return item
 
@@ -277,6 +277,8 @@ class TimelineView(pg.GraphicsLayoutWidget):
 
     def set_theme(self, background: QColor, foreground: QColor) -> None:
         set_theme(self, (self.lanes_plot, self.lag_plot), background, foreground)
+        for item in (*self.paths.values(), self.running):
+            item.setPen(pen(background))
 
 
 class TimelinePanel(QWidget):
