@@ -11,7 +11,7 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +21,7 @@ from workers.stats import Ring
 
 if TYPE_CHECKING:
     from gui.plots import LivePlots
+    from gui.timeline import TimelineView
 from workers.spec import RunSpec, default_workers
 
 #: --quick: every task still lasts >= ~150 ms on one core here, so a freeze shows.
@@ -45,6 +46,9 @@ class BenchResult:
     repeats: list[int]  # which repeat each record belongs to (0-based)
     probe_cost_us: float  # mean time spent in one probe tick
     wall_s: float
+    #: The probe's samples over the whole bench, ``(perf_counter times, lag ms)``: the
+    #: trace's lag counter.
+    lag: tuple[np.ndarray, np.ndarray] = field(default_factory=lambda: (np.zeros(0), np.zeros(0)))
 
 
 def plan(specs: list[RunSpec], repeat: int) -> list[tuple[RunSpec, int | None]]:
@@ -120,9 +124,10 @@ def run_bench(specs: list[RunSpec], *, repeat: int = 1, quiet: bool = False) -> 
         asyncloop.run(app)
     finally:
         cost = controller.probe.cost_s / max(1, controller.probe.samples.count) * 1e6
+        lag = controller.probe.samples.arrays()
         controller.shutdown()
         controller.deleteLater()
-    return BenchResult(records, repeats, cost, time.perf_counter() - t0)
+    return BenchResult(records, repeats, cost, time.perf_counter() - t0, lag)
 
 
 def medians(result: BenchResult) -> list[dict[str, object]]:
@@ -293,6 +298,11 @@ def main(args) -> int:
         }
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(data, out, indent=2)
+    if args.trace:
+        from gui.export import save_text
+        from gui.tracefile import trace_json
+
+        save_text(args.trace, trace_json(result.records, result.lag))
     # A deadlock found is what an unguarded deadlock run is for: measured, not a failure.
     bad = [r for r in result.records if not r.ok and r.outcome != "deadlock"]
     for r in bad:
@@ -325,6 +335,9 @@ def ui_report(seconds: float = 3.0) -> dict[str, float]:
     busy = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (time.perf_counter() - t0)
     idle = window.controller.probe.stats(t0)
     frames = frame_costs_ms(window.plots, runs=5, points=20_000, frames=20)
+    window.timeline_dock.raise_()  # shown at its real size, as when a learner looks at it
+    spin(200)
+    timeline = timeline_costs_ms(window.timeline.view, lanes=8, tasks=2000, frames=20)
     window.close()
     return {
         "idle_lag_p99_ms": idle.p99,
@@ -334,6 +347,8 @@ def ui_report(seconds: float = 3.0) -> dict[str, float]:
         "frame_ms_5x20k_max": round(max(frames), 2),
         "lag_watch_cpu_percent_of_one_core": round(100 * watch_share, 3),
         "lag_watch_ticks": float(watch_ticks),
+        "timeline_frame_ms_8x2000_median": round(float(np.median(timeline)), 2),
+        "timeline_frame_ms_8x2000_max": round(max(timeline), 2),
     }
 
 
@@ -385,4 +400,42 @@ def frame_costs_ms(
         plots.grab()  # a full render of every item, as a repaint does
         costs.append(1000 * (time.perf_counter() - start))
     plots.clear_runs()
+    return costs
+
+
+def timeline_costs_ms(
+    view: TimelineView, lanes: int = 8, tasks: int = 2000, frames: int = 20
+) -> list[float]:
+    """Cost of each live frame of the timeline (bars and the lag refreshed after new
+    events, all rendered) for a run of ``tasks`` tasks on ``lanes`` workers,
+    each frame seeing a ``frames``-th of them end, with 20 000 lag samples."""
+    from workers.core import Event
+    from workers.record import RunState
+
+    spec = RunSpec("cpu-python", "threading", lanes, tasks, 1)
+    t0, step = 1000.0, 0.01
+    state = RunState(spec, [1] * tasks, t0)
+    rng = np.random.default_rng(1)
+    events = []
+    for i in range(tasks):
+        start, worker = t0 + (i // lanes) * step, f"Worker-0_{i % lanes}"
+        share = float(rng.uniform(0.05, 1.0))
+        events.append(Event("started", i, start, worker=worker, pid=os.getpid()))
+        events.append(
+            Event("done", i, start + step * 0.9, 1, worker=worker, cpu_s=share * step * 0.9)
+        )
+    lag = Ring(1 << 15)
+    end = t0 + (tasks // lanes) * step
+    for t in np.linspace(t0, end, 20_000):
+        lag.append(float(t), float(rng.exponential(3.0)))
+    view.show_run(state, lag)
+    costs = []
+    per_frame = len(events) // frames
+    for k in range(frames):
+        batch = events[k * per_frame : (k + 1) * per_frame]
+        state.apply(batch, batch[-1].t)  # the controller's work, not the timeline's
+        start = time.perf_counter()
+        view.refresh(lag, batch[-1].t)
+        view.grab()  # a full render, as a repaint does
+        costs.append(1000 * (time.perf_counter() - start))
     return costs

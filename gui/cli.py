@@ -131,6 +131,11 @@ def parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--json", metavar="PATH", help="write the records as JSON")
     b.add_argument(
+        "--trace",
+        metavar="PATH",
+        help="write the runs as a Chrome trace (open in ui.perfetto.dev or chrome://tracing)",
+    )
+    b.add_argument(
         "--ui",
         action="store_true",
         help="measure the window itself: idle lag, idle CPU, frame cost",

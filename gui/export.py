@@ -13,12 +13,16 @@ from workers.record import RunRecord
 
 def flat(record: RunRecord) -> dict[str, object]:
     """One record as a flat row: every field, lag statistics spelled out, the
-    switch intervals and the lag split at their changes as JSON.
+    switch intervals and the lag split at their changes as JSON. ``tasks`` is the
+    count here, as in the table: the task spans are in the JSON and the trace.
 
     ``outcome`` (done / cancelled / failed) and ``ok`` (verified) are the table's
     "outcome" and "verified"; a throughput with an outcome other than done is partial.
     """
-    data = record.as_dict()
+    # The spans (one per task) are too many for a cell; the count keeps its name.
+    whole = record.as_dict()
+    del whole["tasks"]
+    data = {("tasks" if k == "task_count" else k): v for k, v in whole.items()}
     lag = data.pop("lag_ms")
     errors = data.pop("errors")
     data.update(

@@ -18,6 +18,7 @@ from gui.cpu import CpuSampler
 from gui.log import EventLog
 from gui.plots import LivePlots, Trace
 from gui.probe import Probe
+from gui.timeline import TimelineView
 
 PLOT_MS = 33  # ≤ 30 Hz: plots redraw on this timer, never per event
 MAX_FRAME_GAP_MS = 2000  # however slow frames get, the plots move every 2 s
@@ -53,9 +54,11 @@ class Frames(QObject):
         progress: ProgressPanel,
         probe: Probe,
         log: EventLog,
+        timeline: TimelineView | None = None,
     ) -> None:
         super().__init__(parent)
         self.plots, self.progress, self.probe, self.log = plots, progress, probe, log
+        self.timeline = timeline
         self.current: Active | None = None  # the run on screen; outlives the controller's
         self.trace: Trace | None = None
         self.trace_label = ""
@@ -76,6 +79,8 @@ class Frames(QObject):
         self.current = active
         self.trace = None  # the first frame adds it, unless threads hold the GIL
         self.trace_label = label
+        if self.timeline is not None:
+            self.timeline.show_run(active.state, self.probe.samples)
         self.timer.start(PLOT_MS)
 
     @Slot()
@@ -108,6 +113,8 @@ class Frames(QObject):
                 switches = active.state.switch_intervals
                 self.plots.refresh(self.trace, samples, units, start, switches)
                 self.progress.depth.draw(active.state)
+                if self.timeline is not None and self.timeline.on_screen:
+                    self.timeline.refresh(samples, start)  # hidden, it catches up when shown
             if start >= self.readout_at:  # paused or not: it costs ~0.1 ms
                 self.readout_at = start + READOUT_S
                 switch_ms = active.state.switch_intervals[-1][1]
@@ -118,6 +125,8 @@ class Frames(QObject):
         self.log.flush()
         # However cheap a frame is, keep drawing under ~10% of the GUI thread.
         spent = time.perf_counter() - start + (0.0 if paused else self.plots.paint_s)
+        if not paused and self.timeline is not None and self.timeline.on_screen:
+            spent += self.timeline.paint_s
         interval = PAUSED_MS if paused else max(PLOT_MS, 9000 * spent)
         self.timer.setInterval(round(min(MAX_FRAME_GAP_MS, interval)))
 

@@ -22,11 +22,13 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPushButton,
     QScrollArea,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.plots import LivePlots
+from gui.timeline import TimelinePanel
 
 #: The window's size when nothing is remembered, if the screen has room for it.
 PREFERRED_SIZE = QSize(1400, 900)
@@ -87,11 +89,25 @@ def add_dock(
     return dock
 
 
+def add_timeline(window: QMainWindow) -> tuple[TimelinePanel, QDockWidget]:
+    """The Timeline and its dock (with Results, see :func:`reset_docks`). Its frames are
+    drawn only while its tab is the one shown: the dock says when (visibilityChanged)."""
+    panel = TimelinePanel()
+    dock = add_dock(window, "Timeline", panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+    dock.visibilityChanged.connect(panel.view.set_on_screen)
+    return panel, dock
+
+
 def reset_docks(
-    window: QMainWindow, job: QDockWidget, lessons: QDockWidget, results: QDockWidget
+    window: QMainWindow,
+    job: QDockWidget,
+    lessons: QDockWidget,
+    results: QDockWidget,
+    timeline: QDockWidget | None = None,
 ) -> None:
     """Every dock shown, docked in its first place, at its first size (for the
-    window's size: narrower than WIDE_PX, Lessons is a tab beside Results)."""
+    window's size: narrower than WIDE_PX, Lessons is a tab beside Results). The
+    Timeline is a tab beside Results: the plots need the height."""
     width, height = window.width(), window.height()
     wide = width >= WIDE_PX
     for dock, area in (
@@ -107,13 +123,27 @@ def reset_docks(
         dock.setFloating(False)
         window.addDockWidget(area, dock)  # takes it back from wherever it was dragged
         dock.show()
+    if timeline is not None:
+        timeline.setFloating(False)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, timeline)
+        window.tabifyDockWidget(results, timeline)
+        timeline.show()
     if not wide:
         window.tabifyDockWidget(results, lessons)
-        results.raise_()
+    results.raise_()
     job_w, lessons_w, results_h = default_dock_sizes(width, height)
     docks, widths = [job, lessons], [job_w, lessons_w]
     window.resizeDocks(docks[: 1 + wide], widths[: 1 + wide], Qt.Orientation.Horizontal)
-    window.resizeDocks([results], [results_h], Qt.Orientation.Vertical)
+    window.resizeDocks([results], [results_h + _tab_bar_height(window)], Qt.Orientation.Vertical)
+
+
+def _tab_bar_height(window: QMainWindow) -> int:
+    """The height of the tabs under the Results dock, if it has tabs: the dock's size
+    given to resizeDocks includes them, and Results must keep its own height."""
+    for bar in window.findChildren(QTabBar):
+        if any(bar.tabText(i) == "Results" for i in range(bar.count())):
+            return bar.sizeHint().height()
+    return 0
 
 
 def job_column(

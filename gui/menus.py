@@ -13,6 +13,7 @@ import os
 import platform
 import sys
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
@@ -27,16 +28,24 @@ from PySide6.QtWidgets import (
 from gui.app import THEMES
 from gui.compare import CompareProgress
 from gui.results import ResultsPanel
+from workers.stats import Ring
 
 
-def build_file_menu(window: QMainWindow, results: ResultsPanel) -> None:
-    """File: export the results, quit."""
+def build_file_menu(window: QMainWindow, results: ResultsPanel, lag: Ring | None = None) -> None:
+    """File: export the results (and, with the probe's ``lag`` samples, the runs as a
+    Chrome trace), quit."""
     file_menu = window.menuBar().addMenu("&File")
     for text, slot in (
         ("Export results as &CSV…", results.export_csv),
         ("Export results as &JSON…", results.export_json),
     ):
         file_menu.addAction(text, slot)
+    if lag is not None:
+        trace = file_menu.addAction("Export &trace…", partial(results.export_trace, lag))
+        trace.setToolTip(
+            "The runs in the results as a Chrome trace: open it in ui.perfetto.dev or "
+            "chrome://tracing (a lane per worker, a slice per task, the UI lag as a counter)."
+        )
     file_menu.addSeparator()
     quit_action = QAction("&Quit", window, shortcut=QKeySequence.StandardKey.Quit)
     quit_action.triggered.connect(window.close)

@@ -110,6 +110,11 @@ class LivePlots(pg.GraphicsLayoutWidget):
             "seconds since the run started",
         )
         self.lag_plot.setLogMode(False, True)
+        # Its labels' width set now ("100 ms" is the widest), not grown at the first paint:
+        # grown then, the plots needed 14 px more than the minimum the window gave them.
+        left = self.lag_plot.getAxis("left")
+        widest = QFontMetrics(self.font()).horizontalAdvance("100 ms") + 2
+        left.setStyle(tickTextWidth=widest, autoExpandTextSpace=False)
         self.lag_plot.enableAutoRange(x=True, y=False)
         self.top_ms = TOP_MS
         self.lag_plot.setYRange(math.log10(FLOOR_MS), math.log10(TOP_MS), padding=0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal, Slot
 from PySide6.QtGui import QStandardItem, QStandardItemModel
@@ -25,8 +26,10 @@ from PySide6.QtWidgets import (
 
 from gui.bars import CompareBars
 from gui.export import save_text, to_csv, to_json
+from gui.tracefile import trace_json
 from workers.core import os_reason
 from workers.record import RunRecord
+from workers.stats import Ring
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 
@@ -216,13 +219,26 @@ class ResultsPanel(QSplitter):
     def export_json(self) -> None:
         self._export("JSON", to_json)
 
-    def _export(self, kind: str, render: Callable[[list[RunRecord]], str]) -> None:
+    def export_trace(self, lag: Ring) -> None:
+        """The runs in the table as a Chrome trace, with the probe's ``lag`` samples."""
+        samples = lag.arrays()
+        self._export(
+            "Chrome trace", partial(trace_json, lag=samples), "json", name="unfreeze-trace"
+        )
+
+    def _export(
+        self,
+        kind: str,
+        render: Callable[[list[RunRecord]], str],
+        suffix: str = "",
+        name: str = "unfreeze-results",
+    ) -> None:
         if not self.table.records:
             self.message.emit("No results to export yet.", False)
             return
-        suffix = kind.lower()
+        suffix = suffix or kind.lower()
         path, _ = QFileDialog.getSaveFileName(
-            self, f"Export results as {kind}", f"unfreeze-results.{suffix}", f"{kind} (*.{suffix})"
+            self, f"Export results as {kind}", f"{name}.{suffix}", f"{kind} (*.{suffix})"
         )
         if path:
             error = self.save(path, render)

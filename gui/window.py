@@ -27,6 +27,7 @@ from gui.jobs import FIELDS, job_text
 from gui.layout import (
     RunButtons,
     add_dock,
+    add_timeline,
     banner,
     fit_window,
     job_column,
@@ -116,17 +117,18 @@ class MainWindow(QMainWindow):
         self.results_dock = add_dock(
             self, "Results", self.results_panel, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+        self.timeline, self.timeline_dock = add_timeline(self)
         for view in (self.plots, self.bars):
             view.setMinimumWidth(scene_min_width(view))
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
-        build_file_menu(self, self.results_panel)
+        build_file_menu(self, self.results_panel, self.controller.probe.samples)
         self.run_menu, self.start_action, self.cancel_action, self.compare_action = build_run_menu(
             self
         )
         self.view_menu, self.theme_actions = build_view_menu(
             self,
-            (self.job_dock, self.lessons_dock, self.results_dock),
+            (self.job_dock, self.lessons_dock, self.results_dock, self.timeline_dock),
             self.reset_layout,
             self.theme,
             self.on_theme_action,
@@ -160,6 +162,7 @@ class MainWindow(QMainWindow):
         self.switch.valueChanged.connect(self.on_switch)
         QApplication.styleHints().colorSchemeChanged.connect(self.on_color_scheme)
         self.frames = Frames(self, self.plots, self.progress, self.controller.probe, self.log)
+        self.frames.timeline = self.timeline.view
         self.cpu = self.frames.cpu
 
     @property
@@ -262,12 +265,13 @@ class MainWindow(QMainWindow):
         self.plots.set_theme(background, foreground)
         self.bars.set_theme(background, foreground)
         self.progress.depth.set_theme(background, foreground)
+        self.timeline.view.set_theme(background, foreground)
 
     @Slot()
     def reset_layout(self) -> None:
         """Every dock shown, docked in its first place, at its first size (for this
         window's size: narrower than WIDE_PX, Lessons is a tab beside Results)."""
-        reset_docks(self, self.job_dock, self.lessons_dock, self.results_dock)
+        reset_docks(self, self.job_dock, self.lessons_dock, self.results_dock, self.timeline_dock)
         # Table and bars about 2:1, in proportion: the bars' titles need ~330 px.
         self.results_panel.setSizes([640, 340])
 

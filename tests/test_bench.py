@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import sys
 
+from gui.tracefile import TAIL_S
 from workers.spec import BACKENDS, WORKLOADS
 
 
@@ -29,8 +30,9 @@ def test_quick_bench_writes_a_record_per_combination(tmp_path) -> None:
     pairs = [(r["workload"], r["backend"]) for r in records]
     assert sorted(pairs) == sorted((w, b) for w in WORKLOADS for b in BACKENDS)  # no warm-up
     for r in records:
-        assert r["ok"] is True and r["done"] == r["tasks"] > 0, r
-        per_task = r["items"] * r["size"] if r["workload"] == "queue" else r["tasks"] * r["size"]
+        assert r["ok"] is True and r["done"] == r["task_count"] == len(r["tasks"]) > 0, r
+        queue = r["workload"] == "queue"
+        per_task = r["items"] * r["size"] if queue else r["task_count"] * r["size"]
         assert r["units"] == per_task, r  # every byte of every task (every item), verified
         assert r["wall_s"] >= r["work_s"] > 0 and r["startup_s"] >= 0
         assert abs(r["throughput"] - r["units"] / r["work_s"] / 1e6) <= 0.01 * r["throughput"]
@@ -52,10 +54,10 @@ def test_quick_bench_writes_a_record_per_combination(tmp_path) -> None:
 
 
 def test_repeat_reports_the_median_of_the_repeats(tmp_path) -> None:
-    out = tmp_path / "bench.json"
+    out, trace = tmp_path / "bench.json", tmp_path / "trace.json"
     proc = bench(
         "--workloads", "cpu-native", "--backends", "gui-thread,threading", "--repeat", "3",
-        "--tasks", "2", "--size", "64MB", "--json", str(out), cwd=tmp_path,
+        "--tasks", "2", "--size", "64MB", "--json", str(out), "--trace", str(trace), cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(out.read_text())
@@ -71,6 +73,30 @@ def test_repeat_reports_the_median_of_the_repeats(tmp_path) -> None:
         next(m for m in data["medians"] if m["backend"] == b) for b in ("gui-thread", "threading")
     )
     assert threads["vs_serial"] == round(threads["throughput"] / serial["throughput"], 3)
+    check_trace(json.loads(trace.read_text()), runs)
+
+
+def check_trace(trace: dict, runs: list[dict]) -> None:
+    """The Chrome trace against the records: one process per run, named after it, a
+    lane per worker, a slice per task at its time, the lag counter inside each run."""
+    events = trace["traceEvents"]
+    origin = min(r["started_at"] for r in runs)
+    for pid, r in enumerate(runs, start=1):
+        mine = [e for e in events if e.get("pid") == pid]
+        names = [e["args"]["name"] for e in mine if e["name"] == "process_name"]
+        assert names == [f"run {pid}: {r['workload']} · {r['backend']}"]
+        lanes = {e["tid"]: e["args"]["name"] for e in mine if e["name"] == "thread_name"}
+        assert set(lanes.values()) == {t["worker"] for t in r["tasks"]}
+        slices = sorted((e for e in mine if e["ph"] == "X"), key=lambda e: e["args"]["index"])
+        assert len(slices) == len(r["tasks"]) == r["task_count"]
+        for e, t in zip(slices, r["tasks"], strict=True):
+            assert lanes[e["tid"]] == t["worker"] and e["args"]["cpu_s"] == t["cpu_s"]
+            assert abs(e["ts"] - (r["started_at"] - origin + t["start_s"]) * 1e6) <= 1
+            assert abs(e["dur"] - (t["end_s"] - t["start_s"]) * 1e6) <= 1
+        lag = [e for e in mine if e["ph"] == "C"]
+        assert lag  # the probe's samples during the run (just after it, when it froze)
+        start = (r["started_at"] - origin) * 1e6
+        assert all(start <= e["ts"] <= start + (r["wall_s"] + TAIL_S) * 1e6 + 1 for e in lag)
 
 
 def test_bad_bench_input_is_named_and_nothing_runs(tmp_path) -> None:
@@ -96,3 +122,4 @@ def test_ui_report_measures_the_window_itself(qtbot) -> None:
     # it ticked every 20 ms of the 0.5 s, and its cost is a share of one core.
     assert 15 <= report["lag_watch_ticks"] <= 26
     assert 0 <= report["lag_watch_cpu_percent_of_one_core"] < 100
+    assert 0 < report["timeline_frame_ms_8x2000_median"] <= report["timeline_frame_ms_8x2000_max"]

@@ -82,7 +82,7 @@ def test_events_follow_the_contract(qtbot, backend: str) -> None:
     names = {e.worker for e in events}
     expected = {
         "gui-thread": lambda n: n == {"MainThread"},
-        "asyncio": lambda n: n == {"MainThread"},
+        "asyncio": lambda n: n == {f"MainThread:coroutine-{i}" for i in range(2)},
         "threading": lambda n: all(x.startswith("Worker-") for x in n),
         "thread-pool": lambda n: all(x.startswith("ThreadPoolExecutor-") for x in n),
         "qthread": lambda n: all(x.startswith("QThread-") for x in n),

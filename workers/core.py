@@ -9,13 +9,16 @@ chunk is a cancel point.  Nothing here imports Qt.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
+
+from workers.cputime import Stepped, voluntary_switches
 
 EventKind = Literal["started", "progress", "done", "failed", "cancelled"]
 FINAL_KINDS = frozenset({"done", "failed", "cancelled"})
@@ -55,7 +58,7 @@ class Outcome:
 
 Progress = Callable[[int], None]
 TaskFn = Callable[..., Outcome]
-AsyncTaskFn = Callable[..., Awaitable[Outcome]]
+AsyncTaskFn = Callable[..., Coroutine[Any, Any, Outcome]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +82,17 @@ class Event:
     t: float  # time.perf_counter() where it happened (same clock in children on Linux)
     value: int = 0  # cumulative units for progress/done
     detail: str = ""  # checksum for done, readable message for failed
-    worker: str = ""  # thread or process name
+    worker: str = ""  # thread or process name (asyncio: "thread:coroutine")
     pid: int = 0
     tid: int = 0
     facts: tuple[tuple[str, float], ...] = ()  # for done: the task's measured facts
+    #: On a final event of a task that started: CPU seconds of the worker thread during
+    #: the task (``time.thread_time``, read in the worker; see :mod:`workers.cputime`).
+    cpu_s: float | None = None
+    #: With ``cpu_s``: how often the worker thread gave up its CPU to wait during the
+    #: task (voluntary context switches; None for coroutines, whose thread waits
+    #: between their steps, and off Linux).
+    switches: int | None = None
 
     @property
     def final(self) -> bool:
@@ -106,9 +116,13 @@ def make_event(
     value: int = 0,
     detail: str = "",
     facts: tuple[tuple[str, float], ...] = (),
+    cpu_s: float | None = None,
+    switches: int | None = None,
 ) -> Event:
     name, pid, tid = where()
-    return Event(kind, task, time.perf_counter(), value, detail, name, pid, tid, facts)
+    return Event(
+        kind, task, time.perf_counter(), value, detail, name, pid, tid, facts, cpu_s, switches
+    )
 
 
 def os_reason(exc: OSError) -> str:
@@ -153,15 +167,32 @@ class Reporter:
             self.post(make_event("progress", self.task, done))
 
 
-def _verdict(task: Task, report: Reporter, outcome: Outcome | None, exc: Exception | None) -> Event:
-    """The one final event of a task, from what it returned or raised."""
+def _verdict(
+    task: Task,
+    report: Reporter,
+    outcome: Outcome | None,
+    exc: Exception | None,
+    cpu_s: float,
+    switches: int | None = None,
+) -> Event:
+    """The one final event of a task, from what it returned or raised, with the
+    CPU seconds its worker thread spent on it and how often that thread waited."""
     if exc is None and outcome is not None:
-        return make_event("done", task.index, outcome.units, outcome.check, outcome.facts)
+        done = (outcome.units, outcome.check, outcome.facts)
+        return make_event("done", task.index, *done, cpu_s=cpu_s, switches=switches)
     if isinstance(exc, Cancelled):
-        return make_event("cancelled", task.index, report.last_value)
+        return make_event(
+            "cancelled", task.index, report.last_value, cpu_s=cpu_s, switches=switches
+        )
+    detail = describe(exc or TaskError("no result"))
     return make_event(
-        "failed", task.index, report.last_value, describe(exc or TaskError("no result"))
+        "failed", task.index, report.last_value, detail, cpu_s=cpu_s, switches=switches
     )
+
+
+def _since(start: int | None) -> int | None:
+    now = voluntary_switches()
+    return None if start is None or now is None else now - start
 
 
 def run_task(task: Task, post: Callable[[Event], None], cancel: CancelToken) -> None:
@@ -171,27 +202,43 @@ def run_task(task: Task, post: Callable[[Event], None], cancel: CancelToken) -> 
         return
     post(make_event("started", task.index))
     report = Reporter(task.index, post)
+    cpu0, sw0 = time.thread_time(), voluntary_switches()  # this thread's: the worker's
     try:
         outcome = task.fn(report, cancel, **task.kwargs)
     except Exception as exc:  # a task's failure (or cancel) is data, never a crash
-        post(_verdict(task, report, None, exc))
+        post(_verdict(task, report, None, exc, time.thread_time() - cpu0, _since(sw0)))
     else:
-        post(_verdict(task, report, outcome, None))
+        post(_verdict(task, report, outcome, None, time.thread_time() - cpu0, _since(sw0)))
 
 
 async def run_task_async(task: Task, post: Callable[[Event], None], cancel: CancelToken) -> None:
-    """The coroutine twin of :func:`run_task` for the asyncio back end."""
+    """The coroutine twin of :func:`run_task` for the asyncio back end.
+
+    Its events name the coroutine running it ("MainThread:coroutine-0"): every
+    coroutine shares the loop's thread. Its CPU seconds are those of its own
+    steps (:class:`workers.cputime.Stepped`).
+    """
+    current = asyncio.current_task()
+    lane = f"{threading.current_thread().name}:{current.get_name() if current else '?'}"
+
+    def post_as(event: Event) -> None:
+        post(replace(event, worker=lane))
+
     if cancel.is_set():
-        post(make_event("cancelled", task.index))
+        post_as(make_event("cancelled", task.index))
         return
-    post(make_event("started", task.index))
-    report = Reporter(task.index, post)
+    post_as(make_event("started", task.index))
+    report = Reporter(task.index, post_as)
+    cpu0, sw0, stepped = time.thread_time(), voluntary_switches(), None
     try:
         if task.afn is not None:
-            outcome = await task.afn(report, cancel, **task.kwargs)
+            stepped = Stepped(task.afn(report, cancel, **task.kwargs))
+            outcome = await stepped
         else:  # CPU work has no await points: it blocks the loop, as naive asyncio does
             outcome = task.fn(report, cancel, **task.kwargs)
     except Exception as exc:
-        post(_verdict(task, report, None, exc))
+        cpu = stepped.cpu_s if stepped else time.thread_time() - cpu0
+        post_as(_verdict(task, report, None, exc, cpu, None if stepped else _since(sw0)))
     else:
-        post(_verdict(task, report, outcome, None))
+        cpu = stepped.cpu_s if stepped else time.thread_time() - cpu0
+        post_as(_verdict(task, report, outcome, None, cpu, None if stepped else _since(sw0)))

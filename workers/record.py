@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import os
 import platform
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import numpy as np
 
 from workers.core import Event
 from workers.spec import RunSpec, throughput_unit
@@ -42,6 +46,13 @@ class RunState:
     facts: list[dict[str, float]] = field(default_factory=list)
     #: queue: the depth of the run's queue, sampled once per frame while it runs.
     depth_over_time: Ring = field(default_factory=lambda: Ring(1 << 12))
+    #: The timeline, per task: its worker's lane name (:func:`lane_of`), and the
+    #: perf_counter times it started and ended and its worker's CPU seconds (NaN: not yet).
+    lanes: list[str] = field(default_factory=list)
+    began: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ended: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cpu_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    switches: np.ndarray = field(default_factory=lambda: np.zeros(0))  # NaN: not measured
 
     def __post_init__(self) -> None:
         n = len(self.totals)
@@ -50,6 +61,8 @@ class RunState:
         self.statuses = ["queued"] * n
         self.worker = [""] * n
         self.checks = [""] * n
+        self.lanes = [""] * n
+        self.began, self.ended, self.cpu_s, self.switches = (np.full(n, np.nan) for _ in range(4))
         if not self.switch_intervals:
             self.switch_intervals.append((self.t_start, current_switch_ms()))
 
@@ -64,12 +77,17 @@ class RunState:
             if e.kind == "started":
                 self.statuses[i] = "started"
                 self.worker[i] = e.worker
+                self.lanes[i] = lane_of(e)
+                self.began[i] = e.t
                 if self.t_first is None:
                     self.t_first = e.t
             else:
                 self.done_units[i] = max(self.done_units[i], e.value)
                 if e.final:
                     self.statuses[i] = e.kind
+                    self.ended[i] = e.t
+                    self.cpu_s[i] = math.nan if e.cpu_s is None else e.cpu_s
+                    self.switches[i] = math.nan if e.switches is None else e.switches
                     if e.kind == "failed":
                         self.errors.append(f"task {i}: {e.detail}")
                     elif e.kind == "done":
@@ -93,6 +111,64 @@ class RunState:
     @property
     def finished(self) -> bool:
         return all(s in ("done", "failed", "cancelled") for s in self.statuses)
+
+
+def lane_of(event: Event) -> str:
+    """The worker a task ran on, as the timeline names its lane: the thread's name
+    ("Worker-1_0", "ThreadPoolExecutor-0_1", "QThread-3", "MainThread"), the
+    coroutine's ("MainThread:coroutine-0"), or a worker process's pid ("pid 4242")."""
+    if event.pid and event.pid != os.getpid():
+        return f"pid {event.pid}"
+    return event.worker
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpan:
+    """One task on the timeline: who ran it, when (seconds since the run's start,
+    the clock of the run's other times), the CPU seconds of its worker thread
+    meanwhile and how often that thread gave up its CPU to wait (voluntary context
+    switches; None: not measured, e.g. its worker process died, or a coroutine's)."""
+
+    index: int
+    worker: str
+    start_s: float
+    end_s: float
+    cpu_s: float | None
+    outcome: str  # done / failed / cancelled
+    switches: int | None = None
+
+    @property
+    def switch_rate(self) -> float | None:
+        """Voluntary context switches per second: GIL hand-offs, for pure-Python threads."""
+        wall = self.end_s - self.start_s
+        return None if self.switches is None or wall <= 0 else self.switches / wall
+
+    @property
+    def share(self) -> float | None:
+        """CPU seconds over wall seconds: ~1/N for N pure-Python threads, ~1 for a
+        process on a core of its own, near 0 for a task that waits."""
+        wall = self.end_s - self.start_s
+        return None if self.cpu_s is None or wall <= 0 else self.cpu_s / wall
+
+
+def spans_of(state: RunState) -> tuple[TaskSpan, ...]:
+    """The tasks of ``state`` that started and ended, in index order (a task cancelled
+    while queued never ran: it has no span)."""
+    out = []
+    for i in np.flatnonzero(~np.isnan(state.began) & ~np.isnan(state.ended)).tolist():
+        cpu, switches = float(state.cpu_s[i]), float(state.switches[i])
+        out.append(
+            TaskSpan(
+                index=i,
+                worker=state.lanes[i],
+                start_s=round(float(state.began[i]) - state.t_start, 6),
+                end_s=round(float(state.ended[i]) - state.t_start, 6),
+                cpu_s=None if math.isnan(cpu) else round(cpu, 6),
+                outcome=state.statuses[i],
+                switches=None if math.isnan(switches) else int(switches),
+            )
+        )
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +227,12 @@ class RunRecord:
     #: blocked on a full queue, in all; None for other workloads (or if no producer finished).
     max_depth: int | None = None
     producer_blocked_s: float | None = None
+    #: Each task that ran: worker, start, end, CPU seconds (``tasks`` in the JSON,
+    #: where the count of tasks is ``task_count``).
+    timeline: tuple[TaskSpan, ...] = ()
+    #: ``time.perf_counter()`` at the run's start: lines up the runs of one session on
+    #: one time axis (the trace export); means nothing across sessions.
+    started_at: float = 0.0
 
     @property
     def intervals_ms(self) -> tuple[float, ...]:
@@ -234,10 +316,18 @@ class RunRecord:
             depth=state.spec.depth,
             items=state.spec.items,
             **queue_facts(state.facts),
+            timeline=spans_of(state),
+            started_at=state.t_start,
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field; ``tasks`` is the list of task spans ``{index, worker, start_s,
+        end_s, cpu_s, outcome}`` (names scripts read), the count is ``task_count``."""
+        data = asdict(self)
+        spans = data.pop("timeline")
+        out = {("task_count" if k == "tasks" else k): v for k, v in data.items()}
+        out["tasks"] = spans
+        return out
 
 
 def queue_facts(facts: list[dict[str, float]]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ class AsyncioRun(Run):
                 await asyncio.sleep(0)  # a turn for the others between tasks
 
         self.workers_ = [
-            loop.create_task(worker(), name=f"worker-{i}") for i in range(self.workers)
+            loop.create_task(worker(), name=f"coroutine-{i}") for i in range(self.workers)
         ]
 
     def _close(self, deadline: float) -> None:
