@@ -336,7 +336,7 @@ def ui_report(seconds: float = 3.0) -> dict[str, float]:
     idle = window.controller.probe.stats(t0)
     frames = frame_costs_ms(window.plots, runs=5, points=20_000, frames=20)
     window.timeline_dock.raise_()  # shown at its real size, as when a learner looks at it
-    spin(200)
+    spin(0.2)  # its first paint
     timeline = timeline_costs_ms(window.timeline.view, lanes=8, tasks=2000, frames=20)
     window.close()
     return {
