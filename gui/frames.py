@@ -8,6 +8,7 @@ one redraw per frame. Idle, a slower timer keeps the CPU plot moving.
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from PySide6.QtCore import QObject, QTimer, Slot
@@ -74,11 +75,15 @@ class Frames(QObject):
         self.cpu_timer.timeout.connect(self.on_cpu)
         self.cpu_timer.start()
 
-    def start_run(self, active: Active, label: str) -> None:
-        """``active`` is on screen now, its curve named ``label``."""
+    def start_run(self, active: Active) -> None:
+        """``active`` is on screen now, its curve named by its job (and the switch
+        interval, if not the default)."""
         self.current = active
         self.trace = None  # the first frame adds it, unless threads hold the GIL
-        self.trace_label = label
+        spec, switch_ms = active.spec, sys.getswitchinterval() * 1000
+        self.trace_label = f"{spec.workload} · {spec.backend}" + (
+            f" · switch {switch_ms:g} ms" if abs(switch_ms - 5.0) > 1e-6 else ""
+        )
         if self.timeline is not None:
             self.timeline.show_run(active.state, self.probe.samples)
         self.timer.start(PLOT_MS)

@@ -86,6 +86,15 @@ SIZE_FIELDS = {
     "deadlock": ("&Rounds per worker", "K, the rounds each worker makes: 200k or 200000."),
 }
 
+
+def run_workers(workload: str, backend: str, workers: int, tasks: int) -> int:
+    """The workers a run of the job gets: one on the GUI thread, else at most one per
+    task (a job with no Tasks field has one task per worker: queue, race, deadlock)."""
+    if backend == "gui-thread":
+        return 1
+    return max(1, min(workers, tasks) if "tasks" in FIELDS[workload] else workers)
+
+
 #: Compare all shrinks the job so one serial run lasts about this long (at this
 #: machine's measured speed): six back ends then take ~20 s instead of a minute or more.
 COMPARE_SERIAL_S = 3.0

@@ -13,9 +13,11 @@ from PySide6.QtCore import Slot
 from PySide6.QtGui import QFontDatabase, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy
 
+from gui.jobs import job_text
 from gui.readback import lag_text, speed_text
 from workers.core import Event
 from workers.record import RunRecord
+from workers.spec import RunSpec
 
 LOG_LINES = 5000
 
@@ -28,6 +30,11 @@ def format_event(e: Event, wall_offset: float) -> str:
     if e.detail:
         line += f": {e.detail}"
     return line
+
+
+def started_line(n: int, spec: RunSpec, workers: int) -> str:
+    """The log's first line of run ``n``: what runs where, on how many workers."""
+    return f"── run {n}: {spec.workload} on {spec.backend}, {workers} workers, {job_text(spec)} ──"
 
 
 def finished_line(record: RunRecord) -> str:

@@ -23,7 +23,7 @@ from gui.compare import CompareAll
 from gui.controller import Active, Comparison, RunController
 from gui.controls import JobForm
 from gui.frames import Frames
-from gui.jobs import FIELDS, job_text
+from gui.jobs import run_workers
 from gui.layout import (
     RunButtons,
     add_dock,
@@ -37,7 +37,7 @@ from gui.layout import (
     scene_min_width,
 )
 from gui.lessons import LessonsPanel, compare_lesson, lesson_for, lesson_key
-from gui.log import EventLog, finished_line, format_event
+from gui.log import EventLog, finished_line, format_event, started_line
 from gui.menus import build_file_menu, build_run_menu, build_status, build_view_menu
 from gui.plots import LivePlots, Trace
 from gui.readback import compare_summary, preview, readback
@@ -185,11 +185,8 @@ class MainWindow(QMainWindow):
     def selection(self) -> tuple[str, str, int]:
         """The form's workload, back end and the workers a run of it would get."""
         form = self.form
-        backend = form.backend.currentText()
-        workload = form.workload.currentText()
-        # One task per worker where the job has no Tasks field (queue, race, deadlock).
-        tasks = form.tasks.value() if "tasks" in FIELDS[workload] else form.workers.value()
-        workers = 1 if backend == "gui-thread" else min(form.workers.value(), tasks)
+        workload, backend = form.workload.currentText(), form.backend.currentText()
+        workers = run_workers(workload, backend, form.workers.value(), form.tasks.value())
         return workload, backend, workers
 
     def show_selection(self) -> None:
@@ -291,7 +288,7 @@ class MainWindow(QMainWindow):
         """Every text a run changes, set before its tasks start: once they compete for
         the GIL, each Python call a re-layout or repaint makes waits its turn (a banner
         that moved the plots stalled the GUI thread ~1 s, blamed on the back end)."""
-        workers = 1 if spec.backend == "gui-thread" else max(1, min(spec.workers, spec.tasks))
+        workers = run_workers(spec.workload, spec.backend, spec.workers, spec.tasks)
         self.state_label.setText(f"running {spec.workload} · {spec.backend} ({workers} workers)")
         self.readback.setText(preview(spec.workload, spec.backend, workers, "running"))
         switch_ms = sys.getswitchinterval() * 1000
@@ -305,16 +302,8 @@ class MainWindow(QMainWindow):
     def on_run_started(self, active: Active) -> None:
         spec = active.spec
         self.runs += 1
-        self.frames.start_run(active, self._label(spec))
-        self.pending_log.append(
-            f"── run {self.runs}: {spec.workload} on {spec.backend}, {active.run.workers} workers, "
-            f"{job_text(spec)} ──"
-        )
-
-    def _label(self, spec: RunSpec) -> str:
-        label = f"{spec.workload} · {spec.backend}"
-        switch_ms = sys.getswitchinterval() * 1000
-        return label + (f" · switch {switch_ms:g} ms" if abs(switch_ms - 5.0) > 1e-6 else "")
+        self.frames.start_run(active)
+        self.pending_log.append(started_line(self.runs, spec, active.run.workers))
 
     @Slot(object)
     def on_events(self, events: list[Event]) -> None:

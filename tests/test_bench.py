@@ -112,7 +112,7 @@ def test_bad_bench_input_is_named_and_nothing_runs(tmp_path) -> None:
 
 
 def test_ui_report_measures_the_window_itself(qtbot) -> None:
-    from gui.bench import ui_report
+    from gui.uicost import ui_report
 
     report = ui_report(seconds=0.5)
     assert report["idle_lag_p50_ms"] <= report["idle_lag_p99_ms"] < 50  # an idle window is smooth

@@ -21,7 +21,6 @@ from PySide6.QtCore import QSettings, QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication
 
 from gui.app import make_app
-from gui.bench import frame_costs_ms
 from gui.export import to_csv, to_json
 from gui.frames import STARVED_S, turn_wait_s
 from gui.jobs import COMPARE_SERIAL_S, DEFAULTS, compare_spec, validate
@@ -30,6 +29,7 @@ from gui.readback import compare_summary, freeze_text, preview, readback, second
 from gui.results import COLUMNS
 from gui.series import frozen_spans, rate, span_freezes
 from gui.style import colour_of
+from gui.uicost import frame_costs_ms
 from gui.window import MainWindow
 from tests.helpers import dispose
 from workers.record import RunRecord
