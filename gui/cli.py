@@ -96,7 +96,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", help="workers per run (default: CPU count for CPU work, 8 for I/O)")
     b.add_argument("--tasks", help="tasks per run")
     b.add_argument(
-        "--size", help="bytes per task: 8MB, 512KiB or plain bytes (race, deadlock: K, e.g. 300k)"
+        "--size",
+        help="bytes per task (queue: per item): 8MB, 512KiB or plain bytes; "
+        "race, deadlock: K, e.g. 300k",
     )
     b.add_argument(
         "--latency-ms", dest="latency_ms", help="local server: first-byte latency per connection"
