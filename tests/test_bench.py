@@ -50,7 +50,7 @@ def test_quick_bench_writes_a_record_per_combination(tmp_path) -> None:
     assert len(table) == 2 * len(pairs)  # the runs, then their medians
     queue = [r for r in records if r["workload"] == "queue"]
     assert all(r["max_depth"] <= r["depth"] and r["server_peak_connections"] is None for r in queue)
-    assert all(r["producer_blocked_s"] > 0 for r in queue if r["tasks"] > 1), queue
+    assert all(r["producer_blocked_s"] > 0 for r in queue if r["task_count"] > 1), queue
 
 
 def test_repeat_reports_the_median_of_the_repeats(tmp_path) -> None:
