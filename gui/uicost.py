@@ -31,23 +31,22 @@ def ui_report(seconds: float = 3.0) -> dict[str, float]:
     from gui.window import MainWindow
 
     make_app()
-    watch_share, watch_ticks = lag_watch_cost(spin_for(seconds))
+    watch_share, watch_ticks = lag_watch_cost(seconds)
     settings = QSettings(os.devnull, QSettings.Format.IniFormat)
     window = MainWindow(settings)
     window.resize(1400, 900)
     window.show()
     me = psutil.Process()
 
-    spin = spin_for
-    spin(1.0)  # first paints settle
+    spin_for(1.0)  # first paints settle
     t0, cpu0 = time.perf_counter(), me.cpu_times()
-    spin(seconds)
+    spin_for(seconds)
     cpu1 = me.cpu_times()
     busy = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (time.perf_counter() - t0)
     idle = window.controller.probe.stats(t0)
     frames = frame_costs_ms(window.plots, runs=5, points=20_000, frames=20)
     window.timeline_dock.raise_()  # shown at its real size, as when a learner looks at it
-    spin(0.2)  # its first paint
+    spin_for(0.2)  # its first paint
     timeline = timeline_costs_ms(window.timeline.view, lanes=8, tasks=2000, frames=20)
     window.close()
     return {
