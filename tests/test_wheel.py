@@ -4,12 +4,15 @@ and the pytest plugin its entry point names."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: What a checkout gathers that a clean clone has not.
+LOCAL_ONLY = (".git", ".venv", "build", "*.egg-info", ".*_cache", ".hypothesis", "__pycache__")
 
 #: Another project's tests: nothing names the plugin, the entry point alone loads it.
 USER_TESTS = """
@@ -38,9 +41,13 @@ def test_the_installed_wheel_starts_the_app_with_its_lessons_and_examples(tmp_pa
     # Nothing of the checkout may leak in (a PYTHONPATH to it would make pip see
     # its egg-info and skip the install).
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # Built from a copy without the checkout's build/ folder: setuptools would pack
+    # what an earlier build left there (a renamed lesson shipped twice).
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*LOCAL_ONLY))
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
         check=True, capture_output=True, timeout=300, cwd=tmp_path, env=clean,
     )  # fmt: skip
     (wheel,) = wheels.glob("unfreeze-*.whl")
