@@ -114,7 +114,7 @@ class RunController(QObject):
     _closed = Signal(object)  # Active
     _measured = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, speed: Speed | None = None) -> None:
         super().__init__(parent)
         backends.preload()
         self.probe = Probe(self)
@@ -125,7 +125,7 @@ class RunController(QObject):
         self.closing: Active | None = None
         self.records: list[RunRecord] = []
         self.comparison: Comparison | None = None
-        self.speed = Speed()  # this machine's, per worker: see calibrate() and _record()
+        self.speed = speed or Speed()  # this machine's, per worker: see calibrate() and _record()
         self.calibration_due = False
         self.calibrating = False
         self.stopping = threading.Event()  # set at shutdown: a calibration stops at once

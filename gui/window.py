@@ -45,6 +45,7 @@ from gui.results import ResultsPanel
 from workers.core import Event
 from workers.record import RunRecord
 from workers.spec import RunSpec
+from workers.speed import Speed
 
 #: Wait this long after the window first shows before timing this machine: its first
 #: paints would slow the calibration (they hold the GIL) and be slowed by it.
@@ -53,20 +54,22 @@ CALIBRATE_AFTER_MS = 250
 
 class MainWindow(QMainWindow):
     """The lab. ``settings`` is where the form, switch interval and layout persist;
-    closing the window cancels every run and shuts the controller down."""
+    closing the window cancels every run and shuts the controller down. ``speed``:
+    this machine's speeds if it was timed already in this process (a second window);
+    without it, the window times the machine when first shown."""
 
-    def __init__(self, settings: QSettings) -> None:
+    def __init__(self, settings: QSettings, speed: Speed | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.setWindowTitle("unfreeze — why a Qt window freezes, and how to keep it alive")
-        self.controller = RunController(self)
+        self.controller = RunController(self, speed)
         self.wall_offset = time.time() - time.perf_counter()
         self.runs = 0
         #: The selection (workload, back end, workers) the banner and the lesson were
         #: last set for: a finished run's read-back stays until the selection changes.
         self.banner_for: tuple[str, str, int] | None = None
         self.closed = False
-        self.calibration_asked = False
+        self.calibration_asked = speed is not None
         self.theme = theme_choice(settings)
 
         self._build()

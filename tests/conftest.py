@@ -106,10 +106,22 @@ def hazard_runs(qapp, asyncio_loop):
     return measure()
 
 
+@pytest.fixture(scope="session")
+def machine_speed():
+    """This machine timed once for the session, as a window times it when first shown
+    (~0.3 s, and the 0.25 s it lets the first paints settle): not once per window."""
+    from workers.speed import Speed
+
+    speed = Speed()
+    speed.calibrate()
+    return speed
+
+
 @pytest.fixture
-def window(qtbot, tmp_path):
-    """The app's window, shown, once it has timed this machine (as it does when shown:
-    runs wait for that); closed and destroyed after the test."""
+def window(qtbot, tmp_path, machine_speed):
+    """The app's window, shown, with this machine timed (a copy of the session's
+    timing: what one test's runs teach it stays there); closed and destroyed after."""
+    import copy
     import sys
 
     from PySide6.QtCore import QSettings
@@ -119,9 +131,10 @@ def window(qtbot, tmp_path):
     from tests.helpers import dispose
 
     make_app()
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings, copy.deepcopy(machine_speed))
     win.show()
-    qtbot.waitUntil(lambda: not win.controller.calibration_pending, timeout=20_000)
+    assert not win.controller.calibration_pending
     yield win
     dispose(win)
     sys.setswitchinterval(0.005)
