@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QListWidget, QSplitter, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import QListWidget, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from gui.codeview import CodeView
 from workers.record import RunRecord
@@ -112,14 +111,16 @@ class LessonsPanel(QWidget):
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(True)
         self.example = CodeView()
-        self.split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
-        self.split.addWidget(self.text)
-        self.split.addWidget(self.example)
-        self.split.setSizes([1, 1])
+        # Two tabs, each the panel's whole height: side by side or one above the other,
+        # a lesson and a program were each ~120 px tall in a 1280 x 800 window.
+        self.pages = QTabWidget(documentMode=True)
+        self.pages.addTab(self.text, "Lesson")
+        self.pages.addTab(self.example, "Code to copy")
+        self.pages.setTabToolTip(1, "The selected back end's pattern as a small program to copy")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.titles)
-        layout.addWidget(self.split, 1)
+        layout.addWidget(self.pages, 1)
         self.titles.currentRowChanged.connect(self.show_row)
         self.titles.setCurrentRow(0)
 
@@ -130,14 +131,6 @@ class LessonsPanel(QWidget):
 
     def show_example(self, backend: str) -> None:
         self.example.show_backend(backend)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        """Code beneath the lesson in a tall panel (docked at the side), beside it in a
-        wide, short one (a tab beside Results on a narrow screen)."""
-        super().resizeEvent(event)
-        size = event.size()
-        wide = size.width() > 2 * size.height()
-        self.split.setOrientation(Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical)
 
     def show_lesson(self, key: str) -> None:
         for row, lesson in enumerate(self.lessons):

@@ -175,6 +175,8 @@ def test_every_back_end_has_an_example_a_learner_can_run_with_pyside6_alone() ->
 def test_the_lessons_panel_shows_the_selected_back_ends_example_and_copies_it_exactly(
     qtbot, window
 ) -> None:
+    tabs = window.lessons.pages.tabBar()
+    qtbot.mouseClick(tabs, Qt.MouseButton.LeftButton, pos=tabs.tabRect(1).center())
     for backend in ("qthread", "multiprocessing", "asyncio"):
         window.form.backend.setCurrentText(backend)  # as a learner picks it in the Job panel
         code = window.lessons.example
@@ -222,13 +224,15 @@ def test_the_highlighter_colours_docstrings_across_lines_and_comments(qtbot) -> 
     assert (start, len(lines[row]) - start, comment) in colours(row)
 
 
-def test_the_code_goes_beneath_the_lesson_in_a_tall_panel_and_beside_it_in_a_wide_one(
-    qtbot,
-) -> None:
+def test_the_lesson_and_the_code_are_each_a_whole_tab(qtbot) -> None:
+    """Each gets the panel's height: at 1280 x 800, side by side or stacked, each had ~120 px."""
     panel = LessonsPanel()
     qtbot.addWidget(panel)
+    panel.resize(280, 600)
     panel.show()
-    panel.resize(280, 700)  # docked at the right of a wide window
-    qtbot.waitUntil(lambda: panel.split.orientation() == Qt.Orientation.Vertical, timeout=2000)
-    panel.resize(900, 260)  # a tab beside Results, below 1200 px
-    qtbot.waitUntil(lambda: panel.split.orientation() == Qt.Orientation.Horizontal, timeout=2000)
+    tabs = panel.pages.tabBar()
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Lesson", "Code to copy"]
+    assert panel.text.isVisible() and not panel.example.isVisible()
+    qtbot.mouseClick(tabs, Qt.MouseButton.LeftButton, pos=tabs.tabRect(1).center())
+    assert panel.example.isVisible() and not panel.text.isVisible()
+    assert panel.example.height() > panel.height() - panel.titles.height() - 2 * tabs.height()
