@@ -82,8 +82,8 @@ WORKERS_TIPS = {
 #: The Size field's label and tooltip where it is not bytes per task.
 SIZE_FIELDS = {
     "queue": ("&Item size", "Bytes per item, at most 1 MiB: 64KB, 512KiB or plain bytes."),
-    "race": ("&Deposits per worker", "K, the deposits each worker makes: 300k or 300000."),
-    "deadlock": ("&Rounds per worker", "K, the rounds each worker makes: 200k or 200000."),
+    "race": ("&Deposits", "K, the deposits each worker makes: 300k or 300000."),
+    "deadlock": ("&Rounds", "K, the rounds each worker makes: 200k or 200000."),
 }
 
 

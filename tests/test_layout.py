@@ -25,7 +25,7 @@ from gui.log import LOG_LINES
 from gui.window import MainWindow
 from tests.helpers import dispose
 from tests.test_window import click, job, record
-from workers.spec import BACKENDS
+from workers.spec import ALL_WORKLOADS, BACKENDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -424,3 +424,18 @@ def test_quitting_an_idle_window_is_quick(qtbot, tmp_path) -> None:
     finally:
         dispose(win)
     assert took < 0.5, f"closing an idle window took {took:.2f} s"
+
+
+@pytest.mark.parametrize("workload", ALL_WORKLOADS)
+def test_every_workloads_form_fits_the_job_column_at_1280x800(qtbot, window, workload) -> None:
+    """A label as long as "Deposits per worker" widened the form past the Job dock,
+    which cut off Defaults, Cancel and Compare all on the right."""
+    window.resize(1280, 800)
+    window.reset_layout()
+    window.form.workload.setCurrentText(workload)
+    qtbot.wait(50)  # the dock lays the form out again
+    column = window.job_scroll.widget()
+    assert column.minimumSizeHint().width() <= window.job_scroll.viewport().width(), workload
+    for button in (window.start_button, window.cancel_button, window.compare_button):
+        shown = button.visibleRegion().boundingRect().size()
+        assert shown == button.size(), (workload, button.text(), shown, button.size())

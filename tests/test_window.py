@@ -628,7 +628,7 @@ def test_the_form_shows_only_the_fields_the_workload_has(qtbot) -> None:
         assert set(form.raw()) == {"workload", "backend", "workers", "size"} | fields, workload
         assert not form.workers.isHidden() and not form.size.isHidden()
     assert (
-        form.size_label.text() == "&Rounds per worker" and "one task each" in form.workers.toolTip()
+        form.size_label.text() == "&Rounds" and "one task each" in form.workers.toolTip()
     )
     form.workload.setCurrentText("queue")
     assert form.size_label.text() == "&Item size"
