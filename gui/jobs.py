@@ -150,16 +150,15 @@ def compare_spec(spec: RunSpec, speed: Speed, budget_s: float = COMPARE_SERIAL_S
 def describe_job(spec: RunSpec, speed: Speed) -> str:
     """``8 × 20.0 MB = 160.0 MB, ≈ 6 s serial``: the form's hint line. No number of
     seconds for a CPU workload until this machine's speed is measured."""
+    # On the GUI thread the N "workers" of a hazard are N tasks run one after another.
+    who = f"{spec.workers} {'tasks in turn' if spec.backend == 'gui-thread' else 'workers'}"
     if spec.workload == "race":
         return (
-            f"{spec.workers} workers × {spec.size:,} deposits of 1: the balance should end "
+            f"{who} × {spec.size:,} deposits of 1: the balance should end "
             f"at {spec.workers * spec.size:,}"
         )
     if spec.workload == "deadlock":
-        return (
-            f"{spec.workers} workers × {spec.size:,} transfers around a ring of "
-            f"{spec.workers} locked accounts"
-        )
+        return f"{who} × {spec.size:,} transfers around a ring of {spec.workers} locked accounts"
     if spec.workload == "download" and spec.urls:
         return f"{spec.tasks} downloads of {len(spec.urls)} URL(s), in turn"
     if spec.workload == "queue":

@@ -627,9 +627,7 @@ def test_the_form_shows_only_the_fields_the_workload_has(qtbot) -> None:
         assert shown == fields and labelled <= fields, workload
         assert set(form.raw()) == {"workload", "backend", "workers", "size"} | fields, workload
         assert not form.workers.isHidden() and not form.size.isHidden()
-    assert (
-        form.size_label.text() == "&Rounds" and "one task each" in form.workers.toolTip()
-    )
+    assert form.size_label.text() == "&Rounds" and "one task each" in form.workers.toolTip()
     form.workload.setCurrentText("queue")
     assert form.size_label.text() == "&Item size"
     form.workload.setCurrentText("cpu-python")
@@ -699,3 +697,12 @@ def test_the_cpu_plot_sees_the_core_a_frozen_gui_thread_keeps_busy(qtbot, window
     during = v[(t >= starts[0]) & (t <= starts[0] + record.wall_s)]
     assert len(during) >= record.wall_s / 0.25 / 2, (len(during), record.wall_s)
     assert during.max() >= 70  # one core flat out: the GUI thread's
+
+
+def test_a_hazards_hint_on_the_gui_thread_counts_tasks_in_turn_not_workers(window) -> None:
+    """Workers shows 1 there: "4 workers" beside it would be false."""
+    job(window, "race", "threading", workers=4)
+    assert window.form.hint.text().startswith("4 workers × ")
+    window.form.backend.setCurrentText("gui-thread")
+    assert window.form.workers.value() == 1
+    assert window.form.hint.text().startswith("4 tasks in turn × "), window.form.hint.text()
