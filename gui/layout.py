@@ -175,7 +175,7 @@ def plots_area(readback: QLabel, clear_button: QPushButton, plots: LivePlots) ->
     box = QVBoxLayout(center)
     box.setContentsMargins(4, 4, 4, 0)
     top = QHBoxLayout()
-    top.addWidget(readback, 1)
+    top.addWidget(banner_box(readback), 1)
     top.addWidget(clear_button, 0, Qt.AlignmentFlag.AlignTop)
     box.addLayout(top)
     legend = QHBoxLayout()
@@ -225,16 +225,27 @@ class RunButtons(QHBoxLayout):
 def banner() -> QLabel:
     """The sentence above the plots: what the selected job will do, or what a run did.
 
-    Its height is fixed (four lines of bold text): a new text must never move the
-    plots, whose re-layout and repaint run in Python (~1 s under GIL contention).
+    Its box has a fixed height (four lines of bold text): a new text must never move
+    the plots, whose re-layout and repaint run in Python (~1 s under GIL contention).
+    A longer read-back scrolls in the box from its first line (``plots_area``)
+    instead of being cut at both ends.
     """
     label = QLabel(wordWrap=True, objectName="readback")
     label.setStyleSheet(
         "#readback { font-weight: bold; padding: 6px 10px; "
         "border-left: 4px solid palette(highlight); background: palette(alternate-base); }"
     )
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return label
+
+
+def banner_box(label: QLabel) -> QScrollArea:
+    """``label`` in a box four bold lines high that scrolls when the text is longer."""
+    box = QScrollArea(frameShape=QFrame.Shape.NoFrame, widgetResizable=True)
+    box.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    box.setWidget(label)
     bold = QFont(label.font())
     bold.setBold(True)
-    label.setFixedHeight(4 * QFontMetrics(bold).lineSpacing() + 14)
-    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    return label
+    box.setFixedHeight(4 * QFontMetrics(bold).lineSpacing() + 14)
+    label.setMinimumHeight(box.height())  # a short text fills the box, as its background
+    return box

@@ -68,7 +68,7 @@ COLUMNS = [
     Column("workers", lambda r: r.workers),
     Column("wall s", lambda r: r.wall_s, lambda v: f"{v:.2f}", "Start to the last task's end."),
     Column("start s", lambda r: r.startup_s, lambda v: f"{v:.2f}", "Start to the first task's start (pool start-up)."),
-    Column("MB/s", lambda r: r.throughput, lambda v: f"{v:,.1f}", "Bytes done over work time; (partial) if not every task was done.", partial=True),
+    Column("throughput", lambda r: r.throughput, lambda v: f"{v:,.1f}", "Work done over work time, in its unit (MB/s; deposits or rounds a second in the hazards lab); (partial) if not every task was done.", partial=True),
     Column("lag p50", lambda r: r.lag_ms["p50"], _ms, "UI lag, ms: half the probe samples were later than this."),
     Column("p95", lambda r: r.lag_ms["p95"], _ms, "UI lag, ms: 1 sample in 20 was later."),
     Column("p99", lambda r: r.lag_ms["p99"], _ms, "UI lag, ms: 1 sample in 100 was later."),
@@ -101,7 +101,7 @@ class ResultsModel(QStandardItemModel):
         for column in COLUMNS:
             value = column.value(record)
             text, tips = column.text(value), list(record.errors)
-            if column.partial and record.unit != "MB/s":  # the hazards lab counts, not bytes
+            if column.partial:  # MB/s, or what the hazards lab counts a second
                 text += f" {record.unit}"
             if column.partial and record.partial:
                 text += " (partial)"

@@ -439,3 +439,25 @@ def test_every_workloads_form_fits_the_job_column_at_1280x800(qtbot, window, wor
     for button in (window.start_button, window.cancel_button, window.compare_button):
         shown = button.visibleRegion().boundingRect().size()
         assert shown == button.size(), (workload, button.text(), shown, button.size())
+
+
+def test_a_long_read_back_scrolls_in_its_box_from_the_first_line_and_never_moves_the_plots(
+    qtbot, window
+) -> None:
+    """A race's read-back is six lines: in a label four lines high it was cut at the top
+    and the bottom. Its box keeps its height (the plots never move) and scrolls."""
+    window.resize(1280, 800)
+    qtbot.wait(50)
+    plots_at = window.plots.geometry()
+    box = window.readback.parentWidget().parentWidget()  # the scroll area's viewport's parent
+    height = box.height()
+    words = "lost 345,165 of 1,200,000 deposits (the balance ended at 854,835); " * 6
+    window.readback.setText(words.strip())
+    qtbot.wait(50)
+    bar = box.verticalScrollBar()
+    assert box.height() == height and window.plots.geometry() == plots_at
+    assert bar.maximum() > 0 and bar.value() == 0  # more than fits; its first line shown
+    assert window.readback.height() > height
+    window.readback.setText("Start runs pure-Python work on 2 threads.")
+    qtbot.wait(50)
+    assert bar.maximum() == 0 and window.plots.geometry() == plots_at

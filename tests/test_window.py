@@ -74,18 +74,18 @@ def test_start_on_each_backend_gives_a_row_with_the_runs_numbers(qtbot, window, 
     qtbot.waitUntil(lambda: len(window.results.records) == 1, timeout=2000)
     assert record.ok and record.done == 3 and record.backend == backend
     assert window.results.records == [record]
-    row = {c: window.results.cell(0, c) for c in ("workload", "back end", "workers", "MB/s")}
+    row = {c: window.results.cell(0, c) for c in ("workload", "back end", "workers", "throughput")}
     assert row == {
         "workload": "cpu-native",
         "back end": backend,
         "workers": record.workers,
-        "MB/s": record.throughput,
+        "throughput": record.throughput,
     }
     assert window.results.cell(0, "p99") == record.lag_ms["p99"]
     assert window.results.cell(0, "wall s") == record.wall_s
     assert window.results.cell(0, "verified") == "yes"
     assert window.results.cell(0, "outcome") == "done"
-    assert "(partial)" not in window.results.cell_text(0, "MB/s")
+    assert "(partial)" not in window.results.cell_text(0, "throughput")
     assert "UI lag p99" in window.readback.text() and "C code" in window.readback.text()
     log = window.log.toPlainText()
     assert "#2   done" in log
@@ -186,8 +186,8 @@ def test_cancel_mid_run_stops_within_a_second(qtbot, window, tmp_path) -> None:
     # How it ended and whether it verified are two columns; its MB/s is marked partial.
     assert window.results.cell(0, "outcome") == record.outcome == "cancelled"
     assert window.results.cell(0, "verified") == "no"
-    assert window.results.cell_text(0, "MB/s") == f"{record.throughput:,.1f} (partial)"
-    assert window.results.cell_tip(0, "MB/s").startswith("Partial: the run cancelled with ")
+    assert window.results.cell_text(0, "throughput") == f"{record.throughput:,.1f} MB/s (partial)"
+    assert window.results.cell_tip(0, "throughput").startswith("Partial: the run cancelled with ")
     said = window.readback.text()
     assert f"cancelled with {record.done} of {record.tasks} tasks done" in said
     assert f"{record.throughput:,.1f} MB/s (partial)" in said and "×" not in said
@@ -434,11 +434,11 @@ def _workers() -> list[psutil.Process]:
 def test_results_sort_by_number_and_export_to_csv_and_json(qtbot, window, tmp_path) -> None:
     for mbps in (9.5, 10.2, 100.0):
         window.results.add(record("thread-pool", mbps, 1.0))
-    column = [c.name for c in COLUMNS].index("MB/s")
+    column = [c.name for c in COLUMNS].index("throughput")
     window.results.sortByColumn(column, Qt.SortOrder.DescendingOrder)
-    assert [window.results.cell(r, "MB/s") for r in range(3)] == [100.0, 10.2, 9.5]
+    assert [window.results.cell(r, "throughput") for r in range(3)] == [100.0, 10.2, 9.5]
     window.results.sortByColumn(column, Qt.SortOrder.AscendingOrder)
-    assert [window.results.cell(r, "MB/s") for r in range(3)] == [9.5, 10.2, 100.0]
+    assert [window.results.cell(r, "throughput") for r in range(3)] == [9.5, 10.2, 100.0]
 
     panel = window.results_panel
     assert panel.save(str(tmp_path / "r.csv"), to_csv) == ""
