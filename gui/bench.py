@@ -165,7 +165,8 @@ def header(unit: str) -> str:
     """The columns of :func:`row`, the throughput's named by its ``unit``."""
     return (
         f"{'workload':<11} {'backend':<16} {'rep':>3} {'wrk':>3} {'tasks':>5} {'ok':>3} {'wall s':>7} "
-        f"{'start s':>7} {unit:>12} {'lag p50':>8} {'p95':>7} {'p99':>7} {'max':>7}"
+        f"{'start s':>7} {unit:>12} {'lag p50':>8} {'p95':>7} {'p99':>7} {'max':>7} "
+        f"{'thr':>5} {'rss MB':>7}"
     )
 
 
@@ -174,8 +175,18 @@ def row(r: RunRecord, rep: int | None = None) -> str:
     return (
         f"{r.workload:<11} {r.backend:<16} {'' if rep is None else rep + 1:>3} {r.workers:>3} {r.tasks:>5} {'yes' if r.ok else 'NO':>3} "
         f"{r.wall_s:>7.2f} {r.startup_s:>7.2f} {r.throughput:>12.1f} {lag['p50']:>8.1f} "
-        f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f}{hazards(r)}"
+        f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f} {cost(r)}{hazards(r)}"
     )
+
+
+def cost(r: RunRecord) -> str:
+    """Peak threads (app + worker processes) and peak memory: the app's, and with
+    worker processes the total of app and workers."""
+    threads = "" if r.peak_threads is None else str(r.peak_threads)
+    rss = "" if r.peak_rss_mb is None else f"{r.peak_rss_mb:.0f}"
+    if r.worker_rss_mb and r.total_rss_mb is not None:
+        rss += f" ({r.total_rss_mb:.0f} with {len(r.worker_rss_mb)} workers)"
+    return f"{threads:>5} {rss:>7}"
 
 
 def guards_for(workloads: list[str], text: str) -> dict[str, list[str]]:

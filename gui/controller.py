@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from gui.probe import Probe
-from workers import backends, workloads
+from workers import backends, limits, workloads
 from workers.backends.base import Run
+from workers.footprint import FootprintSampler
 from workers.record import RunRecord, RunState, current_switch_ms
 from workers.spec import BACKENDS, RunSpec, check_folder
 from workers.speed import Speed
@@ -55,6 +56,9 @@ class Active:
     temp_dir: str | None = None
     settle_until: float | None = None
     server_peak: int | None = None  # downloads from the local server: its count, at the end
+    #: Peak threads and memory while it runs (a thread of its own), then its figures.
+    footprint: FootprintSampler | None = None
+    cost: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -213,6 +217,8 @@ class RunController(QObject):
         for active in (self.active, self.closing):
             if active is not None:
                 active.run.close(max(0.1, deadline - time.perf_counter()))
+                if active.footprint is not None:
+                    active.footprint.stop()
         self.active = self.closing = None
         self.housekeeping.shutdown(wait=False, cancel_futures=True)
         wait(self.chores, timeout=max(0.0, deadline - time.perf_counter()))
@@ -254,6 +260,8 @@ class RunController(QObject):
             elif folder is not None and spec.io_bound:
                 check_folder(folder)  # it may have gone since the form checked it
                 disk.sweep_stale(folder)  # temp files of writers killed earlier
+            if spec.io_bound:  # a socket or a file per worker, all open at once
+                limits.for_connections(spec.workers)
             if spec.workload == "download" and not spec.urls:
                 base_url = self._server_url()
                 with self.server_lock:  # the peak it reports at the end is this run's
@@ -342,7 +350,9 @@ class RunController(QObject):
         state = RunState(spec, [t.total for t in tasks], time.perf_counter())
         run = backends.start(spec.backend, tasks, spec.workers)
         state.t_start = run.started_at
-        return Active(spec, run, state, prepared.temp_dir)
+        footprint = FootprintSampler(run.worker_processes)
+        footprint.start()
+        return Active(spec, run, state, prepared.temp_dir, footprint=footprint)
 
     # -- run (GUI thread, once per frame) ----------------------------------
     @Slot()
@@ -372,6 +382,8 @@ class RunController(QObject):
     # -- close (housekeeping thread), then record ---------------------------
     def _close(self, active: Active) -> None:
         try:
+            if active.footprint is not None:  # its peaks are the run's: stop before the close
+                active.cost = active.footprint.stop()
             active.run.close()  # at once if it was closed on the GUI thread already
             if active.temp_dir:
                 shutil.rmtree(active.temp_dir, ignore_errors=True)
@@ -400,7 +412,13 @@ class RunController(QObject):
         active.state.hazard = workloads.readout(active.spec.workload, active.run.shared)
         lag = self.probe.stats(active.state.t_start, now)
         record = RunRecord.of(
-            active.state, active.run.workers, lag, self.probe.samples, now, active.server_peak
+            active.state,
+            active.run.workers,
+            lag,
+            self.probe.samples,
+            now,
+            active.server_peak,
+            active.cost,
         )
         self.records.append(record)
         self.speed.learn(record)  # a gui-thread run is the best measure of serial speed

@@ -46,9 +46,9 @@ from workers.spec import (
     MAX_DEPTH,
     MAX_ITEMS,
     MAX_LATENCY_MS,
+    MAX_MANY_WORKERS,
     MAX_RATE_MBPS,
     MAX_TASKS,
-    MAX_WORKERS,
     RunSpec,
     SpecError,
     check_folder,
@@ -86,7 +86,7 @@ class JobForm(QWidget):
             self.backend.setItemData(i, DESCRIPTIONS[name], Qt.ItemDataRole.ToolTipRole)
         # Minimum 0, not 1: a 0 typed in is refused with a message by the field (validate),
         # where a minimum of 1 would silently put the old value back on leaving it.
-        self.workers = QSpinBox(minimum=0, maximum=MAX_WORKERS)
+        self.workers = QSpinBox(minimum=0, maximum=MAX_MANY_WORKERS)
         self.workers_wanted = 1  # the user's value, kept while gui-thread shows 1
         self.tasks = QSpinBox(minimum=0, maximum=MAX_TASKS)
         self.size = QLineEdit(placeholderText="e.g. 8MB, 512KiB, 1000", maxLength=40)
@@ -102,7 +102,7 @@ class JobForm(QWidget):
         self.folder.editingFinished.connect(self.check_folder)
         self.fsync = QCheckBox("fsync each file")
         self.guard = QComboBox()
-        self.limit = QSpinBox(minimum=0, maximum=MAX_WORKERS)
+        self.limit = QSpinBox(minimum=0, maximum=MAX_MANY_WORKERS)
         self.limit.setSpecialValueText("no limit")
         self.depth = QSpinBox(minimum=0, maximum=MAX_DEPTH)
         self.items = QSpinBox(minimum=0, maximum=MAX_ITEMS)
@@ -323,7 +323,7 @@ class JobForm(QWidget):
             if self.workers.isEnabled():
                 self.workers.setValue(workers)
             else:  # gui-thread: it shows 1, and this comes back with another back end
-                self.workers_wanted = max(1, min(workers, MAX_WORKERS))
+                self.workers_wanted = max(1, min(workers, MAX_MANY_WORKERS))
             self.tasks.setValue(int(values["tasks"]))  # type: ignore[call-overload]
             self.latency.setValue(float(values["latency_ms"]))  # type: ignore[arg-type]
             self.rate.setValue(float(values["rate_mbps"]))  # type: ignore[arg-type]

@@ -25,11 +25,23 @@ def block(seed: int) -> bytes:
     return random.Random(seed).randbytes(BLOCK)  # noqa: S311
 
 
+@lru_cache(maxsize=16)
+def head(seed: int, size: int) -> bytes:
+    """The first ``size`` bytes of ``block(seed)``, made without the rest of the MiB.
+
+    ``randbytes`` draws 32-bit words in order, so a draw of whole words is a prefix
+    of the longer one. A 64 KB file thus costs ~0.1 ms to make, not the 2 ms of a
+    whole block: 1 000 small downloads of as many names were the server's main cost.
+    """
+    words = -(-size // 4) * 4
+    return random.Random(seed).randbytes(words)[:size]  # noqa: S311
+
+
 def chunks(seed: int, size: int, chunk: int = BLOCK) -> Iterator[memoryview]:
     """The file's bytes, ``chunk`` at a time (zero-copy views of the block)."""
     if chunk <= 0 or chunk > BLOCK:
         raise ValueError("chunk must be in 1..BLOCK")
-    view = memoryview(block(seed))
+    view = memoryview(block(seed) if size >= BLOCK else head(seed, size))
     offset = 0
     while offset < size:
         start = offset % BLOCK

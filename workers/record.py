@@ -6,11 +6,13 @@ import math
 import os
 import platform
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from workers import limits
 from workers.core import Event
 from workers.spec import RunSpec, throughput_unit
 from workers.stats import LagStats, Ring
@@ -233,6 +235,16 @@ class RunRecord:
     #: ``time.perf_counter()`` at the run's start: lines up the runs of one session on
     #: one time axis (the trace export); means nothing across sessions.
     started_at: float = 0.0
+    #: What the run cost, sampled at 10 Hz on a thread of its own (``workers.footprint``):
+    #: the most threads at once, of the app and of its worker processes if any; the
+    #: app's peak resident memory (MB); each worker process's peak; app and workers
+    #: at once, at the peak. None (or empty) where not measured.
+    peak_threads: int | None = None
+    peak_rss_mb: float | None = None
+    worker_rss_mb: tuple[float, ...] = ()
+    total_rss_mb: float | None = None
+    #: The soft limit on open files during the run (raised for many connections).
+    open_files_limit: int | None = None
 
     @property
     def intervals_ms(self) -> tuple[float, ...]:
@@ -272,10 +284,12 @@ class RunRecord:
         samples: Ring | None = None,
         t1: float | None = None,
         server_peak: int | None = None,
+        footprint: Mapping[str, Any] | None = None,
     ) -> RunRecord:
         """The record of ``state``; with the probe's ``samples`` up to ``t1`` (the end
         of ``lag``'s window), its lag split at each change of the switch interval;
-        ``server_peak``: what the local server counted, for a download from it."""
+        ``server_peak``: what the local server counted, for a download from it;
+        ``footprint``: the cost fields (``peak_threads`` ...), as the sampler gave them."""
         end = state.t_end if state.t_end is not None else state.t_start
         first = state.t_first if state.t_first is not None else end
         work_s = max(end - first, 1e-9)
@@ -318,6 +332,8 @@ class RunRecord:
             **queue_facts(state.facts),
             timeline=spans_of(state),
             started_at=state.t_start,
+            open_files_limit=limits.open_files_limit(),
+            **(footprint or {}),
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -47,7 +47,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from workers import content, procs
+from workers import content, limits, procs
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
@@ -58,6 +58,13 @@ STALL_S = 60.0
 PACE_CHUNK = 64 << 10  # a capped stream is written 64 KiB at a time, each on schedule
 #: Hashing 64 MiB before answering takes ~40 ms here; bigger files go chunked.
 HASH_FIRST_MAX = 64 << 20
+#: Connections the kernel holds while the server accepts them one by one (``listen``'s
+#: backlog; Linux caps it at ``net.core.somaxconn``, 4 096 by default). socketserver's 5
+#: dropped the SYNs of an 8-worker burst, and 128 those of 1 000 workers: a dropped SYN
+#: is retried after 1 s (then 3, 7 s), which reads as a slow back end, and an overflowing
+#: queue reset a connection. Each accepted connection gets a thread of its own (a
+#: ThreadingHTTPServer): 1 000 at once are 1 000 threads in this process, none in the app's.
+BACKLOG = 4096
 
 
 def local_url(
@@ -223,11 +230,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stalled connection must not hold the process at exit
-    # socketserver's default backlog of 5 drops the SYNs of an 8-worker burst;
-    # the kernel retries them after 1 s, which looked like a slow back end.
-    request_queue_size = 128
 
-    def __init__(self, test_harness: bool, max_size: int, counts: Any) -> None:
+    def __init__(self, test_harness: bool, max_size: int, counts: Any, backlog: int) -> None:
+        self.request_queue_size = backlog  # read by server_activate(), in __init__
         super().__init__(("127.0.0.1", 0), _Handler)
         self.test_harness, self.max_size = test_harness, max_size
         self.counts = counts  # shared with the app: [files being served now, peak]
@@ -282,11 +287,14 @@ class _Server(ThreadingHTTPServer):
             print(f"unfreeze server: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
-def _serve_forever(conn: Connection, test_harness: bool, max_size: int, counts: Any) -> None:
+def _serve_forever(
+    conn: Connection, test_harness: bool, max_size: int, counts: Any, backlog: int
+) -> None:
     """The server process: die with the app, report the port, serve."""
     procs.die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the app's to handle
-    server = _Server(test_harness, max_size, counts)
+    limits.raise_open_files()  # a socket per connection: 5 000 of them pass 1 024
+    server = _Server(test_harness, max_size, counts, backlog)
     conn.send(server.server_address[1])
     conn.close()
     server.serve_forever(poll_interval=0.5)
@@ -297,11 +305,14 @@ class LocalServer:
 
     ``test_harness=True`` turns on the faults and redirects tests ask for
     (see the module's docstring); ``max_size``
-    is the largest file it agrees to serve.
+    is the largest file it agrees to serve; ``backlog``, how many connections
+    may wait to be accepted (see :data:`BACKLOG`).
     """
 
-    def __init__(self, *, test_harness: bool = False, max_size: int = MAX_SIZE) -> None:
-        self.test_harness, self.max_size = test_harness, max_size
+    def __init__(
+        self, *, test_harness: bool = False, max_size: int = MAX_SIZE, backlog: int = BACKLOG
+    ) -> None:
+        self.test_harness, self.max_size, self.backlog = test_harness, max_size, backlog
         self.process: Any = None  # a multiprocessing SpawnProcess while running
         self.port = 0
         #: Files being served now, and the most at once since the last reset (shared memory).
@@ -319,7 +330,7 @@ class LocalServer:
         parent, child = ctx.Pipe(duplex=False)
         self.process = ctx.Process(
             target=_serve_forever,
-            args=(child, self.test_harness, self.max_size, self.counts),
+            args=(child, self.test_harness, self.max_size, self.counts, self.backlog),
             name="unfreeze-server",
             daemon=True,
         )

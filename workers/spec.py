@@ -31,7 +31,13 @@ GUARDS: dict[str, tuple[str, ...]] = {"race": ("none", "lock"), "deadlock": ("no
 K_UNITS = {"race": "deposits", "deadlock": "rounds"}
 MAX_K = 100_000_000
 
-MAX_WORKERS = 64
+MAX_WORKERS = 64  # for a back end not named in MANY_WORKERS_BACKENDS
+#: Back ends whose workers cost a thread's stack or a coroutine's frame, not a
+#: process: they may have up to MAX_MANY_WORKERS (asyncio at scale: 1 000 connections
+#: and more). Processes stay at MAX_WORKERS: each is an interpreter of ~30 MB and a
+#: spawn of 0.1-0.3 s, and 64 of them already outnumber this machine's cores 32 to 1.
+MANY_WORKERS_BACKENDS = frozenset({"threading", "thread-pool", "asyncio"})
+MAX_MANY_WORKERS = 10_000
 MAX_TASKS = 10_000
 MAX_SIZE = 16 << 30  # per task
 MAX_LATENCY_MS = 60_000.0
@@ -105,6 +111,26 @@ def queue_roles(backend: str, workers: int) -> int:
     run at once, or a producer waits for ever on a full queue), and on the GUI thread,
     which has one, a single task that produces and consumes in turn."""
     return 1 if backend == "gui-thread" else workers
+
+
+def max_workers(backend: str) -> int:
+    """The most workers ``backend`` may have."""
+    return MAX_MANY_WORKERS if backend in MANY_WORKERS_BACKENDS else MAX_WORKERS
+
+
+def check_workers(workers: object, backend: str) -> int:
+    """``workers`` as a whole number from 1 to :func:`max_workers` of ``backend``;
+    over it, a message naming the field, the back end's bound and where more fit."""
+    n = int(_number(workers, "workers", 1, MAX_MANY_WORKERS, integer=True))
+    top = max_workers(backend)
+    if n > top:
+        many = ", ".join(b for b in BACKENDS if b in MANY_WORKERS_BACKENDS)
+        raise SpecError(
+            "workers",
+            f"{backend} takes at most {top} workers ({n} given); "
+            f"{many} take up to {MAX_MANY_WORKERS}",
+        )
+    return n
 
 
 def parse_size(text: object, name: str = "size") -> int:
@@ -249,7 +275,7 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
     tasks_raw = raw.get("tasks")
     limit, depth, items = _limit_depth_items(raw, workload)
     if workload == "queue":
-        tasks = queue_roles(backend, int(_number(workers, "workers", 1, MAX_WORKERS, integer=True)))
+        tasks = queue_roles(backend, check_workers(workers, backend))
     elif tasks_raw in (None, ""):
         tasks = len(urls) or int(job["tasks"])  # type: ignore[call-overload]
     else:
@@ -267,7 +293,7 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
     return RunSpec(
         workload=workload,
         backend=backend,
-        workers=int(_number(workers, "workers", 1, MAX_WORKERS, integer=True)),
+        workers=check_workers(workers, backend),
         tasks=tasks,
         size=item_size,
         latency_ms=_number(
@@ -307,7 +333,7 @@ def check_guard(workload: str, guard: object) -> str:
 
 def hazard_spec(workload: str, backend: str, workers: object, k: object, guard: str) -> RunSpec:
     """A race or deadlock job: N workers (one task each), K deposits or rounds per worker."""
-    n = int(_number(workers, "workers", 1, MAX_WORKERS, integer=True))
+    n = check_workers(workers, backend)
     if workload == "deadlock" and n < 2:
         raise SpecError(
             "workers", "deadlock needs N of at least 2 workers: it takes two to wait for each other"
@@ -331,7 +357,7 @@ def _limit_depth_items(raw: Mapping[str, object], workload: str) -> tuple[int, i
     """``limit`` (downloads only; 0 or empty: none), ``depth`` and ``items`` (queue only)."""
     limit_raw = raw.get("limit")
     limit = (
-        0 if limit_raw in (None, "") else _number(limit_raw, "limit", 0, MAX_WORKERS, integer=True)
+        0 if limit_raw in (None, "") else _number(limit_raw, "limit", 0, MAX_MANY_WORKERS, integer=True)
     )
     if limit and workload != "download":
         raise SpecError("limit", "a connection limit applies to the download workload only")

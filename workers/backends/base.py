@@ -94,6 +94,11 @@ class Run:
     def finished(self) -> bool:
         return len(self.verdicts) == len(self.tasks)
 
+    def worker_processes(self) -> list[int]:
+        """Pids of the run's worker processes that are up so far, read from any thread
+        (what a run costs counts them): none where the work runs in this process."""
+        return []
+
     def cancel(self) -> None:
         """Queued tasks never start; running ones stop at their next chunk."""
         self.cancel_token.set()

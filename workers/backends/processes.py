@@ -226,6 +226,9 @@ class ProcessRun(Run):
         self._collect()
         return self.worker_pids.pids()
 
+    def worker_processes(self) -> list[int]:
+        return self.worker_pids.pids()  # no _collect: that is the GUI thread's
+
     def _close(self, deadline: float) -> None:
         self.launcher.stop()
         grace = deadline
