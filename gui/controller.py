@@ -348,10 +348,16 @@ class RunController(QObject):
         spec = prepared.spec
         tasks = workloads.make_tasks(spec, base_url=prepared.base_url, folder=prepared.folder)
         state = RunState(spec, [t.total for t in tasks], time.perf_counter())
-        run = backends.start(spec.backend, tasks, spec.workers)
-        state.t_start = run.started_at
-        footprint = FootprintSampler(run.worker_processes)
+        # Sampling starts first: starting 1 000 threads takes ~1 s, and they are the run's.
+        footprint = FootprintSampler()
         footprint.start()
+        try:
+            run = backends.start(spec.backend, tasks, spec.workers)
+        except BaseException:
+            footprint.stop()
+            raise
+        footprint.pids = run.worker_processes
+        state.t_start = run.started_at
         return Active(spec, run, state, prepared.temp_dir, footprint=footprint)
 
     # -- run (GUI thread, once per frame) ----------------------------------

@@ -17,6 +17,7 @@ from workers.spec import (
     SpecError,
     check_folder,
     default_workers,
+    max_workers,
     parse_size,
     parse_spec,
     queue_roles,
@@ -53,7 +54,7 @@ GOOD = {"workload": "cpu-python", "backend": "threading"}
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("workers", 0), ("workers", -3), ("workers", 65), ("workers", "1.5"), ("workers", math.nan),
+        ("workers", 0), ("workers", -3), ("workers", 10_001), ("workers", "1.5"), ("workers", math.nan),
         ("tasks", 0), ("tasks", 10_001), ("tasks", "many"), ("tasks", math.inf),
         ("size", "12XB"), ("latency_ms", -1), ("latency_ms", math.nan), ("latency_ms", 60_001),
         ("rate_mbps", -0.5), ("rate_mbps", math.inf), ("rate_mbps", "9" * 5000),
@@ -121,7 +122,7 @@ def test_any_input_is_refused_by_name_or_taken_as_typed(field: str, value: objec
         return
     assert getattr(spec, field) == as_typed(field, value)
     assert (spec.workload, spec.backend) == (GOOD["workload"], GOOD["backend"])
-    assert 1 <= spec.workers <= 64 and 1 <= spec.tasks <= 10_000
+    assert 1 <= spec.workers <= max_workers(spec.backend) and 1 <= spec.tasks <= 10_000
     assert 0 <= spec.size <= MAX_SIZE
     assert math.isfinite(spec.latency_ms) and math.isfinite(spec.rate_mbps)
 

@@ -357,7 +357,9 @@ def _limit_depth_items(raw: Mapping[str, object], workload: str) -> tuple[int, i
     """``limit`` (downloads only; 0 or empty: none), ``depth`` and ``items`` (queue only)."""
     limit_raw = raw.get("limit")
     limit = (
-        0 if limit_raw in (None, "") else _number(limit_raw, "limit", 0, MAX_MANY_WORKERS, integer=True)
+        0
+        if limit_raw in (None, "")
+        else _number(limit_raw, "limit", 0, MAX_MANY_WORKERS, integer=True)
     )
     if limit and workload != "download":
         raise SpecError("limit", "a connection limit applies to the download workload only")
