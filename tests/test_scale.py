@@ -39,8 +39,6 @@ def test_300_connections_overlap_on_300_threads_and_on_one_thread_with_asyncio(q
     assert threads.peak_threads is not None and threads.peak_threads >= N
     # asyncio: the app's own few threads (probe, housekeeping, sampler, Qt's), no more.
     assert coroutines.peak_threads is not None and coroutines.peak_threads < 40
-    # Each open connection holds a receive buffer: 300 at once show in the memory.
-    assert coroutines.peak_rss_mb > N * 0.5  # type: ignore[operator]
 
 
 def test_worker_processes_count_in_threads_and_memory(qtbot) -> None:
