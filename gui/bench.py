@@ -141,8 +141,16 @@ def medians(result: BenchResult) -> list[dict[str, object]]:
                 "unit": rs[0].unit,
                 "throughput": round(statistics.median(r.throughput for r in rs), 3),
                 "lag_p99_ms": round(statistics.median(r.lag_ms["p99"] for r in rs), 3),
+                "startup_s": round(statistics.median(r.startup_s for r in rs), 4),
             }
         )
+        threads = [r.peak_threads for r in rs if r.peak_threads is not None]
+        rss = [r.peak_rss_mb for r in rs if r.peak_rss_mb is not None]
+        if threads and rss:  # what it cost: peak threads and the app's peak memory
+            out[-1] |= {
+                "peak_threads": statistics.median(threads),
+                "peak_rss_mb": statistics.median(rss),
+            }
         lost = [r.lost for r in rs if r.lost is not None]
         if lost:  # the hazards lab: how many runs lost updates, and how many
             out[-1] |= {
