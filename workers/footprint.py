@@ -2,17 +2,17 @@
 
 The pattern of ``gui.cpu.CpuSampler``: a small thread of its own reads the
 counters (psutil), so the reading goes on while the GUI thread is frozen and
-never adds to its lag. It samples at 10 Hz: a sample costs ~0.1-0.3 ms of CPU
-(``cost_s`` measures it; reading 1 000 threads' process is no dearer, the
-count is one line of ``/proc/<pid>/status``), ~0.2 % of one core, so the
-instrument does not disturb what it measures. A peak shorter than 100 ms can
+never adds to its lag. It samples at 10 Hz: a sample costs 0.15-0.18 ms of CPU
+here (``cost_s`` measures it; with 1 000 or 5 000 threads in the process it is
+no dearer, the count is one line of ``/proc/<pid>/status``), ~0.2 % of one
+core, so the instrument does not disturb what it measures. A peak shorter than 100 ms can
 slip between two samples; a run's threads and memory last as long as the run.
 
 What it counts:
 - ``peak_threads``: the app process's threads, plus those of the run's worker
   processes where it has some (multiprocessing), taken at one instant: the
-  most that existed at once. The app has ~10 of its own (the probe's timer
-  thread is Qt's, the housekeeping thread, this sampler, Qt's).
+  most that existed at once. The app has a few of its own (4 in the bench:
+  the GUI thread, the housekeeping thread, this sampler, one of Qt's).
 - ``peak_rss_mb``: the app process's resident memory at its peak.
 - ``worker_rss_mb``: each worker process's own peak (empty without processes).
 - ``total_rss_mb``: app plus workers at one instant, at its peak.
