@@ -12,7 +12,7 @@ What it counts:
 - ``peak_threads``: the app process's threads, plus those of the run's worker
   processes where it has some (multiprocessing), taken at one instant: the
   most that existed at once. The app has a few of its own (4 in the bench:
-  the GUI thread, the housekeeping thread, this sampler, one of Qt's).
+  the GUI thread, the housekeeping thread, this sampler and one more).
 - ``peak_rss_mb``: the app process's resident memory at its peak.
 - ``worker_rss_mb``: each worker process's own peak (empty without processes).
 - ``total_rss_mb``: app plus workers at one instant, at its peak.
