@@ -11,7 +11,7 @@ A run goes through four phases::
 
 Everything slow the app itself does around a run (starting the local
 server, checking and sweeping a folder, joining worker processes, deleting
-temp files) happens on the housekeeping thread, so the GUI thread stays free
+temp files: gui/housekeeping.py) happens on the housekeeping thread, so the GUI thread stays free
 and the lag the probe measures is the back end's alone. What a back end must
 do on the GUI thread when it closes falls inside its run's lag window.
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -32,14 +31,14 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from gui.housekeeping import Prepared, Server, prepare, tidy
 from gui.probe import Probe
-from workers import backends, limits, workloads
+from workers import backends, workloads
 from workers.backends.base import Run
 from workers.footprint import FootprintSampler
 from workers.record import RunRecord, RunState, current_switch_ms
-from workers.spec import BACKENDS, RunSpec, check_folder
+from workers.spec import BACKENDS, RunSpec
 from workers.speed import Speed
-from workers.workloads import disk
 
 FRAME_MS = 16
 #: After the last task ends, and again after the run is closed, wait this long
@@ -79,17 +78,6 @@ class Comparison:
 
     def owns(self, spec: RunSpec) -> bool:
         return any(s is spec for s in self.specs)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """What the housekeeping thread got ready for a run."""
-
-    spec: RunSpec
-    folder: str | None = None
-    temp_dir: str | None = None
-    base_url: str | None = None
-    error: str = ""
 
 
 def read_shared(active: Active, now: float) -> None:
@@ -133,8 +121,7 @@ class RunController(QObject):
         self.calibration_due = False
         self.calibrating = False
         self.stopping = threading.Event()  # set at shutdown: a calibration stops at once
-        self.server = None
-        self.server_lock = threading.Lock()
+        self.server = Server()
         # One long-lived thread: the local server's process must be started from a
         # thread that outlives it (it dies with the thread that started it, see procs).
         self.housekeeping = ThreadPoolExecutor(1, thread_name_prefix="housekeeping")
@@ -222,10 +209,7 @@ class RunController(QObject):
         self.active = self.closing = None
         self.housekeeping.shutdown(wait=False, cancel_futures=True)
         wait(self.chores, timeout=max(0.0, deadline - time.perf_counter()))
-        with self.server_lock:
-            server, self.server = self.server, None
-        if server is not None:
-            server.stop()
+        self.server.stop()
 
     # -- prepare (housekeeping thread) -----------------------------------
     @Slot()
@@ -253,26 +237,7 @@ class RunController(QObject):
 
     def _prepare(self, spec: RunSpec) -> None:
         """Folder, temp folder, local server: everything a run needs before it starts."""
-        try:
-            folder, temp_dir, base_url = spec.folder, None, None
-            if spec.workload == "disk-write" and folder is None:
-                folder = temp_dir = tempfile.mkdtemp(prefix="unfreeze-")
-            elif folder is not None and spec.io_bound:
-                check_folder(folder)  # it may have gone since the form checked it
-                disk.sweep_stale(folder)  # temp files of writers killed earlier
-            if spec.io_bound:  # a socket or a file per worker, all open at once
-                limits.for_connections(spec.workers)
-            if spec.workload == "download" and not spec.urls:
-                base_url = self._server_url()
-                with self.server_lock:  # the peak it reports at the end is this run's
-                    if self.server is not None:
-                        self.server.reset_peak()
-            prepared = Prepared(spec, folder, temp_dir, base_url)
-        except Exception as exc:  # a run that cannot start is a message, not a crash
-            prepared = Prepared(
-                spec, error=f"{spec.workload} on {spec.backend} could not start: {exc}"
-            )
-        self._prepared.emit(prepared)
+        self._prepared.emit(prepare(spec, self.server))
 
     def _calibrate(self) -> None:
         try:
@@ -287,17 +252,6 @@ class RunController(QObject):
             return
         self.calibrated.emit()
         self._start_next()
-
-    def _server_url(self) -> str:
-        """The local server's address, starting it on first use (housekeeping thread)."""
-        with self.server_lock:
-            if self.server is None:
-                from workers.server import LocalServer
-
-                server = LocalServer()
-                server.start()
-                self.server = server
-            return self.server.base_url
 
     @Slot(object)
     def _on_prepared(self, prepared: Prepared) -> None:
@@ -391,13 +345,9 @@ class RunController(QObject):
             if active.footprint is not None:  # its peaks are the run's: stop before the close
                 active.cost = active.footprint.stop()
             active.run.close()  # at once if it was closed on the GUI thread already
-            if active.temp_dir:
-                shutil.rmtree(active.temp_dir, ignore_errors=True)
-            elif active.spec.io_bound and active.spec.folder:
-                disk.sweep_stale(active.spec.folder)  # of workers killed by a cancel
-            server = self.server
-            if active.spec.workload == "download" and not active.spec.urls and server:
-                active.server_peak = server.peak  # every connection of the run has ended
+            tidy(active.spec, active.temp_dir)
+            if active.spec.workload == "download" and not active.spec.urls:
+                active.server_peak = self.server.peak()  # every connection has ended
         finally:
             self._closed.emit(active)
 

@@ -28,7 +28,7 @@ def test_the_first_download_never_stalls_the_gui_thread(qtbot, controller) -> No
     with qtbot.waitSignal(controller.run_finished, timeout=20_000) as finished:
         controller.submit(spec)
     assert finished.args[0].ok
-    assert controller.server is not None  # it was started for this run
+    assert controller.server.server is not None  # it was started for this run
 
 
 def test_a_job_cancelled_while_it_is_prepared_never_starts(qtbot, controller, tmp_path) -> None:
