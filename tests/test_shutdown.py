@@ -74,7 +74,7 @@ def lingering(proc: psutil.Process) -> bool:
         return False
 
 
-@pytest.mark.parametrize("backend", ["qthread", "thread-pool", "threading"])
+@pytest.mark.parametrize("backend", ["qthread", "thread-pool", "qthread-pool", "threading"])
 def test_a_worker_stuck_in_a_call_that_cannot_be_cancelled_neither_holds_nor_aborts_the_exit(
     backend: str,
 ) -> None:
