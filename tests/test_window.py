@@ -94,6 +94,7 @@ def test_start_on_each_backend_gives_a_row_with_the_runs_numbers(qtbot, window, 
         "qthread": "QThread-",
         "threading": "Worker-",
         "thread-pool": "ThreadPoolExecutor-",
+        "qthread-pool": "QThreadPool-",
         "multiprocessing": "SpawnProcess-",
         "asyncio": "MainThread",
     }
