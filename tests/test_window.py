@@ -585,6 +585,8 @@ def test_lessons_and_compare_summary() -> None:
     assert lesson_for(record("threading", 1, 1, switch_interval_ms=1.0)) == "switch-interval"
     assert lesson_for(record("multiprocessing", 1, 1)) == "processes"
     assert lesson_for(record("thread-pool", 1, 1, workload="download")) == "pools"
+    assert lesson_for(record("qthread-pool", 1, 1, workload="download")) == "pools"
+    assert lesson_for(record("qthread-pool", 1, 1)) == "gil"  # pure Python: the GIL's lesson
     assert lesson_key("disk-write", "asyncio") == "asyncio"
     runs = [record("gui-thread", 25, 380), record("multiprocessing", 50, 0.4)]
     text = compare_summary(runs)

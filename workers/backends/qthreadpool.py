@@ -47,7 +47,7 @@ class TaskRunnable(QRunnable):
         if not owner.claim(self.task.index):
             return  # the run was cancelled first and reported this task
         thread = threading.current_thread()  # Python sees a Qt thread as "Dummy-N"
-        if not thread.name.startswith(owner.name):
+        if not thread.name.startswith(f"{owner.name}_"):
             thread.name = f"{owner.name}_{next(owner.thread_numbers)}"
         run_task(self.task, owner.post, owner.cancel_token)
 
