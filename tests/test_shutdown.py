@@ -79,7 +79,8 @@ def test_a_worker_stuck_in_a_call_that_cannot_be_cancelled_neither_holds_nor_abo
     backend: str,
 ) -> None:
     """A QThread freed while it runs aborts the process; a pool thread is joined at
-    exit for ever. The app still exits 0 within 3 s of closing."""
+    exit for ever, and a QThreadPool destroyed waits for its runnables for ever.
+    The app still exits 0 within 3 s of closing."""
     import time
 
     proc = subprocess.Popen(
