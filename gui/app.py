@@ -223,9 +223,10 @@ def stuck_threads(grace_s: float = 0.5) -> list[str]:
 
     Python cannot stop a thread stuck in a call that cannot be cancelled (a
     slow DNS lookup, an fsync on a slow disk); it would hold the interpreter's
-    exit (pool threads are joined at exit) or abort it (a running QThread).
+    exit (pool threads are joined at exit, a QThreadPool waits for its
+    runnables when destroyed) or abort it (a running QThread).
     """
-    from workers.backends import qthread
+    from workers.backends import qthread, qthreadpool
 
     deadline = time.monotonic() + grace_s
     names = []
@@ -235,7 +236,8 @@ def stuck_threads(grace_s: float = 0.5) -> list[str]:
         thread.join(max(0.0, deadline - time.monotonic()))
         if thread.is_alive():
             names.append(thread.name)
-    return names + qthread.stragglers(max(0.0, deadline - time.monotonic()))
+    names += qthread.stragglers(max(0.0, deadline - time.monotonic()))
+    return names + qthreadpool.stragglers(max(0.0, deadline - time.monotonic()))
 
 
 def leave(code: int) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 
 from workers.record import RunRecord
 
-THREADS = frozenset({"qthread", "threading", "thread-pool"})
+THREADS = frozenset({"qthread", "threading", "thread-pool", "qthread-pool"})
 
 #: How a mechanism's sentence ends with what the window did (readback's _blocked, _freed).
 Blocked = Callable[[str, RunRecord], str]

@@ -96,7 +96,7 @@ def run_workers(workload: str, backend: str, workers: int, tasks: int) -> int:
 
 
 #: Compare all shrinks the job so one serial run lasts about this long (at this
-#: machine's measured speed): six back ends then take ~20 s instead of a minute or more.
+#: machine's measured speed): the seven back ends then take seconds each, not ten or more.
 COMPARE_SERIAL_S = 3.0
 
 #: A value each field can take that is always valid: lets :func:`validate`

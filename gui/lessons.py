@@ -82,7 +82,7 @@ def lesson_key(workload: str, backend: str, switch_interval_ms: float = DEFAULT_
         return "switch-interval" if switch_interval_ms != DEFAULT_SWITCH_MS else "gil"
     if workload == "cpu-native":
         return "gil"
-    return "pools" if backend == "thread-pool" else "io-vs-cpu"
+    return "pools" if backend in ("thread-pool", "qthread-pool") else "io-vs-cpu"
 
 
 def lesson_for(record: RunRecord) -> str:

@@ -70,7 +70,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
     def __init__(self, cores: int) -> None:
         super().__init__()
         # The runs' legend is a plain QLabel for the window to put above the plots:
-        # on the plot, six entries would hide the samples they name, and as a
+        # on the plot, seven entries would hide the samples they name, and as a
         # pyqtgraph item each new entry re-lays out the scene, in Python.
         # Each entry is a link: clicking it hides or shows that run.
         self.legend = QLabel(wordWrap=True)

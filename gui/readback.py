@@ -45,6 +45,7 @@ def _who(backend: str, n: int) -> str:
         "qthread": _plural(n, "QThread"),
         "threading": _plural(n, "thread"),
         "thread-pool": f"a pool of {_plural(n, 'thread')}",
+        "qthread-pool": f"a QThreadPool of {_plural(n, 'thread')}",
         "multiprocessing": _plural(n, "process", "es"),
         "asyncio": f"{_plural(n, 'coroutine')} on the GUI thread",
     }.get(backend, _plural(n, "worker"))

@@ -13,13 +13,15 @@ from PySide6.QtGui import QColor, QPen
 #: CPU cores, and runs of a back end not named below: no red, which means "frozen" here.
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 #: One colour per back end: the curves, the legend and the Compare all bars.
-BACKEND_COLOURS = dict(
-    zip(
-        ("gui-thread", "qthread", "threading", "thread-pool", "multiprocessing", "asyncio"),
-        ("#8c564b", "#9467bd", "#1f77b4", "#17becf", "#2ca02c", "#ff7f0e"),
-        strict=True,
-    )
-)
+BACKEND_COLOURS = {
+    "gui-thread": "#8c564b",
+    "qthread": "#9467bd",
+    "threading": "#1f77b4",
+    "thread-pool": "#17becf",
+    "qthread-pool": "#e377c2",  # pink, next to qthread's purple: Qt's threads both
+    "multiprocessing": "#2ca02c",
+    "asyncio": "#ff7f0e",
+}
 #: Runs of one back end on the plots at once: solid, dashed, dotted... and the
 #: legend's sample of each line.
 STYLES = (

@@ -21,7 +21,7 @@ from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot
 from workers.record import RunRecord
 from workers.spec import RunSpec, parse_spec
 
-THREADS = ("qthread", "threading", "thread-pool")
+THREADS = ("qthread", "threading", "thread-pool", "qthread-pool")
 #: Deposits per worker: unguarded, threads get 300 000 (~30-60 ms of racing: hundreds of
 #: switches even when other programs hold the cores); with the lock 50 000 (~5x slower).
 RACE_K = {"gui-thread": 20_000, "asyncio": 2_000}

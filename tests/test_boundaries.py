@@ -1,5 +1,5 @@
 """The engine's boundaries, enforced: ``workers`` never imports the window or widgets,
-and only the back ends that live on Qt's loop touch ``PySide6.QtCore``."""
+and only the back ends built on Qt (its threads, its pool, its loop) touch ``PySide6.QtCore``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = ROOT / "workers"
-#: The back ends whose objects live on the GUI thread's Qt loop.
-QT_BOUND = {"workers.backends.qthread", "workers.backends.guithread", "workers.backends.aio"}
+#: The back ends built on Qt: its threads, its pool, or the GUI thread's Qt loop.
+QT_BOUND = {
+    "workers.backends.qthread",
+    "workers.backends.qthreadpool",
+    "workers.backends.guithread",
+    "workers.backends.aio",
+}
 
 
 def module_name(path: Path) -> str:

@@ -154,7 +154,7 @@ def test_every_back_end_has_an_example_a_learner_can_run_with_pyside6_alone() ->
     """One per back end, ≤ 100 lines, saying how to run it, importing nothing of unfreeze:
     a learner copies the file into an app that has only PySide6 (and qasync for asyncio)."""
     names = {p.name for p in examples()}
-    assert {example_name(b) for b in BACKENDS} <= names  # (qthread-pool's may come first)
+    assert {example_name(b) for b in BACKENDS} <= names
     allowed = set(sys.stdlib_module_names) | {"PySide6", "qasync"}
     for path in examples():
         text = path.read_text(encoding="utf-8")
@@ -177,7 +177,7 @@ def test_the_lessons_panel_shows_the_selected_back_ends_example_and_copies_it_ex
 ) -> None:
     tabs = window.lessons.pages.tabBar()
     qtbot.mouseClick(tabs, Qt.MouseButton.LeftButton, pos=tabs.tabRect(1).center())
-    for backend in ("qthread", "multiprocessing", "asyncio"):
+    for backend in ("qthread", "qthread-pool", "multiprocessing", "asyncio"):
         window.form.backend.setCurrentText(backend)  # as a learner picks it in the Job panel
         code = window.lessons.example
         assert code.title.text() == f"<b>{example_name(backend)}</b>"

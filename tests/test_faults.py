@@ -44,7 +44,7 @@ from workers.spec import MAX_TASKS, MAX_WORKERS, RunSpec, SpecError, parse_spec
 from workers.workloads import disk
 
 BACKENDS = list(REGISTRY)
-THREADED = ["threading", "thread-pool", "qthread"]
+THREADED = ["threading", "thread-pool", "qthread", "qthread-pool"]
 ON_GUI_THREAD = ["gui-thread", "asyncio"]  # where CPU work runs on the GUI thread itself
 ROOT = Path(__file__).resolve().parent.parent
 PR_SET_CHILD_SUBREAPER = 36

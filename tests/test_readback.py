@@ -31,7 +31,7 @@ JOBS: dict[str, dict[str, object]] = {
     "cpu-native": {"tasks": 4, "size": "200MB"},
     "queue": {"items": 60, "size": "16KB", "depth": 4},
 }
-THREADS = {"qthread", "threading", "thread-pool"}
+THREADS = {"qthread", "threading", "thread-pool", "qthread-pool"}
 AWAITS = ("download", "race")  # their coroutines await: they do not hold the loop
 SMOOTH_MS, FROZEN_MS, FASTER = 50.0, 100.0, 1.2  # the lines the rules draw, restated here
 
@@ -538,6 +538,7 @@ WHO = {
     "qthread": r"{n} QThreads?",
     "threading": r"{n} threads?",
     "thread-pool": r"a pool of {n} threads?",
+    "qthread-pool": r"a QThreadPool of {n} threads?",
     "multiprocessing": r"{n} process(?:es)?",
     "asyncio": r"{n} coroutines? on the GUI thread",
 }

@@ -18,7 +18,7 @@ from workers.backends.processes import CANCEL_GRACE_S
 from workers.record import RunRecord
 from workers.spec import SpecError, parse_spec
 
-THREADS = ("threading", "thread-pool", "qthread")
+THREADS = ("threading", "thread-pool", "qthread", "qthread-pool")
 
 
 def run_all(qtbot, raws: list[dict[str, object]], timeout_ms: int = 30_000) -> list[RunRecord]:

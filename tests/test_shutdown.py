@@ -74,12 +74,13 @@ def lingering(proc: psutil.Process) -> bool:
         return False
 
 
-@pytest.mark.parametrize("backend", ["qthread", "thread-pool", "threading"])
+@pytest.mark.parametrize("backend", ["qthread", "thread-pool", "qthread-pool", "threading"])
 def test_a_worker_stuck_in_a_call_that_cannot_be_cancelled_neither_holds_nor_aborts_the_exit(
     backend: str,
 ) -> None:
     """A QThread freed while it runs aborts the process; a pool thread is joined at
-    exit for ever. The app still exits 0 within 3 s of closing."""
+    exit for ever, and a QThreadPool destroyed waits for its runnables for ever.
+    The app still exits 0 within 3 s of closing."""
     import time
 
     proc = subprocess.Popen(

@@ -94,6 +94,7 @@ def test_start_on_each_backend_gives_a_row_with_the_runs_numbers(qtbot, window, 
         "qthread": "QThread-",
         "threading": "Worker-",
         "thread-pool": "ThreadPoolExecutor-",
+        "qthread-pool": "QThreadPool-",
         "multiprocessing": "SpawnProcess-",
         "asyncio": "MainThread",
     }
@@ -303,7 +304,7 @@ def test_compare_all_gives_a_row_and_a_bar_per_backend(qtbot, window) -> None:
     assert window.readback.text().startswith("Compare all on cpu-native")
     assert len(window.plots.traces) == len(BACKENDS)
     # The bars name and colour each back end as the table, the legend and the curves do.
-    assert window.bars.names == [window.results.cell(r, "back end") for r in range(6)]
+    assert window.bars.names == [window.results.cell(r, "back end") for r in range(len(BACKENDS))]
     assert window.bars.names == list(BACKENDS)
     assert [t.colour for t in window.plots.traces] == list(throughput.opts["brushes"])
     assert [t.colour for t in window.plots.traces] == [colour_of(b) for b in BACKENDS]
@@ -583,6 +584,8 @@ def test_lessons_and_compare_summary() -> None:
     assert lesson_for(record("threading", 1, 1, switch_interval_ms=1.0)) == "switch-interval"
     assert lesson_for(record("multiprocessing", 1, 1)) == "processes"
     assert lesson_for(record("thread-pool", 1, 1, workload="download")) == "pools"
+    assert lesson_for(record("qthread-pool", 1, 1, workload="download")) == "pools"
+    assert lesson_for(record("qthread-pool", 1, 1)) == "gil"  # pure Python: the GIL's lesson
     assert lesson_key("disk-write", "asyncio") == "asyncio"
     runs = [record("gui-thread", 25, 380), record("multiprocessing", 50, 0.4)]
     text = compare_summary(runs)

@@ -18,7 +18,15 @@ from urllib.parse import urlsplit
 
 from workers.core import os_reason
 
-BACKENDS = ("gui-thread", "qthread", "threading", "thread-pool", "multiprocessing", "asyncio")
+BACKENDS = (
+    "gui-thread",
+    "qthread",
+    "threading",
+    "thread-pool",
+    "qthread-pool",
+    "multiprocessing",
+    "asyncio",
+)
 WORKLOADS = ("download", "disk-write", "cpu-python", "cpu-native", "queue")
 IO_WORKLOADS = frozenset({"download", "disk-write"})
 #: The hazards lab's workloads with a guard, the fix to try: N = workers (one task each),

@@ -1,4 +1,4 @@
-"""The six back ends, one module each, behind one interface (:class:`Run`).
+"""The seven back ends, one module each, behind one interface (:class:`Run`).
 
 Modules are imported on first use: a spawned worker process unpickling a
 task must not drag Qt in with it.
@@ -16,6 +16,7 @@ REGISTRY = {
     "qthread": "workers.backends.qthread:QThreadRun",
     "threading": "workers.backends.threads:ThreadingRun",
     "thread-pool": "workers.backends.threads:ThreadPoolRun",
+    "qthread-pool": "workers.backends.qthreadpool:QThreadPoolRun",
     "multiprocessing": "workers.backends.processes:ProcessRun",
     "asyncio": "workers.backends.aio:AsyncioRun",
 }
@@ -29,6 +30,8 @@ DESCRIPTIONS = {
     "still runs one thread at a time (the GIL).",
     "thread-pool": "concurrent.futures.ThreadPoolExecutor: the same threads, "
     "managed for you; the easy default for I/O.",
+    "qthread-pool": "QRunnables on a QThreadPool of the run's own: Qt's pool, the pattern "
+    "most PySide tutorials teach first; the same threads and GIL as thread-pool.",
     "multiprocessing": "A pool of processes (spawn), each with its own GIL: "
     "scales pure-Python work over all cores, at a start-up and pickling cost.",
     "asyncio": "Coroutines on an asyncio loop driven by Qt's event loop, all on the GUI thread: "
