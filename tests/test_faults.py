@@ -457,10 +457,12 @@ def test_submitting_the_most_tasks_does_not_kill_the_workers(qtbot) -> None:
     )
     assert_one_final_each(watch.events, MAX_TASKS)
     # Queued tasks are cancelled by the app, not sent to a worker to be cancelled
-    # there (hundreds were, one pipe round trip each, without the executor's
-    # cancel_futures). Only those already handed over can reach a worker: one
-    # running and one in the executor's call queue per worker, and one more.
-    assert len(by_workers) <= 2 * 2 + 1, by_workers[:3]
+    # there (without the executor's cancel_futures all ~8 500 left would be, one
+    # pipe round trip each). Those already handed over reach a worker (one running
+    # and one in the call queue per worker, and one more), and so do the few it
+    # takes while the shutdown waits for the low-priority launcher thread to run:
+    # 0-4 here, 19 once in a full suite run.
+    assert len(by_workers) <= 100, by_workers[:3]
     # ~0.1 s on a quiet machine; ~2 s seen with the CPU oversubscribed (the
     # parent settles 8 500 futures in Python). A hang would need 10 s.
     assert took < 5.0
