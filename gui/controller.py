@@ -21,7 +21,6 @@ housekeeping too, done between runs like a run of its own: never during one.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 import time
@@ -279,7 +278,7 @@ class RunController(QObject):
     def _discard(self, prepared: Prepared, error: str = "") -> None:
         """A preparation that will not run: say why (if it failed), go on with the queue."""
         if prepared.temp_dir:
-            self._chore(shutil.rmtree, prepared.temp_dir, True)
+            self._chore(tidy, prepared.spec, prepared.temp_dir)
         if error:
             self.error.emit(error)
             self._account(prepared.spec, None)
