@@ -166,6 +166,7 @@ def run_app(args: Namespace) -> int:
     from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
     from gui import asyncloop
+    from gui.layout import raise_panel
     from gui.window import MainWindow
 
     app = make_app()
@@ -191,6 +192,8 @@ def run_app(args: Namespace) -> int:
             window.resize(*size)
             window.reset_layout()
         window.show()
+        if args.view:
+            raise_panel(window, args.view)
         # The window's ~75 000 long-lived objects leave the collector's sight: a full
         # collection (which may start mid-run, on the GUI thread) drops from ~22 ms to ~0.
         gc.collect()

@@ -12,6 +12,10 @@ import sys
 from workers.spec import ALL_WORKLOADS, BACKENDS, WORKLOADS, SpecError
 
 
+#: Panels --view can bring to the front (the window's docks of those names).
+VIEWS = ("results", "timeline", "lessons")
+
+
 def _choices(kind: str, allowed: tuple[str, ...]):
     def parse(text: str) -> list[str]:
         items = [item.strip() for item in text.split(",") if item.strip()]
@@ -84,6 +88,12 @@ def parser() -> argparse.ArgumentParser:
         help="the window's size, e.g. 1280x800 (screenshots default to 1400x900)",
     )
     p.add_argument("--compare", action="store_true", help="run Compare all once the window is up")
+    p.add_argument(
+        "--view",
+        choices=VIEWS,
+        help="bring this panel to the front (its tab may hide behind another), e.g. "
+        "--view timeline for a screenshot of the Timeline",
+    )
     sub = p.add_subparsers(dest="command")
     b = sub.add_parser("bench", help="run workloads x back ends headless and print the table")
     b.add_argument(

@@ -98,6 +98,16 @@ def add_timeline(window: QMainWindow) -> tuple[TimelinePanel, QDockWidget]:
     return panel, dock
 
 
+def raise_panel(window: QMainWindow, name: str) -> None:
+    """Bring the dock titled ``name`` (case aside) to the front of its tab group."""
+    for dock in window.findChildren(QDockWidget):
+        if dock.windowTitle().lower() == name.lower():
+            dock.show()
+            dock.raise_()
+            return
+    raise ValueError(f"no panel named {name!r}")
+
+
 def reset_docks(
     window: QMainWindow,
     job: QDockWidget,

@@ -4,7 +4,8 @@ One lane per worker (thread, pool thread, worker process, coroutine), one bar
 per task from its start to its end, coloured by outcome and shaded by its
 CPU share (CPU seconds of its worker thread over wall seconds: solid = on a
 CPU all along, faint = waiting, for the GIL, a socket or a core). Beneath,
-on the same time axis, the GUI thread's lag.
+on the same time axis, the GUI thread's lag, and across both a red band
+wherever the GUI thread was frozen: what ran while the window could not.
 
 Cheap by construction: it is drawn on the window's frame timer (never per
 event), finished bars are added once to one C++ path per colour and shade
@@ -23,9 +24,9 @@ from PySide6.QtCore import QPointF, Qt, Slot
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPaintEvent
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QToolTip, QVBoxLayout, QWidget
 
-from gui.series import since
+from gui.series import frozen_spans, since
 from gui.style import LagAxis, pen, set_theme, setup_plot
-from gui.trace import FLOOR_MS
+from gui.trace import FLOOR_MS, FROZEN_BRUSH
 from workers.record import RunState
 from workers.stats import Ring
 
@@ -46,13 +47,18 @@ SWITCH_LEVELS = (10.0, 30.0, 100.0, 300.0)
 SWITCH_COLOUR = "#9467bd"
 LANE_AXIS_PX = 150  # both plots' left axes: the same width keeps their x axes aligned
 HELP = (
-    "Each bar is a task on the worker that ran it, from its start to its end. Its shade is "
-    "its <b>CPU share</b>: the worker thread's CPU seconds over the bar's wall seconds "
-    "(solid: on a CPU all along; faint: waiting for the GIL, the network or a core). "
-    "Green done, red failed, grey cancelled, blue running. The thin purple strip beneath: "
-    "how often the worker gave up its CPU to wait, per second (for pure-Python threads, "
-    "GIL hand-offs). Hover a bar for its numbers."
+    "A bar per task on the worker that ran it, shaded by its <b>CPU share</b>; purple strip: "
+    "how often its worker waited; red: the GUI thread was frozen. Hover for the numbers."
 )
+DETAILS = (
+    "Each bar is a task on the worker that ran it, from its start to its end. Its shade is "
+    "its CPU share: the worker thread's CPU seconds over the bar's wall seconds (solid: on a "
+    "CPU all along; faint: waiting for the GIL, the network or a core). Green done, red "
+    "failed, grey cancelled, blue running. The thin purple strip beneath: how often the "
+    "worker gave up its CPU to wait, per second (for pure-Python threads, GIL hand-offs). "
+    "Red bands, across the lanes and the lag: the GUI thread was frozen."
+)
+TOP_MS = 3000.0  # the lag axis's top, as on the main lag plot
 
 
 def shade(share: float) -> int:
@@ -102,7 +108,11 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.lag_plot = self.addPlot(row=1, col=0, axisItems={"left": LagAxis("left")})
         setup_plot(self.lag_plot, "", "lag", "seconds since the run started")
         self.lag_plot.setLogMode(False, True)
-        self.lag_plot.setYRange(math.log10(FLOOR_MS), math.log10(3000.0), padding=0)
+        # A short plot: the thresholds that matter, not a tick per power of ten.
+        self.lag_plot.getAxis("left").setTicks(
+            [[(math.log10(ms), text) for ms, text in ((1000, "1 s"), (16, "16 ms"), (1, "1 ms"))]]
+        )
+        self.lag_plot.setYRange(math.log10(FLOOR_MS), math.log10(TOP_MS), padding=0)
         self.lag_plot.enableAutoRange(x=False, y=False)
         self.lanes_plot.enableAutoRange(x=False, y=False)
         self.lanes_plot.invertY(True)  # the first worker on top
@@ -131,6 +141,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
             colour.setAlpha(30 + round(225 * level / len(SWITCH_LEVELS)))
             strip.setBrush(QBrush(colour))
             strip.setPen(Qt.PenStyle.NoPen)
+        #: The GUI thread's frozen stretches, across the lanes and the lag alike.
+        self.frozen = [self._band_item(plot) for plot in (self.lanes_plot, self.lag_plot)]
+        self.spans: list[tuple[float, float, float]] = []
         self.state: RunState | None = None
         self.samples: Ring | None = None
         #: Its dock's tab is the one shown (a tabbed dock behind another still says
@@ -152,14 +165,24 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.lanes_plot.addItem(item, ignoreBounds=True)
         return item
 
+    @staticmethod
+    def _band_item(plot: pg.PlotItem) -> QGraphicsPathItem:
+        item = QGraphicsPathItem()
+        item.setBrush(pg.mkBrush(*FROZEN_BRUSH))
+        item.setPen(Qt.PenStyle.NoPen)
+        item.setZValue(-10)  # behind the bars and the curve
+        plot.addItem(item, ignoreBounds=True)
+        return item
+
     # -- drawing ------------------------------------------------------------
     def show_run(self, state: RunState, samples: Ring) -> None:
         """``state``'s run from now on: every bar of the previous run goes."""
         self.state, self.samples = state, samples
         self.drawn = np.zeros(len(state.totals), dtype=bool)
         self.lane_rows = {}
-        for item in (*self.paths.values(), self.running, *self.strips):
+        for item in (*self.paths.values(), self.running, *self.strips, *self.frozen):
             item.setPath(QPainterPath())
+        self.spans = []
         t, _ = samples.arrays()
         self.first_sample = samples.count - len(t) + int(np.searchsorted(t, state.t_start))
         self.lanes_plot.getAxis("left").setTicks([[]])
@@ -194,6 +217,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if len(t) and t[0] > 0:  # the first wait began at the run's start at the latest
             t, v = np.concatenate(([0.0], t)), np.concatenate((v[:1], v))
         self.lag.setData(t, np.maximum(v, FLOOR_MS))
+        self._draw_frozen(frozen_spans(t, v))
         last = float(np.nanmax(state.ended)) if ended.any() else now
         right = max(now if not state.finished else last, state.t_start + 0.1) - state.t_start
         self.lanes_plot.setXRange(0, right * 1.02, padding=0)
@@ -233,6 +257,20 @@ class TimelineView(pg.GraphicsLayoutWidget):
         path.addRect(x0, row + STRIP_TOP, wall, STRIP_HEIGHT)
         item.setPath(path)
 
+    def _draw_frozen(self, spans: list[tuple[float, float, float]]) -> None:
+        """A band per frozen stretch (seconds since the run began), from the top lane to
+        the bottom one and over the whole lag axis; redrawn only when a stretch ends."""
+        if spans == self.spans:
+            return
+        self.spans = spans
+        rows = max(len(self.lane_rows), 1)
+        low, high = math.log10(FLOOR_MS), math.log10(TOP_MS)
+        for item, (y0, y1) in zip(self.frozen, ((-0.5, rows - 0.5), (low, high)), strict=True):
+            path = QPainterPath()
+            for start, end, _ in spans:
+                path.addRect(start, y0, end - start, y1 - y0)
+            item.setPath(path)
+
     def _add_lanes(self, state: RunState) -> None:
         """New workers get the next lane, named on the left axis."""
         before = len(self.lane_rows)
@@ -241,6 +279,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if len(self.lane_rows) != before:
             self.lanes_plot.getAxis("left").setTicks([[(r, n) for n, r in self.lane_rows.items()]])
             self.lanes_plot.setYRange(-0.5, max(len(self.lane_rows), 1) - 0.5, padding=0.05)
+            self.spans = []  # the bands span every lane: redrawn to the new height
 
     # -- hover --------------------------------------------------------------
     def task_at(self, x: float, y: float) -> int | None:
@@ -287,6 +326,7 @@ class TimelinePanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.help = QLabel(HELP, wordWrap=True)
+        self.help.setToolTip(DETAILS)
         self.view = TimelineView()
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 2, 4, 2)

@@ -217,3 +217,40 @@ def test_the_timeline_dock_draws_a_bar_per_task_shaded_by_its_share(qtbot, windo
     t, lag = view.lag.getData()
     assert len(t) == len(lag) and (lag >= np.log10(0.1) - 1e-9).all()  # (log axis) floor 0.1 ms
     assert len(t) >= 2 and 0 <= t[0] and t[-1] <= record.wall_s + 1.0  # the run's own lag
+
+
+def test_the_timeline_shades_the_gui_threads_freezes_across_lanes_and_lag(qtbot, window) -> None:
+    from tests.test_window import finish, job
+
+    window.timeline_dock.raise_()
+    job(window, "cpu-python", "gui-thread", tasks=2, size="4MB")
+    record = finish(qtbot, window, window.start_button)
+    view = window.timeline.view
+    qtbot.waitUntil(lambda: bool(view.spans), timeout=3000)
+    frozen_ms = record.lag_ms["frozen"]
+    assert frozen_ms > 100  # each task froze the window
+    bands = [
+        [r.boundingRect() for r in item.path().toSubpathPolygons()] for item in view.frozen
+    ]
+    assert len(bands[0]) == len(bands[1]) == len(view.spans) >= 1
+    # The bands hold the run's frozen time (a band spans from a freeze's start to its end).
+    width = sum(r.width() for r in bands[1])
+    assert frozen_ms / 1000 * 0.9 <= width <= record.wall_s + 0.1
+    lanes, lag = bands
+    assert all(r.height() >= len(view.lane_rows) - 1e-6 for r in lanes)  # every lane
+    for r in lag:  # the whole lag axis, from the floor to the top
+        assert r.top() <= np.log10(0.1) + 1e-6 and r.bottom() >= np.log10(3000.0) - 1e-6
+
+
+def test_view_timeline_brings_the_timeline_to_the_front_for_a_screenshot(qtbot, window) -> None:
+    from gui.cli import VIEWS, parser
+    from gui.layout import raise_panel
+
+    assert parser().parse_args(["--view", "timeline"]).view == "timeline"
+    view = window.timeline.view
+    assert not view.on_screen  # a tab behind Results
+    raise_panel(window, "timeline")
+    qtbot.waitUntil(lambda: view.on_screen, timeout=3000)
+    for name in VIEWS:  # every choice names a panel
+        raise_panel(window, name)
+    assert not view.on_screen
