@@ -11,7 +11,6 @@ import sys
 
 from workers.spec import ALL_WORKLOADS, BACKENDS, WORKLOADS, SpecError
 
-
 #: Panels --view can bring to the front (the window's docks of those names).
 VIEWS = ("results", "timeline", "lessons")
 

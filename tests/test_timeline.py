@@ -229,9 +229,7 @@ def test_the_timeline_shades_the_gui_threads_freezes_across_lanes_and_lag(qtbot,
     qtbot.waitUntil(lambda: bool(view.spans), timeout=3000)
     frozen_ms = record.lag_ms["frozen"]
     assert frozen_ms > 100  # each task froze the window
-    bands = [
-        [r.boundingRect() for r in item.path().toSubpathPolygons()] for item in view.frozen
-    ]
+    bands = [[r.boundingRect() for r in item.path().toSubpathPolygons()] for item in view.frozen]
     assert len(bands[0]) == len(bands[1]) == len(view.spans) >= 1
     # The bands hold the run's frozen time (a band spans from a freeze's start to its end).
     width = sum(r.width() for r in bands[1])
