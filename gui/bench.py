@@ -184,6 +184,7 @@ def row(r: RunRecord, rep: int | None = None) -> str:
         f"{r.workload:<11} {r.backend:<16} {'' if rep is None else rep + 1:>3} {r.workers:>3} {r.tasks:>5} {'yes' if r.ok else 'NO':>3} "
         f"{r.wall_s:>7.2f} {r.startup_s:>7.2f} {r.throughput:>12.1f} {lag['p50']:>8.1f} "
         f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f} {cost(r)}{hazards(r)}"
+        f"{pitfalls(r)}"
     )
 
 
@@ -232,6 +233,17 @@ def hazards(r: RunRecord) -> str:
         )
     if r.max_depth is not None:
         return f"  depth ≤ {r.max_depth}/{r.depth}, blocked {r.producer_blocked_s or 0:.2f} s"
+    return ""
+
+
+def pitfalls(r: RunRecord) -> str:
+    """What the pitfalls measure, after a row: the events handled inside the tasks
+    (processEvents), or the signals delivered and how late the last progress was."""
+    if r.reentered is not None:
+        kinds = ", ".join(f"{n:,} {kind}" for kind, n in r.reentered_by[:3])
+        return f"  re-entered: {r.reentered:,} events inside the tasks ({kinds}), depth {r.reentry_depth}"
+    if r.signals is not None and r.last_progress_s is not None:
+        return f"  {r.signals:,} signals, last progress applied {r.last_progress_s:.3f} s after the end"
     return ""
 
 
