@@ -39,6 +39,12 @@ KINDS = {
     _T.KeyRelease: "clicks and keys",
     _T.Paint: "repaints",
     _T.UpdateRequest: "repaints",
+    _T.UpdateLater: "repaints",
+    _T.LayoutRequest: "layouts",
+    _T.Move: "layouts",
+    _T.Resize: "layouts",
+    _T.Show: "layouts",
+    _T.Hide: "layouts",
     _T.Close: "window closes",
 }
 
