@@ -12,9 +12,11 @@ import traceback
 from PySide6.QtCore import QTimer
 
 from gui.controller import RunController
+from tests.helpers import drive, finals, start
+from workers import workloads
 from workers.backends import processevents
 from workers.record import RunRecord
-from workers.spec import parse_spec
+from workers.spec import RunSpec, parse_spec
 
 #: ~60-120 ms of pure Python per task here: long enough to freeze, short for a test.
 JOB = {"workload": "cpu-python", "workers": 1, "tasks": 2, "size": "1.5MB"}
@@ -142,3 +144,23 @@ def test_a_signal_per_item_delivers_every_progress_call_where_qthread_sends_few(
     assert coalesced.signals is not None and coalesced.signals <= at_most
     for r in (coalesced, per_item):
         assert r.last_progress_s is not None and 0 <= r.last_progress_s < 5, r.last_progress_s
+
+
+def test_work_started_from_inside_a_task_runs_inside_it_two_deep(qtbot) -> None:
+    """What the controller's queue prevents: a handler that starts the work again,
+    straight away, while a task turns the loop. The second run's task then runs
+    whole inside the first's processEvents(), two deep, and the first ends last."""
+    job = RunSpec("cpu-python", "gui-thread-process-events", workers=1, tasks=1, size=1_500_000)
+    outer = start(job.backend, workloads.make_tasks(job), 1)
+    inner: list = []
+
+    def start_again() -> None:
+        inner.append(start(job.backend, workloads.make_tasks(job.with_(size=200_000)), 1))
+
+    QTimer.singleShot(10, start_again)
+    events = drive(qtbot, outer)
+    assert inner, "the first task ended before the handler ran"
+    nested = drive(qtbot, inner[0])
+    assert (outer.facts()["reentry_depth"], inner[0].facts()["reentry_depth"]) == (1, 2)
+    assert finals(nested)[0].kind == finals(events)[0].kind == "done"
+    assert finals(nested)[0].t < finals(events)[0].t  # the second ended inside the first

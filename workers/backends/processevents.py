@@ -59,18 +59,19 @@ def depth() -> int:
 
 class Nesting(QObject):
     """An application event filter: counts the events handled while a task is inside
-    ``processEvents()`` (each ran on top of the task's stack), and the deepest nesting."""
+    ``processEvents()`` (each ran on top of the task's stack); and how deep the loop
+    was entered, tasks' ``processEvents()`` on the stack at once (2: a task ran
+    inside another's)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.turns = 0  # processEvents() calls
-        self.max_depth = 0  # deepest nesting at which an event was handled
+        self.max_depth = 0  # the most tasks' processEvents() on the stack at once
         self.handled: Counter[str] = Counter()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if _depth:
             self.handled[KINDS.get(event.type(), "other events")] += 1
-            self.max_depth = max(self.max_depth, _depth)
         return False  # only watch: every event still reaches its receiver
 
     def turn(self) -> None:
@@ -78,6 +79,7 @@ class Nesting(QObject):
         global _depth
         self.turns += 1
         _depth += 1
+        self.max_depth = max(self.max_depth, _depth)
         try:
             QCoreApplication.processEvents()
         finally:
