@@ -1,38 +1,35 @@
-"""The back-end picker: the seven back ends, then the pitfalls under a heading.
+"""The back-end picker: the seven back ends, each pitfall right below the one it varies.
 
 The pitfalls are classic mistakes made selectable (``workers.spec.PITFALLS``),
-so they can be measured against the back end they vary; the heading says so,
-and each one's tooltip starts with "Pitfall:".
+to be measured against their back end. Each is marked by a warning icon and
+its tooltip starts with "Pitfall:". They sit beside their back end, not in a
+group of their own at the bottom: a keyboard user typing "gui-thread" from
+further down the list would otherwise land on "gui-thread-process-events"
+(type-ahead wraps round to the first name that starts so).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QApplication, QComboBox, QStyle
 
 from workers.backends import DESCRIPTIONS
 from workers.spec import BACKENDS, PITFALLS
 
-#: Above the pitfalls in the list: a heading, not a choice.
-PITFALLS_HEADING = "— pitfalls, to measure —"
+#: The back end each pitfall varies.
+VARIES = {"gui-thread-process-events": "gui-thread", "qthread-signal-per-item": "qthread"}
 
 
 def backend_picker() -> QComboBox:
-    """Every back end with its description as a tooltip; below a separator and a
-    heading that cannot be picked, the pitfalls."""
+    """Every back end with its description as a tooltip; each pitfall, with a warning
+    icon, below the back end it varies."""
     box = QComboBox()
+    warning = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
     for name in BACKENDS:
         _add(box, name)
-    box.insertSeparator(box.count())
-    box.addItem(PITFALLS_HEADING)
-    model = box.model()
-    if isinstance(model, QStandardItemModel):  # a QComboBox's own model
-        heading = model.item(box.count() - 1)
-        heading.setEnabled(False)
-        heading.setSelectable(False)
-    for name in PITFALLS:
-        _add(box, name)
+        for pitfall in (p for p in PITFALLS if VARIES[p] == name):
+            _add(box, pitfall)
+            box.setItemIcon(box.count() - 1, warning)
     return box
 
 
