@@ -24,6 +24,10 @@ def backend_picker() -> QComboBox:
     """Every back end with its description as a tooltip; each pitfall, with a warning
     icon, below the back end it varies."""
     box = QComboBox()
+    # Sized for the seven's names: a pitfall's longer name would widen the Job dock
+    # past its default width (it shows whole in the list, elided once chosen).
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(max(len(name) for name in BACKENDS))
     warning = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
     for name in BACKENDS:
         _add(box, name)
