@@ -247,14 +247,11 @@ class RunRecord:
     total_rss_mb: float | None = None
     #: The soft limit on open files during the run (raised for many connections).
     open_files_limit: int | None = None
-    #: Seconds from the last task's end (its final event, in the worker) to the GUI
-    #: thread having applied the run's last event: how far behind the window's
-    #: progress was at the end. None if the run ended before its events were applied.
+    #: From the last task's end (its final event) to the GUI thread having applied the
+    #: run's last event, s: how late the window's progress was. None: never applied.
     last_progress_s: float | None = None
-    #: What the back end measured itself (``Run.facts``). Qt's threads: the queued
-    #: signals the GUI thread delivered for the run. ``gui-thread-process-events``:
-    #: the events handled inside a task's call stack (``processEvents``), by kind
-    #: (most first), and the deepest nesting. None (or empty) for the others.
+    #: The back end's own (``Run.facts``; None elsewhere): Qt threads' signals delivered;
+    #: processEvents' events handled inside the tasks, by kind, and its nesting depth.
     signals: int | None = None
     reentered: int | None = None
     reentered_by: tuple[tuple[str, int], ...] = ()
