@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workers.record import RunRecord
-from workers.spec import RunSpec, default_workers
+from workers.spec import ALL_BACKENDS, RunSpec, default_workers
 
 #: --quick: every task still lasts >= ~150 ms on one core here, so a freeze shows.
 QUICK = {
@@ -30,6 +30,8 @@ QUICK = {
 }
 
 
+#: The back-end column: as wide as the longest name (a pitfall's).
+WIDTH = max(len(b) for b in ALL_BACKENDS)
 #: --quick repeats each combination this often (ratios are medians of repeats).
 QUICK_REPEAT = 3
 
@@ -172,7 +174,7 @@ def medians(result: BenchResult) -> list[dict[str, object]]:
 def header(unit: str) -> str:
     """The columns of :func:`row`, the throughput's named by its ``unit``."""
     return (
-        f"{'workload':<11} {'backend':<16} {'rep':>3} {'wrk':>3} {'tasks':>5} {'ok':>3} {'wall s':>7} "
+        f"{'workload':<11} {'backend':<{WIDTH}} {'rep':>3} {'wrk':>3} {'tasks':>5} {'ok':>3} {'wall s':>7} "
         f"{'start s':>7} {unit:>12} {'lag p50':>8} {'p95':>7} {'p99':>7} {'max':>7} "
         f"{'thr':>5} {'rss MB':>7}"
     )
@@ -181,9 +183,10 @@ def header(unit: str) -> str:
 def row(r: RunRecord, rep: int | None = None) -> str:
     lag = r.lag_ms
     return (
-        f"{r.workload:<11} {r.backend:<16} {'' if rep is None else rep + 1:>3} {r.workers:>3} {r.tasks:>5} {'yes' if r.ok else 'NO':>3} "
+        f"{r.workload:<11} {r.backend:<{WIDTH}} {'' if rep is None else rep + 1:>3} {r.workers:>3} {r.tasks:>5} {'yes' if r.ok else 'NO':>3} "
         f"{r.wall_s:>7.2f} {r.startup_s:>7.2f} {r.throughput:>12.1f} {lag['p50']:>8.1f} "
         f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f} {cost(r)}{hazards(r)}"
+        f"{pitfalls(r)}"
     )
 
 
@@ -232,6 +235,17 @@ def hazards(r: RunRecord) -> str:
         )
     if r.max_depth is not None:
         return f"  depth ≤ {r.max_depth}/{r.depth}, blocked {r.producer_blocked_s or 0:.2f} s"
+    return ""
+
+
+def pitfalls(r: RunRecord) -> str:
+    """What the pitfalls measure, after a row: the events handled inside the tasks
+    (processEvents), or the signals delivered and how late the last progress was."""
+    if r.reentered is not None:
+        kinds = ", ".join(f"{n:,} {kind}" for kind, n in r.reentered_by[:3])
+        return f"  re-entered: {r.reentered:,} events inside the tasks ({kinds}), depth {r.reentry_depth}"
+    if r.signals is not None and r.last_progress_s is not None:
+        return f"  {r.signals:,} signals, last progress applied {r.last_progress_s:.3f} s after the end"
     return ""
 
 
@@ -293,10 +307,12 @@ def main(args) -> int:
     for m in summary:
         if m["unit"] != unit:  # a header for each unit of throughput
             unit = str(m["unit"])
-            print(f"{'workload':<11} {'backend':<16} {unit:>12} {'× serial':>9} {'lag p99':>8}")
+            print(
+                f"{'workload':<11} {'backend':<{WIDTH}} {unit:>12} {'× serial':>9} {'lag p99':>8}"
+            )
         ratio = "" if m["vs_serial"] is None else f"{m['vs_serial']:.2f}"
         print(
-            f"{m['workload']:<11} {m['backend']:<16} {m['throughput']:>12.1f} {ratio:>9} "
+            f"{m['workload']:<11} {m['backend']:<{WIDTH}} {m['throughput']:>12.1f} {ratio:>9} "
             f"{m['lag_p99_ms']:>8.1f}"
         )
     if args.json:

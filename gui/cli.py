@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workers.spec import ALL_WORKLOADS, BACKENDS, WORKLOADS, SpecError
+from workers.spec import ALL_BACKENDS, ALL_WORKLOADS, BACKENDS, PITFALLS, WORKLOADS, SpecError
 
 #: Panels --view can bring to the front (the window's docks of those names).
 VIEWS = ("results", "timeline", "lessons")
@@ -30,10 +30,10 @@ def _choices(kind: str, allowed: tuple[str, ...]):
 
 def _job(text: str) -> tuple[str, str]:
     workload, _, backend = text.partition(":")
-    if workload not in ALL_WORKLOADS or backend not in BACKENDS:
+    if workload not in ALL_WORKLOADS or backend not in ALL_BACKENDS:
         raise argparse.ArgumentTypeError(
             f"expected WORKLOAD:BACKEND, e.g. cpu-python:gui-thread "
-            f"(workloads: {', '.join(ALL_WORKLOADS)}; back ends: {', '.join(BACKENDS)})"
+            f"(workloads: {', '.join(ALL_WORKLOADS)}; back ends: {', '.join(ALL_BACKENDS)})"
         )
     return workload, backend
 
@@ -101,7 +101,12 @@ def parser() -> argparse.ArgumentParser:
         default=list(WORKLOADS),
         help=f"comma-separated (default: {','.join(WORKLOADS)}; the hazards lab: race,deadlock)",
     )
-    b.add_argument("--backends", type=_choices("back end", BACKENDS), default=list(BACKENDS))
+    b.add_argument(
+        "--backends",
+        type=_choices("back end", ALL_BACKENDS),
+        default=list(BACKENDS),
+        help=f"comma-separated (default: {','.join(BACKENDS)}; the pitfalls: {','.join(PITFALLS)})",
+    )
     b.add_argument("--workers", help="workers per run (default: CPU count for CPU work, 8 for I/O)")
     b.add_argument("--tasks", help="tasks per run")
     b.add_argument(

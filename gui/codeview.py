@@ -43,10 +43,15 @@ def examples_folder() -> Traversable:
         return resources.files("gui").parent / "examples"  # type: ignore[attr-defined]
 
 
+#: A pitfall has no program of its own to copy: the panel shows its fix.
+FIXES = {"gui-thread-process-events": "qthread", "qthread-signal-per-item": "qthread"}
+
+
 def example_name(backend: str) -> str:
     """``thread-pool`` -> ``thread_pool_example.py`` (never ``threading.py``: a script
-    named after a module of the standard library hides it from itself)."""
-    return f"{backend.replace('-', '_')}_example.py"
+    named after a module of the standard library hides it from itself); a pitfall's
+    fix's program."""
+    return f"{FIXES.get(backend, backend).replace('-', '_')}_example.py"
 
 
 def load_example(backend: str) -> str | None:
@@ -149,7 +154,8 @@ class CodeView(QWidget):
         self.backend = backend
         self.source = load_example(backend) or ""
         name = example_name(backend)
-        self.title.setText(f"<b>{name}</b>" if self.source else "")
+        fix = " — the fix for this pitfall" if backend in FIXES else ""
+        self.title.setText(f"<b>{name}</b>{fix}" if self.source else "")
         self.title.setToolTip(
             f"The code to copy: examples/{name} in the repository.\n"
             f"Run it with: python examples/{name}"

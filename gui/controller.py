@@ -324,6 +324,8 @@ class RunController(QObject):
         events = active.run.drain()
         if events:
             active.state.apply(events, now)
+            if active.run.finished and active.state.t_applied is None:
+                active.state.t_applied = time.perf_counter()  # the last progress is shown
             self.updated.emit([e for e in events if e.kind != "progress"])
         read_shared(active, now)
         if not active.run.finished:
@@ -374,6 +376,7 @@ class RunController(QObject):
             now,
             active.server_peak,
             active.cost,
+            active.run.facts(),
         )
         self.records.append(record)
         self.speed.learn(record)  # a gui-thread run is the best measure of serial speed

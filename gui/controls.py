@@ -37,10 +37,10 @@ from gui.jobs import (
     describe_job,
     validate,
 )
-from workers.backends import DESCRIPTIONS
+from gui.picker import backend_picker
 from workers.spec import (
+    ALL_BACKENDS,
     ALL_WORKLOADS,
-    BACKENDS,
     GUARDS,
     HAZARDS,
     MAX_DEPTH,
@@ -49,6 +49,7 @@ from workers.spec import (
     MAX_MANY_WORKERS,
     MAX_RATE_MBPS,
     MAX_TASKS,
+    ON_GUI_THREAD,
     RunSpec,
     SpecError,
     check_folder,
@@ -80,10 +81,7 @@ class JobForm(QWidget):
         for i, name in enumerate(ALL_WORKLOADS):
             self.workload.addItem(name)
             self.workload.setItemData(i, WORKLOAD_TIPS[name], Qt.ItemDataRole.ToolTipRole)
-        self.backend = QComboBox()
-        for i, name in enumerate(BACKENDS):
-            self.backend.addItem(name)
-            self.backend.setItemData(i, DESCRIPTIONS[name], Qt.ItemDataRole.ToolTipRole)
+        self.backend = backend_picker()
         # Minimum 0, not 1: a 0 typed in is refused with a message by the field (validate),
         # where a minimum of 1 would silently put the old value back on leaving it.
         self.workers = QSpinBox(minimum=0, maximum=MAX_MANY_WORKERS)
@@ -290,7 +288,7 @@ class JobForm(QWidget):
     def on_backend(self, backend: str) -> None:
         """gui-thread has one worker: Workers shows 1, greyed, and says why; the
         number typed before comes back with another back end."""
-        one = backend == "gui-thread"
+        one = backend in ON_GUI_THREAD
         if one == (not self.workers.isEnabled()):
             return
         if one:
@@ -395,7 +393,7 @@ class JobForm(QWidget):
             self.current = workload
         self._apply(self.current, {**DEFAULTS[self.current], **self.memory.get(self.current, {})})
         backend = str(settings.value("form/backend", self.backend.currentText()))
-        if backend in BACKENDS:
+        if backend in ALL_BACKENDS:
             self.backend.setCurrentText(backend)
         self.urls.setPlainText(str(settings.value("form/urls", "")))
         self.folder.setText(str(settings.value("form/folder", "")))

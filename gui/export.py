@@ -33,7 +33,7 @@ def flat(record: RunRecord) -> dict[str, object]:
     )
     data["errors"] = "; ".join(errors)
     # Lists in one cell, as JSON a script can read back.
-    for key in ("switch_intervals", "lag_by_switch", "worker_rss_mb"):
+    for key in ("switch_intervals", "lag_by_switch", "worker_rss_mb", "reentered_by"):
         data[key] = json.dumps(data[key], separators=(",", ":"))
     return data
 

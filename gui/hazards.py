@@ -124,6 +124,13 @@ def why(r: RunRecord, freed: Freed, blocked: Blocked) -> str:
     """The mechanism behind a completed hazards-lab run; each claim holds for what it measured."""
     if r.workload == "race":
         return _race(r, freed, blocked)
+    if r.backend == "gui-thread-process-events":
+        return freed(
+            "processEvents() lets the event loop run inside each task, yet one task runs at a "
+            "time and never waits for a lock another holds, so no deadlock can form",
+            r,
+            "a stretch of transfers between two turns of the loop holds it",
+        )
     if r.backend == "gui-thread":
         return blocked(
             "the event loop cannot run while a task does; one task at a time never waits for "
@@ -161,6 +168,14 @@ def _with_workers(r: RunRecord, mechanism: str, freed: Freed) -> str:
 
 def _race(r: RunRecord, freed: Freed, blocked: Blocked) -> str:
     lost = (r.lost or 0) > 0
+    if r.backend == "gui-thread-process-events":
+        guarded = " (its lock is taken, never waited for)" if r.guard == "lock" else ""
+        return freed(
+            "processEvents() lets the event loop run inside each task, yet one thread makes one "
+            f"deposit at a time, so nothing can race{guarded}",
+            r,
+            "a stretch of deposits between two turns of the loop holds it",
+        )
     if r.backend == "gui-thread":
         return blocked(
             "the event loop cannot run while a task does; one thread makes one deposit at a "

@@ -10,6 +10,7 @@ from workers.spec import (
     DEFAULT_JOBS,
     HAZARDS,
     K_UNITS,
+    ON_GUI_THREAD,
     RunSpec,
     SpecError,
     default_workers,
@@ -90,7 +91,7 @@ SIZE_FIELDS = {
 def run_workers(workload: str, backend: str, workers: int, tasks: int) -> int:
     """The workers a run of the job gets: one on the GUI thread, else at most one per
     task (a job with no Tasks field has one task per worker: queue, race, deadlock)."""
-    if backend == "gui-thread":
+    if backend in ON_GUI_THREAD:
         return 1
     return max(1, min(workers, tasks) if "tasks" in FIELDS[workload] else workers)
 
@@ -151,7 +152,7 @@ def describe_job(spec: RunSpec, speed: Speed) -> str:
     """``8 × 20.0 MB = 160.0 MB, ≈ 6 s serial``: the form's hint line. No number of
     seconds for a CPU workload until this machine's speed is measured."""
     # On the GUI thread the N "workers" of a hazard are N tasks run one after another.
-    who = f"{spec.workers} {'tasks in turn' if spec.backend == 'gui-thread' else 'workers'}"
+    who = f"{spec.workers} {'tasks in turn' if spec.backend in ON_GUI_THREAD else 'workers'}"
     if spec.workload == "race":
         return (
             f"{who} × {spec.size:,} deposits of 1: the balance should end "

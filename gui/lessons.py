@@ -22,6 +22,11 @@ DEFAULT_SWITCH_MS = 5.0
 TITLE_ROWS = 5  # lesson titles in view at once
 #: The lesson on semaphores (a download's connection limit) and bounded queues.
 QUEUES = "semaphores-and-queues"
+#: Each pitfall's own lesson, whatever the job.
+PITFALL_LESSONS = {
+    "gui-thread-process-events": "process-events",
+    "qthread-signal-per-item": "signal-per-item",
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ def compare_lesson(workload: str) -> str:
 
 def lesson_key(workload: str, backend: str, switch_interval_ms: float = DEFAULT_SWITCH_MS) -> str:
     """The key of the lesson that explains ``workload`` on ``backend`` best."""
+    if backend in PITFALL_LESSONS:
+        return PITFALL_LESSONS[backend]
     if workload in HAZARDS:  # race, deadlock: each its own lesson on every back end
         return workload
     if workload == "queue":

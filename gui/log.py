@@ -14,6 +14,7 @@ from PySide6.QtGui import QFontDatabase, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy
 
 from gui.jobs import job_text
+from gui.pitfalls import measured_text
 from gui.readback import lag_text, speed_text
 from workers.core import Event
 from workers.record import RunRecord
@@ -40,13 +41,17 @@ def started_line(n: int, spec: RunSpec, workers: int) -> str:
 def finished_line(record: RunRecord) -> str:
     """The log's last line of a run: how it ended, its counts and the numbers the
     read-back quotes (a partial throughput says so; a freeze gives its total and
-    its longest, as the band labels do)."""
+    its longest, as the band labels do); then, where the back end measured
+    something of its own, a line with it: the events handled inside its tasks
+    (processEvents), or the Qt signals delivered and how late the last one was."""
+    said = measured_text(record).strip()
     return (
         f"── {'finished' if record.outcome == 'done' else record.outcome}: {record.done} done, "
         f"{record.failed} failed, {record.cancelled} cancelled in {record.wall_s:.2f} s "
         f"(start-up {record.startup_s:.2f} s), {speed_text(record)}, {lag_text(record)}"
         + (f", lost {record.lost:,} of {record.expected:,}" if record.lost is not None else "")
         + " ──"
+        + (f"\n   {said}" if said else "")
     )
 
 

@@ -9,12 +9,13 @@ each sentence against its record, for every workload and back end).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
-from gui import hazards
+from gui import hazards, pitfalls
 from gui.lessons import DEFAULT_SWITCH_MS
 from workers.record import RunRecord
-from workers.spec import HAZARDS
+from workers.spec import HAZARDS, ON_GUI_THREAD
 from workers.stats import FROZEN_MS
 
 #: Lag p99 at most this, and no freeze: the window "kept up" (over 50 ms, input
@@ -48,6 +49,8 @@ def _who(backend: str, n: int) -> str:
         "qthread-pool": f"a QThreadPool of {_plural(n, 'thread')}",
         "multiprocessing": _plural(n, "process", "es"),
         "asyncio": f"{_plural(n, 'coroutine')} on the GUI thread",
+        "gui-thread-process-events": "the GUI thread with processEvents() between chunks",
+        "qthread-signal-per-item": f"{_plural(n, 'QThread')} sending a signal per item",
     }.get(backend, _plural(n, "worker"))
 
 
@@ -90,6 +93,10 @@ def expect(workload: str, backend: str, workers: int, cores: int | None = None) 
             "While a task runs, the event loop cannot: expect the window to freeze for as "
             "long as each task takes — try typing in the box meanwhile."
         )
+    if backend == "gui-thread-process-events":
+        return pitfalls.EXPECT_PROCESS_EVENTS
+    if backend == "qthread-signal-per-item":
+        return f"{expect(workload, 'qthread', n, cores)} {pitfalls.EXPECT_SIGNAL_PER_ITEM}"
     if workload in HAZARDS:
         return hazards.expect(workload, backend)
     if workload == "queue":
@@ -156,10 +163,12 @@ def preview(workload: str, backend: str, workers: int, state: str = "idle") -> s
     ``state``: "idle" (Start runs it), "queued" (a run is going: Queue adds it)
     or "running" (it runs now).
     """
-    n = 1 if backend == "gui-thread" else workers
+    n = 1 if backend in ON_GUI_THREAD else workers
     job = f"{WHAT.get(workload, workload)} on {_who(backend, n)}"
     if backend == "gui-thread":
-        job += " itself, one task at a time"
+        job += " itself"
+    if backend in ON_GUI_THREAD:
+        job += ", one task at a time"
     lead = {
         "running": f"Running {job}.",
         "queued": f"Queue runs {job} after the current run.",
@@ -223,6 +232,14 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
     cpu = r.workload.startswith("cpu")
     if r.backend == "gui-thread":
         return _blocked("the event loop cannot run while a task does", r)
+    if r.backend == "gui-thread-process-events":
+        return _freed(
+            "the task calls processEvents() between its chunks, so the event loop runs inside it",
+            r,
+            "a chunk, or a wait, holds the loop until it ends",
+        )
+    if r.backend == "qthread-signal-per-item":  # the threads' mechanism; pitfall_text the rest
+        return _why(dataclasses.replace(r, backend="qthread"), base)
     if r.workload == "queue":
         return _why_queue(r, speedup)
     if r.backend == "asyncio":
@@ -315,7 +332,11 @@ def readback(record: RunRecord, history: list[RunRecord]) -> str:
     frozen 0.42 s in total, longest freeze 0.16 s — the GIL lets one thread run
     Python at a time, …".
     """
-    r = record
+    return _sentence(record, history) + pitfalls.measured_text(record)
+
+
+def _sentence(r: RunRecord, history: list[RunRecord]) -> str:
+    """:func:`readback` but for what a pitfall's back end measured."""
     head = f"{_who(r.backend, r.workers)} on {WHAT.get(r.workload, r.workload)}"
     head = head[0].upper() + head[1:]
     lag = lag_text(r)

@@ -21,6 +21,9 @@ BACKEND_COLOURS = {
     "qthread-pool": "#e377c2",  # pink, next to qthread's purple: Qt's threads both
     "multiprocessing": "#2ca02c",
     "asyncio": "#ff7f0e",
+    # The pitfalls: a paler shade of the back end each varies.
+    "gui-thread-process-events": "#c49c94",
+    "qthread-signal-per-item": "#c5b0d5",
 }
 #: Runs of one back end on the plots at once: solid, dashed, dotted... and the
 #: legend's sample of each line.

@@ -19,12 +19,12 @@ import time
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot
 
 from workers.record import RunRecord
-from workers.spec import RunSpec, parse_spec
+from workers.spec import PITFALLS, RunSpec, parse_spec
 
 THREADS = ("qthread", "threading", "thread-pool", "qthread-pool")
 #: Deposits per worker: unguarded, threads get 300 000 (~30-60 ms of racing: hundreds of
 #: switches even when other programs hold the cores); with the lock 50 000 (~5x slower).
-RACE_K = {"gui-thread": 20_000, "asyncio": 2_000}
+RACE_K = {"gui-thread": 20_000, "gui-thread-process-events": 20_000, "asyncio": 2_000}
 SWITCH_S = 0.0001
 
 
@@ -35,13 +35,13 @@ def plan() -> list[RunSpec]:
         raw = {"workload": workload, "backend": backend, "workers": 2, "size": k, "guard": guard}
         out.append(parse_spec(raw))
 
-    for backend in ("gui-thread", *THREADS, "multiprocessing", "asyncio"):
+    for backend in ("gui-thread", *THREADS, "multiprocessing", "asyncio", *PITFALLS):
         add("race", backend, "none", RACE_K.get(backend, 300_000))
         if backend in ("threading", "multiprocessing", "asyncio"):  # each kind of lock once
             add("race", backend, "lock", RACE_K.get(backend, 50_000))
-    for backend in (*THREADS, "multiprocessing"):
+    for backend in (*THREADS, "multiprocessing", "qthread-signal-per-item"):
         add("deadlock", backend, "none", 2_000_000)
-    for backend in ("gui-thread", "asyncio"):
+    for backend in ("gui-thread", "asyncio", "gui-thread-process-events"):
         add("deadlock", backend, "none", 2_000)
     add("deadlock", "threading", "ordered", 20_000)
     return out

@@ -16,6 +16,9 @@ QT_BOUND = {
     "workers.backends.qthreadpool",
     "workers.backends.guithread",
     "workers.backends.aio",
+    # the pitfalls, each a variant of one of the above
+    "workers.backends.processevents",
+    "workers.backends.signalperitem",
 }
 
 

@@ -21,7 +21,7 @@ import pytest
 from gui.controller import RunController
 from gui.readback import compare_summary, expect, preview, readback
 from workers.record import RunRecord
-from workers.spec import BACKENDS, HAZARDS, WORKLOADS, parse_spec
+from workers.spec import ALL_BACKENDS, HAZARDS, ON_GUI_THREAD, WORKLOADS, parse_spec
 
 #: Small jobs, ~0.1-0.5 s each on one core: the whole walk takes ~15-25 s.
 JOBS: dict[str, dict[str, object]] = {
@@ -31,7 +31,8 @@ JOBS: dict[str, dict[str, object]] = {
     "cpu-native": {"tasks": 4, "size": "200MB"},
     "queue": {"items": 60, "size": "16KB", "depth": 4},
 }
-THREADS = {"qthread", "threading", "thread-pool", "qthread-pool"}
+THREADS = {"qthread", "threading", "thread-pool", "qthread-pool", "qthread-signal-per-item"}
+PROCESS_EVENTS, PER_ITEM = "gui-thread-process-events", "qthread-signal-per-item"
 AWAITS = ("download", "race")  # their coroutines await: they do not hold the loop
 SMOOTH_MS, FROZEN_MS, FASTER = 50.0, 100.0, 1.2  # the lines the rules draw, restated here
 
@@ -110,7 +111,7 @@ RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] =
      lambda f: f.done and (f.r.backend in THREADS
                            or (f.r.backend == "multiprocessing" and f.r.workload[:3] == "cpu"))),
     ("talks of coroutines", r"coroutine", _is(backends={"asyncio"}), _is(backends={"asyncio"})),
-    ("talks of processes", r"process", _is(backends={"multiprocessing"}),
+    ("talks of processes", r"process(?!Events)", _is(backends={"multiprocessing"}),
      _is(backends={"multiprocessing"})),
     ("talks of worker threads", r"\bthreads\b|QThread|\d thread\b", _is(backends=THREADS),
      _is(backends=THREADS)),
@@ -123,6 +124,13 @@ RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] =
                            or (f.r.backend == "asyncio" and f.r.workload not in AWAITS))),
     ("talks of the switch interval", r"switch interval",
      lambda f: f.r.switch_interval_ms != 5.0 and f.r.backend in THREADS, lambda f: False),
+    # the pitfalls: each its own mechanism, and what its back end measured
+    ("talks of processEvents", r"processEvents", _is(backends={PROCESS_EVENTS}),
+     _is(backends={PROCESS_EVENTS})),
+    ("talks of re-entrancy", r"Re-entrancy", _is(backends={PROCESS_EVENTS}),
+     _is(backends={PROCESS_EVENTS})),
+    ("talks of signals", r"\bsignals?\b", _is(backends={"qthread", PER_ITEM}),
+     _is(backends={"qthread", PER_ITEM})),
 ]  # fmt: skip
 
 
@@ -255,7 +263,34 @@ def violations(text: str, r: RunRecord, history: list[RunRecord]) -> list[str]:
             out.append(f"false: {what}")
         if required(facts) and not found:
             out.append(f"missing: {what}")
-    return out + numbers_violations(text, facts) + peak_and_depth_violations(text, r)
+    return (
+        out
+        + numbers_violations(text, facts)
+        + peak_and_depth_violations(text, r)
+        + pitfall_violations(text, r)
+    )
+
+
+def pitfall_violations(text: str, r: RunRecord) -> list[str]:
+    """The events handled inside the tasks, and the signals delivered, quoted as measured."""
+    out = []
+    m = re.search(r"Re-entrancy: ([\d,]+) events ran .*? \((.*)\), at most (\d+) deep", text)
+    if m:
+        said = [(kind, int(n.replace(",", ""))) for n, kind in
+                (part.split(" ", 1) for part in m[2].split(", "))]  # fmt: skip
+        if (_number(m[1]), said, int(m[3])) != (r.reentered, list(r.reentered_by), r.reentry_depth):
+            out.append(f"re-entrancy {m.groups()} is not {r.reentered}, {r.reentered_by}")
+    elif "Re-entrancy: no event" in text and r.reentered != 0:
+        out.append(f"says no event ran nested, {r.reentered} did")
+    m = re.search(r"Signals: ([\d,]+) delivered", text)
+    if m and _number(m[1]) != r.signals:
+        out.append(f"signals {m[1]} is not {r.signals}")
+    m = re.search(r"the last applied ([\d.]+) s after", text)
+    if (m is not None) != (r.signals is not None and r.last_progress_s is not None):
+        out.append(f"last progress said: {m is not None}, measured: {r.last_progress_s}")
+    elif m and not _close(_number(m[1]), r.last_progress_s or 0.0, m[1]):
+        out.append(f"last progress {m[1]} s is not {r.last_progress_s}")
+    return out
 
 
 # -- edge records, built from real ones ------------------------------------------------
@@ -327,7 +362,7 @@ def measure_every_pair(qtbot) -> list[RunRecord]:
     try:
         qtbot.wait(100)  # the probe ticks
         for workload in WORKLOADS:
-            for backend in BACKENDS:
+            for backend in ALL_BACKENDS:
                 spec = parse_spec(
                     {"workload": workload, "backend": backend, "workers": 2} | JOBS[workload]
                 )
@@ -342,7 +377,7 @@ def measure_every_pair(qtbot) -> list[RunRecord]:
 def test_every_readback_is_true_for_its_record_on_every_pair(qtbot) -> None:
     records = measure_every_pair(qtbot)
     pairs = {(r.workload, r.backend) for r in records}
-    assert pairs == {(w, b) for w in WORKLOADS for b in BACKENDS}
+    assert pairs == {(w, b) for w in WORKLOADS for b in ALL_BACKENDS}
     assert all(r.outcome == "done" and r.ok for r in records), [
         (r.workload, r.backend, r.errors) for r in records if not r.ok
     ]
@@ -430,7 +465,9 @@ def test_every_hazard_readback_is_true_for_its_record(hazard_runs) -> None:
     """The hazards lab's pairs (tests/hazardruns.py: race on every back end, deadlock
     on every back end), each with its edge cases, against the same rules and its own."""
     records = list(hazard_runs.values())
-    assert {(r.workload, r.backend) for r in records} == {(w, b) for w in HAZARDS for b in BACKENDS}
+    assert {(r.workload, r.backend) for r in records} == {
+        (w, b) for w in HAZARDS for b in ALL_BACKENDS
+    }
     problems, checked = [], 0
     for i, record in enumerate(records):
         for name, r, history in variants(record, records[:i]):
@@ -458,8 +495,8 @@ def test_every_hazard_readback_is_true_for_its_record(hazard_runs) -> None:
 def test_every_hazard_preview_is_true_for_its_pair() -> None:
     problems = []
     for workload in HAZARDS:
-        for backend in BACKENDS:
-            n = 1 if backend == "gui-thread" else 2
+        for backend in ALL_BACKENDS:
+            n = 1 if backend in ON_GUI_THREAD else 2
             text = preview(workload, backend, 2)
             where = f"{workload} on {backend}"
             if not re.search(WHO[backend].format(n=n), text):
@@ -469,7 +506,7 @@ def test_every_hazard_preview_is_true_for_its_pair() -> None:
             body = expect(workload, backend, n)
             for what, pattern, when in (
                 ("expects lost deposits", r"lost deposits",
-                 workload == "race" and backend != "gui-thread"),
+                 workload == "race" and backend not in ON_GUI_THREAD),
                 ("expects a deadlock", r"as a deadlock",
                  workload == "deadlock" and backend in THREADS | {"multiprocessing"}),
                 ("expects a freeze", r"\bfr[oe]ez",
@@ -528,7 +565,7 @@ PREVIEW_RULES: list[tuple[str, str, Callable[[str, str], bool], Callable[[str, s
      lambda w, b: b in THREADS or (b == "multiprocessing" and w.startswith("cpu"))),
     ("talks of coroutines", r"coroutine", lambda w, b: b == "asyncio",
      lambda w, b: b == "asyncio"),
-    ("talks of processes or spawn", r"process|spawn", lambda w, b: b == "multiprocessing",
+    ("talks of processes or spawn", r"process(?!Events)|spawn", lambda w, b: b == "multiprocessing",
      lambda w, b: b == "multiprocessing"),
     ("quotes a measurement", r"\bms\b|MB/s|×|p99|lag\b", lambda w, b: False, lambda w, b: False),
 ]  # fmt: skip
@@ -541,6 +578,8 @@ WHO = {
     "qthread-pool": r"a QThreadPool of {n} threads?",
     "multiprocessing": r"{n} process(?:es)?",
     "asyncio": r"{n} coroutines? on the GUI thread",
+    PROCESS_EVENTS: r"the GUI thread with processEvents\(\) between chunks",
+    PER_ITEM: r"{n} QThreads? sending a signal per item",
 }
 
 
@@ -549,8 +588,8 @@ def test_every_preview_is_true_for_its_pair_and_quotes_no_measurement(workers) -
     cores = os.cpu_count() or 1
     problems = []
     for workload in WORKLOADS:
-        for backend in BACKENDS:
-            n = 1 if backend == "gui-thread" else workers
+        for backend in ALL_BACKENDS:
+            n = 1 if backend in ON_GUI_THREAD else workers
             for state, lead in (
                 ("idle", "Start runs"),
                 ("queued", "Queue runs"),

@@ -152,19 +152,28 @@ def describe(exc: BaseException) -> str:
 
 @dataclass(slots=True)
 class Reporter:
-    """Turns a task's ``progress(done)`` calls into at most 50 events a second."""
+    """Turns a task's ``progress(done)`` calls into at most 50 events a second.
+
+    Two pitfalls are made of its two knobs: ``interval`` 0 sends an event per call
+    (``qthread-signal-per-item``), and ``between``, called after every call, is
+    where ``gui-thread-process-events`` turns the event loop inside the task.
+    """
 
     task: int
     post: Callable[[Event], None]
+    interval: float = PROGRESS_INTERVAL_S
+    between: Callable[[], None] | None = None
     last_t: float = 0.0
     last_value: int = 0
 
     def __call__(self, done: int) -> None:
         self.last_value = done
         now = time.perf_counter()
-        if now - self.last_t >= PROGRESS_INTERVAL_S:
+        if now - self.last_t >= self.interval:
             self.last_t = now
             self.post(make_event("progress", self.task, done))
+        if self.between is not None:
+            self.between()
 
 
 def _verdict(
@@ -195,13 +204,22 @@ def _since(start: int | None) -> int | None:
     return None if start is None or now is None else now - start
 
 
-def run_task(task: Task, post: Callable[[Event], None], cancel: CancelToken) -> None:
-    """Run one task where we are: started, progress..., then one final event."""
+def run_task(
+    task: Task,
+    post: Callable[[Event], None],
+    cancel: CancelToken,
+    *,
+    interval: float = PROGRESS_INTERVAL_S,
+    between: Callable[[], None] | None = None,
+) -> None:
+    """Run one task where we are: started, progress..., then one final event.
+
+    ``interval`` and ``between``: see :class:`Reporter`."""
     if cancel.is_set():
         post(make_event("cancelled", task.index))
         return
     post(make_event("started", task.index))
-    report = Reporter(task.index, post)
+    report = Reporter(task.index, post, interval, between)
     cpu0, sw0 = time.thread_time(), voluntary_switches()  # this thread's: the worker's
     try:
         outcome = task.fn(report, cancel, **task.kwargs)

@@ -48,6 +48,8 @@ class RunState:
     facts: list[dict[str, float]] = field(default_factory=list)
     #: queue: the depth of the run's queue, sampled once per frame while it runs.
     depth_over_time: Ring = field(default_factory=lambda: Ring(1 << 12))
+    #: perf_counter time the GUI thread applied the run's last event (set by the controller).
+    t_applied: float | None = None
     #: The timeline, per task: its worker's lane name (:func:`lane_of`), and the
     #: perf_counter times it started and ended and its worker's CPU seconds (NaN: not yet).
     lanes: list[str] = field(default_factory=list)
@@ -245,6 +247,15 @@ class RunRecord:
     total_rss_mb: float | None = None
     #: The soft limit on open files during the run (raised for many connections).
     open_files_limit: int | None = None
+    #: From the last task's end (its final event) to the GUI thread having applied the
+    #: run's last event, s: how late the window's progress was. None: never applied.
+    last_progress_s: float | None = None
+    #: The back end's own (``Run.facts``; None elsewhere): Qt threads' signals delivered;
+    #: processEvents' events handled inside the tasks, by kind, and its nesting depth.
+    signals: int | None = None
+    reentered: int | None = None
+    reentered_by: tuple[tuple[str, int], ...] = ()
+    reentry_depth: int | None = None
 
     @property
     def intervals_ms(self) -> tuple[float, ...]:
@@ -285,11 +296,13 @@ class RunRecord:
         t1: float | None = None,
         server_peak: int | None = None,
         footprint: Mapping[str, Any] | None = None,
+        measured: Mapping[str, Any] | None = None,
     ) -> RunRecord:
         """The record of ``state``; with the probe's ``samples`` up to ``t1`` (the end
         of ``lag``'s window), its lag split at each change of the switch interval;
         ``server_peak``: what the local server counted, for a download from it;
-        ``footprint``: the cost fields (``peak_threads`` ...), as the sampler gave them."""
+        ``footprint``: the cost fields (``peak_threads`` ...), as the sampler gave them;
+        ``measured``: the back end's own fields (``Run.facts``)."""
         end = state.t_end if state.t_end is not None else state.t_start
         first = state.t_first if state.t_first is not None else end
         work_s = max(end - first, 1e-9)
@@ -333,7 +346,13 @@ class RunRecord:
             timeline=spans_of(state),
             started_at=state.t_start,
             open_files_limit=limits.open_files_limit(),
+            last_progress_s=(
+                None
+                if state.t_applied is None or state.t_end is None
+                else round(state.t_applied - state.t_end, 4)
+            ),
             **(footprint or {}),
+            **(measured or {}),
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -27,6 +27,13 @@ BACKENDS = (
     "multiprocessing",
     "asyncio",
 )
+#: Two classic mistakes, each a variant of a back end above, to measure against it:
+#: the loop turned inside the task (``processEvents``), and a signal per progress call.
+#: Any job runs on them; Compare all and the bench's default set leave them out.
+PITFALLS = ("gui-thread-process-events", "qthread-signal-per-item")
+ALL_BACKENDS = BACKENDS + PITFALLS
+#: Back ends whose tasks run one after another on the GUI thread: one worker.
+ON_GUI_THREAD = frozenset({"gui-thread", "gui-thread-process-events"})
 WORKLOADS = ("download", "disk-write", "cpu-python", "cpu-native", "queue")
 IO_WORKLOADS = frozenset({"download", "disk-write"})
 #: The hazards lab's workloads with a guard, the fix to try: N = workers (one task each),
@@ -118,7 +125,7 @@ def queue_roles(backend: str, workers: int) -> int:
     """How many tasks a queue job has: one per worker (producers and consumers must all
     run at once, or a producer waits for ever on a full queue), and on the GUI thread,
     which has one, a single task that produces and consumes in turn."""
-    return 1 if backend == "gui-thread" else workers
+    return 1 if backend in ON_GUI_THREAD else workers
 
 
 def max_workers(backend: str) -> int:
@@ -264,8 +271,8 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
     if workload not in ALL_WORKLOADS:
         raise SpecError("workload", f"{workload[:40]!r} is not one of {', '.join(ALL_WORKLOADS)}")
     backend = str(raw.get("backend", ""))
-    if backend not in BACKENDS:
-        raise SpecError("backend", f"{backend[:40]!r} is not one of {', '.join(BACKENDS)}")
+    if backend not in ALL_BACKENDS:
+        raise SpecError("backend", f"{backend[:40]!r} is not one of {', '.join(ALL_BACKENDS)}")
     workers = raw.get("workers")
     workers = default_workers(workload) if workers in (None, "") else workers
     size = raw.get("size")

@@ -1,4 +1,4 @@
-"""The seven back ends, one module each, behind one interface (:class:`Run`).
+"""The seven back ends and two pitfalls, one module each, behind one interface (:class:`Run`).
 
 Modules are imported on first use: a spawned worker process unpickling a
 task must not drag Qt in with it.
@@ -19,6 +19,8 @@ REGISTRY = {
     "qthread-pool": "workers.backends.qthreadpool:QThreadPoolRun",
     "multiprocessing": "workers.backends.processes:ProcessRun",
     "asyncio": "workers.backends.aio:AsyncioRun",
+    "gui-thread-process-events": "workers.backends.processevents:GuiThreadProcessEventsRun",
+    "qthread-signal-per-item": "workers.backends.signalperitem:QThreadSignalPerItemRun",
 }
 
 DESCRIPTIONS = {
@@ -36,6 +38,12 @@ DESCRIPTIONS = {
     "scales pure-Python work over all cores, at a start-up and pickling cost.",
     "asyncio": "Coroutines on an asyncio loop driven by Qt's event loop, all on the GUI thread: "
     "juggles many downloads with no thread, but CPU work blocks it.",
+    "gui-thread-process-events": "Pitfall: gui-thread whose task calls "
+    "QApplication.processEvents() between chunks. The lag falls, but every click, timer and "
+    "close now runs inside the task's own call stack (re-entrancy); the record counts them.",
+    "qthread-signal-per-item": "Pitfall: qthread emitting one queued signal per progress call "
+    "(per item), as tutorials do, instead of at most 50 a second: the GUI thread delivers "
+    "every one, and the window shows progress late.",
 }
 
 

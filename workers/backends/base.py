@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from typing import Any
 
 from workers import shared
 from workers.core import Event, Task, make_event
@@ -98,6 +99,12 @@ class Run:
         """Pids of the run's worker processes that are up so far, read from any thread
         (what a run costs counts them): none where the work runs in this process."""
         return []
+
+    def facts(self) -> dict[str, Any]:
+        """What the back end itself measured about the run, as record fields (read
+        on the GUI thread once it is closed): the signals it delivered, the events
+        handled inside its tasks... {} where it measures nothing of its own."""
+        return {}
 
     def cancel(self) -> None:
         """Queued tasks never start; running ones stop at their next chunk."""

@@ -35,7 +35,7 @@ class _Stepper(QObject):
     def step(self) -> None:
         if not self.queue:
             return
-        run_task(self.queue.popleft(), self.run.post, self.run.cancel_token)
+        self.run.run_one(self.queue.popleft())
         if self.queue:
             self.timer.start()
 
@@ -47,6 +47,10 @@ class GuiThreadRun(Run):
 
     def __init__(self, tasks: list[Task], workers: int) -> None:
         super().__init__(tasks, 1)  # there is one GUI thread, whatever was asked
+
+    def run_one(self, task: Task) -> None:
+        """One whole task, here, on the GUI thread."""
+        run_task(task, self.post, self.cancel_token)
 
     def _start(self) -> None:
         self.stepper = _Stepper(self)

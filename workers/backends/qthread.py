@@ -13,20 +13,22 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from workers.backends.base import Run
-from workers.core import Event, Task, run_task
+from workers.core import PROGRESS_INTERVAL_S, Event, Task, run_task
 
 
 class _Worker(QObject):
     posted = Signal(object)  # an Event (not "event": that is QObject.event())
     finished = Signal()
 
-    def __init__(self, name: str, queue: deque[Task], run: Run) -> None:
+    def __init__(self, name: str, queue: deque[Task], run: QThreadRun) -> None:
         super().__init__()  # no parent: it must be movable
         self.name, self.queue, self.token = name, queue, run.cancel_token
+        self.interval = run.progress_interval
 
     @Slot()
     def work(self) -> None:
@@ -36,7 +38,7 @@ class _Worker(QObject):
                 task = self.queue.popleft()
             except IndexError:
                 break
-            run_task(task, self.posted.emit, self.token)
+            run_task(task, self.posted.emit, self.token, interval=self.interval)
         self.finished.emit()
 
 
@@ -46,15 +48,19 @@ class _GuiReceiver(QObject):
     def __init__(self, run: Run) -> None:
         super().__init__()
         self.run = run
+        self.signals = 0  # delivered: each cost the GUI thread a turn of its event loop
 
     @Slot(object)
     def receive(self, event: Event) -> None:
+        self.signals += 1
         self.run.post(event)
 
 
 class QThreadRun(Run):
     backend = "qthread"
     close_on_gui_thread = True
+    #: Shortest time between two progress signals of one task (see ``workers.core``).
+    progress_interval = PROGRESS_INTERVAL_S
     _count = 0
 
     def _start(self) -> None:
@@ -88,6 +94,9 @@ class QThreadRun(Run):
                 _keep_until_finished(thread, worker)
         self.threads.clear()
         self.workers_.clear()
+
+    def facts(self) -> dict[str, Any]:
+        return {"signals": self.receiver.signals}
 
 
 #: QThreads that outlived ``close()``, with their workers. A QThread destroyed
