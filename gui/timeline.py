@@ -217,10 +217,17 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if len(t) and t[0] > 0:  # the first wait began at the run's start at the latest
             t, v = np.concatenate(([0.0], t)), np.concatenate((v[:1], v))
         self.lag.setData(t, np.maximum(v, FLOOR_MS))
-        self._draw_frozen(frozen_spans(t, v))
         last = float(np.nanmax(state.ended)) if ended.any() else now
-        right = max(now if not state.finished else last, state.t_start + 0.1) - state.t_start
-        self.lanes_plot.setXRange(0, right * 1.02, padding=0)
+        right = (
+            max(now if not state.finished else last, state.t_start + 0.1) - state.t_start
+        ) * 1.02
+        self.lanes_plot.setXRange(0, right, padding=0)
+        # Only what froze while the tasks ran: a freeze before the first (the lag of a
+        # wait that began earlier) or after the last (closing, recording) is cut at the edges.
+        spans = frozen_spans(t, v)
+        self._draw_frozen(
+            [(max(a, 0.0), min(b, right), s) for a, b, s in spans if b > 0 and a < right]
+        )
 
     def paintEvent(self, event: QPaintEvent) -> None:
         start = time.perf_counter()

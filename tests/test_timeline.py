@@ -222,17 +222,17 @@ def test_the_timeline_shades_the_gui_threads_freezes_across_lanes_and_lag(qtbot,
     from tests.test_window import finish, job
 
     window.timeline_dock.raise_()
-    job(window, "cpu-python", "gui-thread", tasks=2, size="4MB")
+    job(window, "cpu-python", "gui-thread", tasks=2, size="8MB")  # ~0.3 s each, in one block
     record = finish(qtbot, window, window.start_button)
     view = window.timeline.view
     qtbot.waitUntil(lambda: bool(view.spans), timeout=3000)
-    frozen_ms = record.lag_ms["frozen"]
-    assert frozen_ms > 100  # each task froze the window
     bands = [[r.boundingRect() for r in item.path().toSubpathPolygons()] for item in view.frozen]
     assert len(bands[0]) == len(bands[1]) == len(view.spans) >= 1
-    # The bands hold the run's frozen time (a band spans from a freeze's start to its end).
+    # Each task froze the window from its start to its end: the bands cover the tasks, and
+    # stay within the run drawn (a freeze before or after it is cut at the edges).
+    busy = sum(s.end_s - s.start_s for s in record.timeline)
     width = sum(r.width() for r in bands[1])
-    assert frozen_ms / 1000 * 0.9 <= width <= record.wall_s + 0.1
+    assert 0.9 * busy <= width <= view.lanes_plot.viewRange()[0][1] + 1e-6, (busy, width)
     lanes, lag = bands
     assert all(r.height() >= len(view.lane_rows) - 1e-6 for r in lanes)  # every lane
     for r in lag:  # the whole lag axis, from the floor to the top
