@@ -114,6 +114,27 @@ def test_bad_parameters_are_refused(server, query: str) -> None:
     assert request(server, f"/files/a.bin?{query}")[0] == 400
 
 
+def test_one_connection_carries_request_after_request_and_other_methods_get_501(server) -> None:
+    """HTTP/1.1 keep-alive, as http.client uses it: a HEAD (answered without a body)
+    and a GET of a big, chunked file leave the connection ready for the next request."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        for method, path, status in [
+            ("HEAD", "/health", 501),
+            ("GET", f"/files/k.bin?size={(64 << 20) + 1}", 200),
+            ("POST", "/health", 501),
+            ("GET", "/health", 200),
+        ]:
+            conn.request(method, path)
+            response = conn.getresponse()
+            assert (response.status, len(response.read())) == (
+                status,
+                (64 << 20) + 1 if "k.bin" in path else 2 if status == 200 else 0,
+            ), (method, path)
+    finally:
+        conn.close()
+
+
 def test_redirects_count_down_to_the_file(server) -> None:
     status, headers, _ = request(server, "/redirect/2/x.bin?size=5")
     assert (status, headers["location"]) == (302, "/redirect/1/x.bin?size=5")

@@ -192,8 +192,9 @@ class Files:
         self, request: h11.Request, reply: _Reply, reader: asyncio.StreamReader
     ) -> None:
         host = next((v for k, v in request.headers if k == b"host"), b"").decode("latin-1")
-        if request.method != b"GET":
-            return await reply.plain(501, "only GET is served")
+        if request.method != b"GET":  # no body: a HEAD's answer must not have one
+            await reply.head(501, [("Content-Length", "0")])
+            return await reply.end()
         if not is_loopback_host(host):
             return await reply.plain(403, "forbidden: this server answers loopback names only")
         target = request.target.decode("latin-1")
