@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import threading
 import time
@@ -9,7 +10,8 @@ import time
 import psutil
 import pytest
 
-from workers import content
+from tests.helpers import arun
+from workers import content, limits, serving
 from workers.server import LocalServer, is_loopback_host, local_url
 
 MAX_SIZE = 100_000_000
@@ -112,6 +114,27 @@ def test_bad_parameters_are_refused(server, query: str) -> None:
     assert request(server, f"/files/a.bin?{query}")[0] == 400
 
 
+def test_one_connection_carries_request_after_request_and_other_methods_get_501(server) -> None:
+    """HTTP/1.1 keep-alive, as http.client uses it: a HEAD (answered without a body)
+    and a GET of a big, chunked file leave the connection ready for the next request."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        for method, path, status in [
+            ("HEAD", "/health", 501),
+            ("GET", f"/files/k.bin?size={(64 << 20) + 1}", 200),
+            ("POST", "/health", 501),
+            ("GET", "/health", 200),
+        ]:
+            conn.request(method, path)
+            response = conn.getresponse()
+            assert (response.status, len(response.read())) == (
+                status,
+                (64 << 20) + 1 if "k.bin" in path else 2 if status == 200 else 0,
+            ), (method, path)
+    finally:
+        conn.close()
+
+
 def test_redirects_count_down_to_the_file(server) -> None:
     status, headers, _ = request(server, "/redirect/2/x.bin?size=5")
     assert (status, headers["location"]) == (302, "/redirect/1/x.bin?size=5")
@@ -208,3 +231,43 @@ def test_a_burst_of_connections_is_not_dropped(server) -> None:
     with ThreadPoolExecutor(16) as pool:
         waits = list(pool.map(first_byte, range(16)))
     assert max(waits) < 0.9, waits
+
+
+def test_a_thousand_connections_are_served_at_once_on_a_handful_of_threads(server) -> None:
+    """1 000 clients wait for their first byte together: the server holds every one at
+    once (its own count) on its event loop, not on a thread each (psutil counts its
+    threads), and each gets its file. A thread per connection makes ~1 000 threads."""
+    n = 1000
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limits.raise_open_files(n + limits.HEADROOM)
+    process = psutil.Process(server.process.pid)
+
+    async def one(i: int) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(
+            f"GET /files/c{i}.bin?size=10&latency_ms=2000 HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{server.port}\r\nConnection: close\r\n\r\n".encode()
+        )
+        answer = await reader.read()  # the whole answer: the server closes after it
+        writer.close()
+        return answer
+
+    async def clients() -> tuple[list[bytes], list[int]]:
+        every = asyncio.gather(*(one(i) for i in range(n)))
+        threads = [process.num_threads()]
+        while not (await asyncio.wait({every}, timeout=0.05))[0]:
+            threads.append(process.num_threads())
+        return await every, threads
+
+    server.reset_peak()
+    try:
+        answers, threads = arun(clients())
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    for i, answer in enumerate(answers):
+        assert answer.startswith(b"HTTP/1.1 200 "), answer[:80]
+        assert answer.endswith(content.head(content.seed_for(f"c{i}.bin"), 10)), i
+    assert server.peak == n  # all at once, counted by the server
+    # The loop's thread and the hashers' (idle here): a handful, not one per connection.
+    assert max(threads) <= 1 + serving.HASHERS + 1, max(threads)
