@@ -296,6 +296,23 @@ def test_cancel_stops_a_connection_that_is_not_answered(unanswered_port: int, ai
         timer.join()
 
 
+@both
+def test_cancel_stops_a_download_whose_server_went_silent(server, aio: bool) -> None:
+    """Connected, asked, and no answer: the read waiting for data sees the cancel
+    (for asyncio, through the watcher shared by the run's connections)."""
+    token = threading.Event()
+    timer = threading.Timer(0.3, token.set)
+    timer.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(Cancelled):
+            fetch(server.url("quiet.bin", 1000, fault="stall"), aio=aio, cancel=token)
+        assert time.perf_counter() - t0 < 0.3 + 0.5
+    finally:
+        timer.cancel()
+        timer.join()
+
+
 def test_the_async_download_never_blocks_its_loop(server) -> None:
     """The asyncio back end runs on the GUI thread: a heartbeat must keep beating.
 
