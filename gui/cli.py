@@ -12,6 +12,13 @@ import sys
 from workers.spec import ALL_WORKLOADS, BACKENDS, WORKLOADS, SpecError
 
 
+PYTHON_HELP = (
+    "run the threading and thread-pool back ends' work in a helper process of this "
+    "interpreter (3.11+, e.g. a free-threaded python3.13t); the window, and the other "
+    "back ends, stay on this one"
+)
+
+
 def _choices(kind: str, allowed: tuple[str, ...]):
     def parse(text: str) -> list[str]:
         items = [item.strip() for item in text.split(",") if item.strip()]
@@ -84,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
         help="the window's size, e.g. 1280x800 (screenshots default to 1400x900)",
     )
     p.add_argument("--compare", action="store_true", help="run Compare all once the window is up")
+    p.add_argument("--python", metavar="PATH", help=PYTHON_HELP)
     sub = p.add_subparsers(dest="command")
     b = sub.add_parser("bench", help="run workloads x back ends headless and print the table")
     b.add_argument(
@@ -121,6 +129,7 @@ def parser() -> argparse.ArgumentParser:
         help="hazards lab, comma-separated: none, lock (race), ordered (deadlock); each "
         "workload runs once per guard it knows, e.g. --guard none,lock",
     )
+    b.add_argument("--python", metavar="PATH", help=PYTHON_HELP)
     b.add_argument(
         "--quick",
         action="store_true",

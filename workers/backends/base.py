@@ -19,7 +19,9 @@ import threading
 import time
 from collections import deque
 
-from workers import shared
+from typing import Any
+
+from workers import pythons, shared, workloads
 from workers.core import Event, Task, make_event
 
 
@@ -98,6 +100,20 @@ class Run:
         """Pids of the run's worker processes that are up so far, read from any thread
         (what a run costs counts them): none where the work runs in this process."""
         return []
+
+    def readout(self, workload: str) -> dict[str, Any]:
+        """What the run's shared objects hold now (the race's balance, the deadlock's
+        graph: ``workloads.readout``), read by this process from the workers' memory."""
+        return workloads.readout(workload, self.shared)
+
+    def queue_depth(self) -> int | None:
+        """How many items the run's queue holds now (None: it has none)."""
+        queue = self.shared.get("queue")  # queue.Queue, asyncio.Queue, multiprocessing.Queue
+        return None if queue is None else int(queue.qsize())
+
+    def interpreter(self) -> dict[str, object]:
+        """The record's ``python`` fields: the interpreter that ran the tasks (this one)."""
+        return pythons.here().facts()
 
     def cancel(self) -> None:
         """Queued tasks never start; running ones stop at their next chunk."""
