@@ -11,7 +11,6 @@ import sys
 
 from workers.spec import ALL_WORKLOADS, BACKENDS, WORKLOADS, SpecError
 
-
 PYTHON_HELP = (
     "run the threading and thread-pool back ends' work in a helper process of this "
     "interpreter (3.11+, e.g. a free-threaded python3.13t); the window, and the other "

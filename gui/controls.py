@@ -37,6 +37,7 @@ from gui.jobs import (
     describe_job,
     validate,
 )
+from gui.pythonfield import PythonField
 from workers.backends import DESCRIPTIONS
 from workers.spec import (
     ALL_WORKLOADS,
@@ -101,6 +102,8 @@ class JobForm(QWidget):
         self.browse_button.clicked.connect(self.browse)
         self.folder.editingFinished.connect(self.check_folder)
         self.fsync = QCheckBox("fsync each file")
+        self.python = PythonField()
+        self.python.changed.connect(self.changed)
         self.guard = QComboBox()
         self.limit = QSpinBox(minimum=0, maximum=MAX_MANY_WORKERS)
         self.limit.setSpecialValueText("no limit")
@@ -152,6 +155,7 @@ class JobForm(QWidget):
             ("limit", "Li&mit", self.limit, self.limit),
             ("depth", "Queue &depth", self.depth, self.depth),
             ("items", "&Items", self.items, self.items),
+            ("python", "P&ython", self.python, self.python.edit),
         ):
             label = QLabel(text)
             label.setBuddy(buddy)  # Alt+letter focuses the field, also when it sits in a row
@@ -239,6 +243,11 @@ class JobForm(QWidget):
                 spec = None
             elif spec is not None:
                 spec = spec.with_(folder=path)
+        refusal = self.python.refusal(str(raw["workload"]), fresh=fresh)
+        if refusal:
+            errors["python"], spec = refusal, None
+        elif spec is not None:
+            spec = spec.with_(python=self.python.value())
         for field, label in self.errors.items():
             message = errors.get(field, "")
             label.setText(f"{field.split('_')[0]}: {message}" if message else "")
@@ -290,6 +299,7 @@ class JobForm(QWidget):
     def on_backend(self, backend: str) -> None:
         """gui-thread has one worker: Workers shows 1, greyed, and says why; the
         number typed before comes back with another back end."""
+        self.python.for_backend(backend)
         one = backend == "gui-thread"
         if one == (not self.workers.isEnabled()):
             return
@@ -379,6 +389,7 @@ class JobForm(QWidget):
         settings.setValue("form/urls", "\n".join(self.urls.toPlainText().split()))
         settings.setValue("form/folder", self.folder.text())
         settings.setValue("form/fsync", self.fsync.isChecked())
+        settings.setValue("form/python", self.python.text())
 
     def restore(self, settings: QSettings) -> None:
         try:
@@ -400,3 +411,4 @@ class JobForm(QWidget):
         self.urls.setPlainText(str(settings.value("form/urls", "")))
         self.folder.setText(str(settings.value("form/folder", "")))
         self.fsync.setChecked(str(settings.value("form/fsync", "false")).lower() == "true")
+        self.python.edit.setText(str(settings.value("form/python", "")))  # asked at Start

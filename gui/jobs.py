@@ -26,7 +26,7 @@ DEFAULTS: dict[str, dict[str, object]] = {
 
 #: The fields every job has, and those each workload's job has beyond them: the form
 #: shows these and hides the rest, so every field on screen applies.
-EVERY_JOB = ("workload", "backend", "workers", "size")
+EVERY_JOB = ("workload", "backend", "workers", "size", "python")
 FIELDS: dict[str, tuple[str, ...]] = {
     "download": ("tasks", "latency_ms", "rate_mbps", "urls", "folder", "limit"),
     "disk-write": ("tasks", "folder", "fsync"),
@@ -71,6 +71,10 @@ FIELD_TIPS: dict[str, str] = {
     "depth": "Queue: the most items it holds; a producer that finds it full blocks until a "
     "consumer takes one (at least 1: a queue of size 0 is unbounded).",
     "items": "Queue: how many items the producers make and the consumers checksum.",
+    "python": "Another Python (3.11 or newer) to run the threading and thread-pool back "
+    "ends' work in, e.g. a free-threaded python3.13t, which PySide6 has no build for: the "
+    "tasks run on threads of a helper process of that interpreter, the window stays on "
+    "this one. Empty: this interpreter.",
 }
 WORKERS_TIPS = {
     "queue": "queue runs one task per worker, half producers and half consumers (all must "

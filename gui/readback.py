@@ -13,8 +13,9 @@ import os
 
 from gui import hazards
 from gui.lessons import DEFAULT_SWITCH_MS
+from workers.pythons import Interpreter
 from workers.record import RunRecord
-from workers.spec import HAZARDS
+from workers.spec import HAZARDS, PYTHON_BACKENDS
 from workers.stats import FROZEN_MS
 
 #: Lag p99 at most this, and no freeze: the window "kept up" (over 50 ms, input
@@ -49,6 +50,14 @@ def _who(backend: str, n: int) -> str:
         "multiprocessing": _plural(n, "process", "es"),
         "asyncio": f"{_plural(n, 'coroutine')} on the GUI thread",
     }.get(backend, _plural(n, "worker"))
+
+
+def _where(r: RunRecord) -> str:
+    """`` in CPython 3.13.0t (another process, GIL off)`` for threads run in another
+    interpreter (``--python``); empty for the app's own."""
+    if not r.python_path:
+        return ""
+    return f" in {r.python} (another process, GIL {'on' if r.gil_enabled else 'off'})"
 
 
 def ms_text(value: float) -> str:
@@ -150,14 +159,44 @@ def expect(workload: str, backend: str, workers: int, cores: int | None = None) 
     )
 
 
-def preview(workload: str, backend: str, workers: int, state: str = "idle") -> str:
+def expect_elsewhere(workload: str, workers: int, python: Interpreter) -> str:
+    """What the threads of another interpreter (``--python``) will show, before they run."""
+    if workload in ("cpu-python", "queue"):
+        if python.gil_enabled:
+            return (
+                "Its threads take turns under that interpreter's GIL: expect no speed-up over "
+                "one thread, and a responsive window, whose GUI thread keeps a GIL of its own."
+            )
+        cores = min(workers, os.cpu_count() or 1)
+        return (
+            f"With no GIL there, expect up to {_plural(cores, 'core')} running Python side by "
+            "side, and a responsive window, whose GUI thread keeps a GIL of its own."
+        )
+    return "In another process they share only the cores with the window. " + expect(
+        workload, "threading", workers
+    )
+
+
+def preview(
+    workload: str,
+    backend: str,
+    workers: int,
+    state: str = "idle",
+    python: Interpreter | None = None,
+) -> str:
     """The banner before a run: the selected job and what to expect of it.
 
     ``state``: "idle" (Start runs it), "queued" (a run is going: Queue adds it)
-    or "running" (it runs now).
+    or "running" (it runs now); ``python``: another interpreter its threads run in.
     """
     n = 1 if backend == "gui-thread" else workers
     job = f"{WHAT.get(workload, workload)} on {_who(backend, n)}"
+    if python is not None and backend in PYTHON_BACKENDS:
+        job += f" in {python.name} (another process)"
+        lead = {"running": "Running", "queued": "Queue runs"}.get(state, "Start runs")
+        tail = "" if state == "running" else " The measured numbers appear here after the run."
+        after = " after the current run" if state == "queued" else ""
+        return f"{lead} {job}{after}. {expect_elsewhere(workload, n, python)}{tail}"
     if backend == "gui-thread":
         job += " itself, one task at a time"
     lead = {
@@ -250,11 +289,15 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
         elif speedup is not None and speedup < FASTER:
             gain += ", yet this run was no faster (were the cores busy?)"
         return _freed(f"{gain}; start-up took {r.startup_s:.2f} s", r, busy)
+    # Threads in another interpreter (--python) share no GIL with the GUI thread.
+    freed = _freed_elsewhere if r.python_path else _freed
+    if r.python_path and r.workload == "cpu-python":
+        return _why_elsewhere("its threads run Python", r, speedup, parallel)
     busy = "the threads' Python code between waits takes the GIL too, and other programs the cores"
     if r.workload == "download":
-        return _freed("a thread waiting for the network releases the GIL", r, busy)
+        return freed("a thread waiting for the network releases the GIL", r, busy)
     if r.workload == "disk-write":
-        return _freed("a thread blocked in a write releases the GIL", r, busy)
+        return freed("a thread blocked in a write releases the GIL", r, busy)
     if r.workload == "cpu-native":
         gain = "hashlib releases the GIL while it hashes"
         if parallel:
@@ -262,7 +305,7 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
         elif speedup is not None and speedup < FASTER and r.workers > 1:
             gain += ", yet this run was no faster (were other programs using the cores?)"
         busy = "Python code between the hashes takes the GIL, and other programs the cores"
-        return _freed(gain, r, busy)
+        return freed(gain, r, busy)
     # cpu-python on threads: the GIL decides.
     if r.switch_interval_ms != DEFAULT_SWITCH_MS:
         gil = (
@@ -288,12 +331,42 @@ def _why_queue(r: RunRecord, speedup: float | None) -> str:
         busy = "the GUI thread shares the cores with these processes and other programs"
         gain = f"each process has its own GIL; start-up took {r.startup_s:.2f} s"
         return _freed(gain, r, busy)
+    if r.python_path:
+        return _why_elsewhere("the consumers checksum in Python", r, speedup, parallel=False)
     gil = "the consumers checksum in Python and hold the GIL, the GUI thread waits its turn"
     if speedup is not None and r.workers > 1 and speedup < FASTER:
         gil += f", and {_plural(r.workers, 'thread')} were no faster"
     if _kept_up(r):
         return f"{gil}; it still got its turns in time"
     return f"{gil}; the window {'froze at times' if _froze(r) else 'lagged'}"
+
+
+#: What a window can be late for when the work runs in another interpreter's process.
+ELSEWHERE_BUSY = "the GUI thread shares the cores with that process and other programs"
+
+
+def _freed_elsewhere(mechanism: str, r: RunRecord, otherwise: str) -> str:
+    """:func:`_freed` for threads in another interpreter's process (``--python``): they
+    take no GIL from the GUI thread, only cores."""
+    return _freed(mechanism, r, ELSEWHERE_BUSY)
+
+
+def _why_elsewhere(what: str, r: RunRecord, speedup: float | None, parallel: bool) -> str:
+    """Pure-Python work on threads of another interpreter: that interpreter's GIL (or its
+    absence) sets their pace; the window's GUI thread has a GIL of its own."""
+    slower = speedup is not None and r.workers > 1 and speedup < FASTER
+    if r.gil_enabled:
+        gain = f"{what}, one thread at a time under that interpreter's GIL"
+        if slower:
+            gain += f", so {_plural(r.workers, 'thread')} were no faster"
+    else:
+        gain = f"{what} with no GIL to take turns for"
+        if parallel:
+            gain += ", so the threads worked on several cores at once"
+        elif slower:
+            gain += ", yet this run was no faster (were the cores busy?)"
+    own = "the window's GUI thread keeps a GIL of its own, in this process"
+    return _freed_elsewhere(f"{gain}; {own}", r, "")
 
 
 def same_job(a: RunRecord, b: RunRecord) -> bool:
@@ -316,7 +389,7 @@ def readback(record: RunRecord, history: list[RunRecord]) -> str:
     Python at a time, …".
     """
     r = record
-    head = f"{_who(r.backend, r.workers)} on {WHAT.get(r.workload, r.workload)}"
+    head = f"{_who(r.backend, r.workers)}{_where(r)} on {WHAT.get(r.workload, r.workload)}"
     head = head[0].upper() + head[1:]
     lag = lag_text(r)
     if r.outcome == "deadlock":
@@ -342,7 +415,7 @@ def readback(record: RunRecord, history: list[RunRecord]) -> str:
             f"({base.workers} workers)"
         )
     if r.workload in HAZARDS:
-        why = hazards.why(r, _freed, _blocked)
+        why = hazards.why(r, _freed_elsewhere if r.python_path else _freed, _blocked)
         return f"{head}: {hazards.result(r)}; {speed}, {lag} — {why}."
     return f"{head}: {speed}, {lag} — {_why(r, base)}.{hazards.peak_and_depth_text(r)}"
 

@@ -27,20 +27,20 @@ import struct
 import sys
 import threading
 import time
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 HEADER = struct.Struct("!I")
 #: How often the run's shared objects are read and sent while it runs.
 READOUT_S = 0.05
 
 
-def write_frame(out: BinaryIO, item: object) -> None:
+def write_frame(out: IO[bytes], item: object) -> None:
     data = pickle.dumps(item, protocol=5)
     out.write(HEADER.pack(len(data)) + data)
     out.flush()
 
 
-def read_frame(source: BinaryIO) -> Any:
+def read_frame(source: IO[bytes]) -> Any:
     """The next frame's object; EOFError once the other side is gone."""
     head = source.read(HEADER.size)
     if len(head) < HEADER.size:

@@ -143,7 +143,16 @@ def inspect(text: str) -> Interpreter:
 
 
 def _ask(path: Path) -> Interpreter:
-    args = [str(path), "-E", "-s", "-c", _PROBE, ROOT, json.dumps(pure_paths()), json.dumps(MODULES)]
+    args = [
+        str(path),
+        "-E",
+        "-s",
+        "-c",
+        _PROBE,
+        ROOT,
+        json.dumps(pure_paths()),
+        json.dumps(MODULES),
+    ]
     try:
         done = subprocess.run(  # noqa: S603 - the user's chosen interpreter, asked a fixed question
             args, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, cwd=ROOT, check=False
@@ -158,8 +167,8 @@ def _ask(path: Path) -> Interpreter:
         version = tuple(int(v) for v in said["version"])
     except (ValueError, KeyError, TypeError):
         raise SpecError(
-            "python", f"{path} did not answer as a Python interpreter does (exit status "
-            f"{done.returncode})"
+            "python",
+            f"{path} did not answer as a Python interpreter does (exit status {done.returncode})",
         ) from None
     shown = ".".join(map(str, version))
     if version[:2] < OLDEST:
@@ -210,5 +219,3 @@ _NAME = re.compile(r"python3\.(\d+)t?")
 def _minor(path: str) -> int:
     match = _NAME.fullmatch(Path(path).name)
     return int(match[1]) if match else 0
-
-

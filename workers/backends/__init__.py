@@ -62,9 +62,7 @@ def start(
     if python:
         from workers.backends.otherpython import OtherPythonRun
 
-        run: Run = OtherPythonRun(
-            tasks, workers, python=python, backend=backend, workload=workload
-        )
+        run: Run = OtherPythonRun(tasks, workers, python=python, backend=backend, workload=workload)
     else:
         run = load(backend)(tasks, workers)
     run.start()

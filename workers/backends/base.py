@@ -18,7 +18,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-
 from typing import Any
 
 from workers import pythons, shared, workloads
@@ -108,7 +107,7 @@ class Run:
 
     def queue_depth(self) -> int | None:
         """How many items the run's queue holds now (None: it has none)."""
-        queue = self.shared.get("queue")  # queue.Queue, asyncio.Queue, multiprocessing.Queue
+        queue: Any = self.shared.get("queue")  # queue.Queue, asyncio.Queue, a process queue
         return None if queue is None else int(queue.qsize())
 
     def interpreter(self) -> dict[str, object]:

@@ -53,7 +53,7 @@ class OtherPythonRun(Run):
         self.cancelled_at: float | None = None
         self.lock = threading.Lock()  # the helper's stdin: the job, then a cancel
         self.job_sent = False
-        self.errors = tempfile.TemporaryFile()  # its stderr: the reason, if it dies  # noqa: SIM115
+        self.errors = tempfile.TemporaryFile()  # its stderr: the reason, if it dies
 
     def start(self) -> None:
         """No shared objects here: the helper makes them, of threading's kind, there."""
@@ -77,15 +77,18 @@ class OtherPythonRun(Run):
         except OSError as exc:
             self._fail_the_rest(f"could not start {self.python}: {exc.strerror or exc}")
             return
-        assert proc.stdin is not None and proc.stdout is not None
+        stdin, stdout = proc.stdin, proc.stdout
+        if stdin is None or stdout is None:  # cannot happen with PIPE: for the type checker
+            return
         job = {"tasks": self.tasks, "workers": self.workers, "backend": self.backend}
         job |= {"workload": self.workload, "app_pid": os.getpid()}
         with self.lock, contextlib.suppress(OSError):
-            helper.write_frame(proc.stdin, job)
+            helper.write_frame(stdin, job)
             self.job_sent = True
             if self.cancel_token.is_set():
-                _say_cancel(proc.stdin)
-        self._read(proc.stdout)
+                _say_cancel(stdin)
+        with stdout:
+            self._read(stdout)
         proc.wait()
         self._fail_the_rest(self._death(proc.returncode))
 
@@ -114,8 +117,10 @@ class OtherPythonRun(Run):
         cancelled = self.cancel_token.is_set()
         for task in self.tasks:
             if task.index not in self.verdicts:
-                kind = "cancelled" if cancelled else "failed"
-                self.post(make_event(kind, task.index, detail="" if cancelled else reason))
+                if cancelled:
+                    self.post(make_event("cancelled", task.index))
+                else:
+                    self.post(make_event("failed", task.index, detail=reason))
 
     # -- the interface ------------------------------------------------------------
     def cancel(self) -> None:
@@ -155,7 +160,7 @@ class OtherPythonRun(Run):
     def worker_processes(self) -> list[int]:
         pid = self.facts.get("pid")
         alive = pid is not None and self.proc is not None and self.proc.poll() is None
-        return [int(pid)] if alive else []
+        return [int(pid)] if pid is not None and alive else []
 
     def readout(self, workload: str) -> dict[str, Any]:
         return {k: v for k, v in self.latest.items() if k != "depth"}
@@ -168,7 +173,9 @@ class OtherPythonRun(Run):
         """What the helper said of itself (its GIL as measured once the tasks' modules were
         imported), or, if it never said, what the interpreter answered when asked."""
         if self.facts:
-            return {k: v for k, v in self.facts.items() if k != "pid"} | {"python_path": self.python}
+            return {k: v for k, v in self.facts.items() if k != "pid"} | {
+                "python_path": self.python
+            }
         return pythons.inspect(self.python).facts()
 
 
