@@ -204,8 +204,10 @@ def _race(r: RunRecord, freed: Freed, blocked: Blocked) -> str:
             "threads were switched out between reading the balance and writing it back, and "
             "the deposits made meanwhile were overwritten"
         )
-    else:
+    elif r.gil_enabled:
         mechanism = "no thread was switched out between its read and its write in this run"
+    else:
+        mechanism = "no thread wrote the balance between another's read and its write in this run"
     return _with_workers(r, mechanism, freed)
 
 

@@ -42,11 +42,21 @@ def write_frame(out: IO[bytes], item: object) -> None:
 
 def read_frame(source: IO[bytes]) -> Any:
     """The next frame's object; EOFError once the other side is gone."""
-    head = source.read(HEADER.size)
-    if len(head) < HEADER.size:
-        raise EOFError
-    data = source.read(HEADER.unpack(head)[0])
+    head = _exactly(source, HEADER.size)
+    data = _exactly(source, HEADER.unpack(head)[0])
     return pickle.loads(data)  # noqa: S301 - from the app that started us, over our own pipe
+
+
+def _exactly(source: IO[bytes], n: int) -> bytes:
+    """``n`` bytes, however the pipe cuts them (an unbuffered read may return fewer)."""
+    parts, left = [], n
+    while left:
+        part = source.read(left)
+        if not part:
+            raise EOFError
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def main() -> None:
@@ -54,7 +64,10 @@ def main() -> None:
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the app's to handle
-    job = read_frame(sys.stdin.buffer)
+    # Unbuffered: a buffered reader would read ahead past the job (a cancel with it), and
+    # its lock, held by the thread waiting for a cancel, would hold up our exit.
+    stdin = os.fdopen(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
+    job = read_frame(stdin)
     from workers import procs, pythons, workloads
     from workers.backends.threads import ThreadingRun, ThreadPoolRun
 
@@ -72,7 +85,8 @@ def main() -> None:
         news.set()
 
     run.post = post  # type: ignore[method-assign]
-    threading.Thread(target=_cancel_on_input, args=(run,), name="cancel", daemon=True).start()
+    waiter = threading.Thread(target=_cancel_on_input, args=(stdin, run), daemon=True)
+    waiter.start()
     run.start()
     workload = job["workload"]
     next_readout = 0.0
@@ -99,7 +113,7 @@ def _readout(workloads: Any, workload: str, shared: dict[str, Any]) -> dict[str,
     return out
 
 
-def _cancel_on_input(run: Any) -> None:
+def _cancel_on_input(stdin: IO[bytes], run: Any) -> None:
     """Any byte after the job, or the pipe's end (the app closed it, or died), cancels."""
-    sys.stdin.buffer.read(1)
+    stdin.read(1)
     run.cancel()
