@@ -22,6 +22,8 @@ DEFAULT_SWITCH_MS = 5.0
 TITLE_ROWS = 5  # lesson titles in view at once
 #: The lesson on semaphores (a download's connection limit) and bounded queues.
 QUEUES = "semaphores-and-queues"
+#: The lesson on another interpreter's threads (``--python``), free-threaded ones above all.
+FREE_THREADING = "free-threading"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ def lesson_for(record: RunRecord) -> str:
     """The key of the lesson that explains ``record`` best."""
     if record.limit:  # a download through a semaphore: the lesson on what it shows
         return QUEUES
+    if record.python_path and record.workload not in HAZARDS:  # threads in another Python
+        return FREE_THREADING
     switch = next((ms for ms in record.intervals_ms if ms != DEFAULT_SWITCH_MS), DEFAULT_SWITCH_MS)
     return lesson_key(record.workload, record.backend, switch)
 
