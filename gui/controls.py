@@ -31,7 +31,10 @@ from gui.jobs import (
     EVERY_JOB,
     FIELD_TIPS,
     FIELDS,
+    GUI_THREAD_WORKERS_TIP,
+    RATE_SOURCES,
     SIZE_FIELDS,
+    URLS_SET_TIP,
     WORKERS_TIPS,
     WORKLOAD_TIPS,
     describe_job,
@@ -55,17 +58,6 @@ from workers.spec import (
     check_folder,
 )
 from workers.speed import Speed
-
-GUI_THREAD_WORKERS_TIP = (
-    "gui-thread runs every task on the one GUI thread: 1 worker, whatever is typed here. "
-    "Pick another back end to choose the number of workers."
-)
-URLS_SET_TIP = "Not used: the URLs are downloaded from their own servers."
-RATE_SOURCES = {
-    "guess": "a guess; a gui-thread run measures it",
-    "calibration": "timed on this machine at start-up",
-    "gui-thread run": "the last gui-thread run of this workload",
-}
 
 
 class JobForm(QWidget):

@@ -83,6 +83,19 @@ WORKERS_TIPS = {
     "deadlock": "N, the workers moving money around the ring of N accounts (at least 2): "
     "one task each.",
 }
+#: Workers greyed at 1 on gui-thread, the server's fields with URLs set, and where the
+#: hint's speed comes from: what the form says of each.
+GUI_THREAD_WORKERS_TIP = (
+    "gui-thread runs every task on the one GUI thread: 1 worker, whatever is typed here. "
+    "Pick another back end to choose the number of workers."
+)
+URLS_SET_TIP = "Not used: the URLs are downloaded from their own servers."
+RATE_SOURCES = {
+    "guess": "a guess; a gui-thread run measures it",
+    "calibration": "timed on this machine at start-up",
+    "gui-thread run": "the last gui-thread run of this workload",
+}
+
 #: The Size field's label and tooltip where it is not bytes per task.
 SIZE_FIELDS = {
     "queue": ("&Item size", "Bytes per item, at most 1 MiB: 64KB, 512KiB or plain bytes."),

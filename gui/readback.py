@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from gui import hazards
+from gui import elsewhere, hazards
 from gui.lessons import DEFAULT_SWITCH_MS
 from workers.pythons import Interpreter
 from workers.record import RunRecord
@@ -50,14 +50,6 @@ def _who(backend: str, n: int) -> str:
         "multiprocessing": _plural(n, "process", "es"),
         "asyncio": f"{_plural(n, 'coroutine')} on the GUI thread",
     }.get(backend, _plural(n, "worker"))
-
-
-def _where(r: RunRecord) -> str:
-    """`` in CPython 3.13.0t (another process, GIL off)`` for threads run in another
-    interpreter (``--python``); empty for the app's own."""
-    if not r.python_path:
-        return ""
-    return f" in {r.python} (another process, GIL {'on' if r.gil_enabled else 'off'})"
 
 
 def ms_text(value: float) -> str:
@@ -159,24 +151,6 @@ def expect(workload: str, backend: str, workers: int, cores: int | None = None) 
     )
 
 
-def expect_elsewhere(workload: str, workers: int, python: Interpreter) -> str:
-    """What the threads of another interpreter (``--python``) will show, before they run."""
-    if workload in ("cpu-python", "queue"):
-        if python.gil_enabled:
-            return (
-                "Its threads take turns under that interpreter's GIL: expect no speed-up over "
-                "one thread, and a responsive window, whose GUI thread keeps a GIL of its own."
-            )
-        cores = min(workers, os.cpu_count() or 1)
-        return (
-            f"With no GIL there, expect up to {_plural(cores, 'core')} running Python side by "
-            "side, and a responsive window, whose GUI thread keeps a GIL of its own."
-        )
-    return "In another process they share only the cores with the window. " + expect(
-        workload, "threading", workers
-    )
-
-
 def preview(
     workload: str,
     backend: str,
@@ -196,7 +170,7 @@ def preview(
         lead = {"running": "Running", "queued": "Queue runs"}.get(state, "Start runs")
         tail = "" if state == "running" else " The measured numbers appear here after the run."
         after = " after the current run" if state == "queued" else ""
-        return f"{lead} {job}{after}. {expect_elsewhere(workload, n, python)}{tail}"
+        return f"{lead} {job}{after}. {elsewhere.expect(workload, n, python, expect)}{tail}"
     if backend == "gui-thread":
         job += " itself, one task at a time"
     lead = {
@@ -292,7 +266,9 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
     # Threads in another interpreter (--python) share no GIL with the GUI thread.
     freed = _freed_elsewhere if r.python_path else _freed
     if r.python_path and r.workload == "cpu-python":
-        return _why_elsewhere("its threads run Python", r, speedup, parallel)
+        slower = speedup is not None and r.workers > 1 and speedup < FASTER
+        why = elsewhere.why("its threads run Python", r, slower=slower, parallel=parallel)
+        return _freed_elsewhere(why, r, "")
     busy = "the threads' Python code between waits takes the GIL too, and other programs the cores"
     if r.workload == "download":
         return freed("a thread waiting for the network releases the GIL", r, busy)
@@ -332,7 +308,9 @@ def _why_queue(r: RunRecord, speedup: float | None) -> str:
         gain = f"each process has its own GIL; start-up took {r.startup_s:.2f} s"
         return _freed(gain, r, busy)
     if r.python_path:
-        return _why_elsewhere("the consumers checksum in Python", r, speedup, parallel=False)
+        slower = speedup is not None and r.workers > 1 and speedup < FASTER
+        why = elsewhere.why("the consumers checksum in Python", r, slower=slower, parallel=False)
+        return _freed_elsewhere(why, r, "")
     gil = "the consumers checksum in Python and hold the GIL, the GUI thread waits its turn"
     if speedup is not None and r.workers > 1 and speedup < FASTER:
         gil += f", and {_plural(r.workers, 'thread')} were no faster"
@@ -341,32 +319,10 @@ def _why_queue(r: RunRecord, speedup: float | None) -> str:
     return f"{gil}; the window {'froze at times' if _froze(r) else 'lagged'}"
 
 
-#: What a window can be late for when the work runs in another interpreter's process.
-ELSEWHERE_BUSY = "the GUI thread shares the cores with that process and other programs"
-
-
 def _freed_elsewhere(mechanism: str, r: RunRecord, otherwise: str) -> str:
     """:func:`_freed` for threads in another interpreter's process (``--python``): they
     take no GIL from the GUI thread, only cores."""
-    return _freed(mechanism, r, ELSEWHERE_BUSY)
-
-
-def _why_elsewhere(what: str, r: RunRecord, speedup: float | None, parallel: bool) -> str:
-    """Pure-Python work on threads of another interpreter: that interpreter's GIL (or its
-    absence) sets their pace; the window's GUI thread has a GIL of its own."""
-    slower = speedup is not None and r.workers > 1 and speedup < FASTER
-    if r.gil_enabled:
-        gain = f"{what}, one thread at a time under that interpreter's GIL"
-        if slower:
-            gain += f", so {_plural(r.workers, 'thread')} were no faster"
-    else:
-        gain = f"{what} with no GIL to take turns for"
-        if parallel:
-            gain += ", so the threads worked on several cores at once"
-        elif slower:
-            gain += ", yet this run was no faster (were the cores busy?)"
-    own = "the window's GUI thread keeps a GIL of its own, in this process"
-    return _freed_elsewhere(f"{gain}; {own}", r, "")
+    return _freed(mechanism, r, elsewhere.BUSY)
 
 
 def same_job(a: RunRecord, b: RunRecord) -> bool:
@@ -389,7 +345,7 @@ def readback(record: RunRecord, history: list[RunRecord]) -> str:
     Python at a time, …".
     """
     r = record
-    head = f"{_who(r.backend, r.workers)}{_where(r)} on {WHAT.get(r.workload, r.workload)}"
+    head = f"{_who(r.backend, r.workers)}{elsewhere.where(r)} on {WHAT.get(r.workload, r.workload)}"
     head = head[0].upper() + head[1:]
     lag = lag_text(r)
     if r.outcome == "deadlock":
