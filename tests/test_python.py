@@ -9,6 +9,7 @@ no process and no partial file; bad interpreters are refused by name.
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -93,6 +94,21 @@ def test_close_mid_write_leaves_no_process_and_only_whole_files(qtbot, tmp_path)
     for path in tmp_path.iterdir():
         assert not path.name.startswith(".unfreeze-"), path  # no temp file left
         assert path.stat().st_size == spec.size, path  # a final name holds a whole file
+
+
+@needs_other
+def test_a_helper_killed_from_outside_fails_its_tasks_saying_so(qtbot) -> None:
+    spec = _spec(tasks=6, size="16MB")
+    run = backends.start("threading", workloads.make_tasks(spec), 2, python=OTHER.path)
+    try:
+        _until(qtbot, run, lambda: len(run.started) >= 2)
+        os.kill(run.worker_processes()[0], signal.SIGKILL)
+        _until(qtbot, run, lambda: run.finished)
+    finally:
+        run.close()
+    failed = [e for e in run.verdicts.values() if e.kind == "failed"]
+    assert len(failed) == 6, run.verdicts  # none ran to the end: 16 MB take ~0.5 s each
+    assert all(f"{OTHER.name} helper exited with status -9" in e.detail for e in failed)
 
 
 def _until(qtbot, run, condition) -> None:

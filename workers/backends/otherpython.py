@@ -29,6 +29,7 @@ from typing import IO, Any
 from workers import helper, procs, pythons
 from workers.backends.base import Run
 from workers.core import Task, make_event
+from workers.spec import SpecError
 
 #: How long a cancelled helper gets to stop its tasks at a chunk boundary before being killed.
 CANCEL_GRACE_S = 1.5
@@ -173,10 +174,16 @@ class OtherPythonRun(Run):
         """What the helper said of itself (its GIL as measured once the tasks' modules were
         imported), or, if it never said, what the interpreter answered when asked."""
         if self.facts:
-            return {k: v for k, v in self.facts.items() if k != "pid"} | {
-                "python_path": self.python
+            said = {k: v for k, v in self.facts.items() if k != "pid"}
+            return said | {"python_path": self.python}
+        try:  # asked when the job was validated: cached, unless the file changed since
+            return pythons.inspect(self.python).facts()
+        except SpecError as exc:  # gone, or no longer a Python: the record says which file
+            return {
+                "python": f"? ({exc.message})",
+                "python_version": "",
+                "python_path": self.python,
             }
-        return pythons.inspect(self.python).facts()
 
 
 def _say_cancel(stdin: IO[bytes]) -> None:
