@@ -68,10 +68,15 @@ def compare_lesson(workload: str) -> str:
     return "gil" if workload.startswith("cpu") else "io-vs-cpu"
 
 
-def lesson_key(workload: str, backend: str, switch_interval_ms: float = DEFAULT_SWITCH_MS) -> str:
-    """The key of the lesson that explains ``workload`` on ``backend`` best."""
+def lesson_key(
+    workload: str, backend: str, switch_interval_ms: float = DEFAULT_SWITCH_MS, python: str = ""
+) -> str:
+    """The key of the lesson that explains ``workload`` on ``backend`` best (``python``:
+    the other interpreter its threads run in, if any)."""
     if workload in HAZARDS:  # race, deadlock: each its own lesson on every back end
         return workload
+    if python:  # threads in another Python (--python)
+        return FREE_THREADING
     if workload == "queue":
         return QUEUES
     if backend == "gui-thread":
@@ -91,10 +96,8 @@ def lesson_for(record: RunRecord) -> str:
     """The key of the lesson that explains ``record`` best."""
     if record.limit:  # a download through a semaphore: the lesson on what it shows
         return QUEUES
-    if record.python_path and record.workload not in HAZARDS:  # threads in another Python
-        return FREE_THREADING
     switch = next((ms for ms in record.intervals_ms if ms != DEFAULT_SWITCH_MS), DEFAULT_SWITCH_MS)
-    return lesson_key(record.workload, record.backend, switch)
+    return lesson_key(record.workload, record.backend, switch, record.python_path)
 
 
 class LessonsPanel(QWidget):

@@ -183,8 +183,7 @@ class MainWindow(QMainWindow):
         for action in (self.start_action, self.compare_action):
             action.setEnabled(ok)
         self._show_busy()
-        elsewhere = self.form.python.interpreter()
-        self.facts.setText(facts_text(elsewhere))
+        self.facts.setText(facts_text(self.form.python.interpreter()))
         if self.selection() != self.banner_for:
             self.show_selection()
 
@@ -198,12 +197,12 @@ class MainWindow(QMainWindow):
 
     def show_selection(self) -> None:
         """Banner and lesson: what the selected job will do (no number: none is measured yet)."""
-        self.banner_for = workload, backend, workers, _ = self.selection()
-        busy = self.controller.busy or bool(self.controller.queue)
-        state = "queued" if busy else "idle"
+        self.banner_for = workload, backend, workers, python = self.selection()
+        state = "queued" if self.controller.busy or self.controller.queue else "idle"
         elsewhere = self.form.python.interpreter()
         self.readback.setText(preview(workload, backend, workers, state, elsewhere))
-        self.lessons.show_lesson(lesson_key(workload, backend, sys.getswitchinterval() * 1000))
+        switch_ms = sys.getswitchinterval() * 1000
+        self.lessons.show_lesson(lesson_key(workload, backend, switch_ms, python))
         self.progress.depth.setVisible(workload == "queue")  # laid out now, not during a run
         self.lessons.show_example(backend)
 
@@ -302,7 +301,7 @@ class MainWindow(QMainWindow):
         elsewhere = pythons.inspect(spec.python) if spec.python else None
         self.readback.setText(preview(spec.workload, spec.backend, workers, "running", elsewhere))
         switch_ms = sys.getswitchinterval() * 1000
-        self.lessons.show_lesson(lesson_key(spec.workload, spec.backend, switch_ms))
+        self.lessons.show_lesson(lesson_key(spec.workload, spec.backend, switch_ms, spec.python))
         self.progress.depth.prepare(spec)
         self.lessons.show_example(spec.backend)
         self.banner_for = self.selection()
