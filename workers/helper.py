@@ -60,6 +60,9 @@ def _exactly(source: IO[bytes], n: int) -> bytes:
 
 
 def main() -> None:
+    from workers import procs
+
+    procs.lower_priority()  # below the window's, as worker processes run, imports included
     # Our stdout is the channel: anything a task prints goes to stderr instead.
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
@@ -68,11 +71,10 @@ def main() -> None:
     # its lock, held by the thread waiting for a cancel, would hold up our exit.
     stdin = os.fdopen(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
     job = read_frame(stdin)
-    from workers import procs, pythons, workloads
+    procs.die_with_parent(job["app_pid"])  # even a SIGKILLed app takes us along
+    from workers import pythons, workloads
     from workers.backends.threads import ThreadingRun, ThreadPoolRun
 
-    procs.die_with_parent(job["app_pid"])  # even a SIGKILLed app takes us along
-    procs.lower_priority()  # below the window's, as worker processes run
     facts = pythons.here().facts() | {"pid": os.getpid()}
     write_frame(channel, ("hello", facts))
     run_class = ThreadingRun if job["backend"] == "threading" else ThreadPoolRun

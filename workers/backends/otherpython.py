@@ -9,8 +9,8 @@ here that hands each to ``Run.post``; from there they reach the window as
 every back end's do (see :mod:`workers.backends.base`).
 
 Like the process back end's workers, the helper is started from a thread that
-outlives it and runs below the window's priority (children inherit it), dies
-with the app (``PR_SET_PDEATHSIG``), says its own pid, and is killed if it
+outlives it, runs below the window's priority (it lowers its own first thing),
+dies with the app (``PR_SET_PDEATHSIG``), says its own pid, and is killed if it
 ignores a cancel for :data:`CANCEL_GRACE_S`.
 """
 
@@ -26,7 +26,7 @@ import threading
 import time
 from typing import IO, Any
 
-from workers import helper, procs, pythons
+from workers import helper, pythons
 from workers.backends.base import Run
 from workers.core import Task, make_event
 from workers.spec import SpecError
@@ -67,7 +67,9 @@ class OtherPythonRun(Run):
 
     def _main(self) -> None:
         """Start the helper, send the job, hand its frames over until it ends, reap it."""
-        procs.lower_priority(thread_only=True)  # the helper inherits this thread's priority
+        # At the GUI's priority: this thread unpickles the events holding the GIL, and a
+        # low-priority thread holding it would stall the GUI thread (see processes.py).
+        # The helper lowers its own priority first thing.
         try:
             self.proc = proc = subprocess.Popen(  # noqa: S603 - the interpreter the user chose
                 [self.python, "-I", "-c", BOOT, pythons.ROOT, json.dumps(pythons.pure_paths())],
@@ -108,8 +110,12 @@ class OtherPythonRun(Run):
 
     def _death(self, status: int) -> str:
         """Why tasks that never reported ended: the helper's exit, and its last words."""
-        self.errors.seek(0)
-        last = [x for x in self.errors.read()[-4000:].decode(errors="replace").splitlines() if x]
+        try:
+            self.errors.seek(0)
+            tail = self.errors.read()[-4000:].decode(errors="replace")
+        except ValueError:  # closed: the run was closed while the helper would not end
+            tail = ""
+        last = [x for x in tail.splitlines() if x]
         said = f": {last[-1][:300]}" if last else ""
         return f"the {_name(self.facts, self.python)} helper exited with status {status}{said}"
 
