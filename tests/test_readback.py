@@ -21,8 +21,9 @@ import pytest
 from gui.controller import RunController
 from gui.readback import compare_summary, expect, preview, readback
 from tests.helpers import other_python
+from workers import pythons
 from workers.record import RunRecord
-from workers.spec import BACKENDS, HAZARDS, WORKLOADS, parse_spec
+from workers.spec import BACKENDS, HAZARDS, PYTHON_BACKENDS, WORKLOADS, parse_spec
 
 #: Small jobs, ~0.1-0.5 s each on one core: the whole walk takes ~15-25 s.
 JOBS: dict[str, dict[str, object]] = {
@@ -449,6 +450,33 @@ def test_every_readback_of_threads_in_another_python_is_true(qtbot) -> None:
                 problems += [f"{r.workload} on {r.backend}, GIL {gil} ({name}): {v}\n    {text}"
                              for v in found]  # fmt: skip
     assert checked >= 12 * 2 * len(runs) - 12
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("gil", [True, False])
+def test_every_preview_of_threads_in_another_python_is_true(gil) -> None:
+    """Before a --python run: the interpreter named, its GIL as it is, the window
+    expected responsive (its GUI thread keeps its own GIL), no number but the selection's."""
+    python = pythons.Interpreter("/x/python3.13t", "CPython", "3.13.0", gil, {})
+    cores = os.cpu_count() or 1
+    problems = []
+    for workload in (*WORKLOADS, *HAZARDS):
+        for backend in PYTHON_BACKENDS:
+            text = preview(workload, backend, 2, "idle", python)
+            where = f"{workload} on {backend}, GIL {gil}"
+            if f" in {python.name} (another process)" not in text:
+                problems.append(f"{where}: the interpreter is not named: {text}")
+            if re.search(r"stutter|\bfr[oe]ez|GUI thread included|waits? its turn", text):
+                problems.append(f"{where}: the window is said to wait for their GIL: {text}")
+            if workload in ("cpu-python", "queue"):
+                said = "under that interpreter's GIL" if gil else "With no GIL there"
+                if said not in text or "responsive window" not in text:
+                    problems.append(f"{where}: not {said!r} with a responsive window: {text}")
+            if {int(x) for x in re.findall(r"\b\d+\b", text.replace(python.name, ""))} - {
+                2,
+                min(2, cores),
+            }:
+                problems.append(f"{where}: quotes a number: {text}")
     assert not problems, "\n".join(problems)
 
 
