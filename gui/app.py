@@ -163,6 +163,16 @@ def run_app(args: Namespace) -> int:
             return 1
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
 
+    if args.python:
+        from workers.spec import SpecError, check_python
+
+        try:  # a bad path, or a back end that cannot run elsewhere, is said before any window
+            workload, backend = args.run or ("cpu-python", "threading")
+            check_python(args.python, backend, workload)
+        except SpecError as exc:
+            print(f"unfreeze: {exc}", file=sys.stderr)
+            return 2
+
     from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
     from gui import asyncloop
@@ -177,6 +187,8 @@ def run_app(args: Namespace) -> int:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="unfreeze-"))
             path = os.path.join(folder, "settings.ini")
         window = MainWindow(settings(path))
+        if args.python:
+            window.form.python.set_path(args.python)
         # Destroyed on the way out (after the signal handlers are gone, before the
         # temp folder), while Python is whole. Left to the interpreter's exit,
         # PySide destroys it from destroyQCoreApplication, and pyqtgraph's Python

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workers.record import RunRecord
-from workers.spec import ALL_BACKENDS, RunSpec, default_workers
+from workers.spec import ALL_BACKENDS, PYTHON_BACKENDS, RunSpec, default_workers
 
 #: --quick: every task still lasts >= ~150 ms on one core here, so a freeze shows.
 QUICK = {
@@ -144,6 +144,9 @@ def medians(result: BenchResult) -> list[dict[str, object]]:
                 "throughput": round(statistics.median(r.throughput for r in rs), 3),
                 "lag_p99_ms": round(statistics.median(r.lag_ms["p99"] for r in rs), 3),
                 "startup_s": round(statistics.median(r.startup_s for r in rs), 4),
+                "python": rs[0].python,
+                "gil_enabled": rs[0].gil_enabled,
+                "python_path": rs[0].python_path,
             }
         )
         threads = [r.peak_threads for r in rs if r.peak_threads is not None]
@@ -186,8 +189,13 @@ def row(r: RunRecord, rep: int | None = None) -> str:
         f"{r.workload:<11} {r.backend:<{WIDTH}} {'' if rep is None else rep + 1:>3} {r.workers:>3} {r.tasks:>5} {'yes' if r.ok else 'NO':>3} "
         f"{r.wall_s:>7.2f} {r.startup_s:>7.2f} {r.throughput:>12.1f} {lag['p50']:>8.1f} "
         f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f} {cost(r)}{hazards(r)}"
-        f"{pitfalls(r)}"
+        f"{pitfalls(r)}{elsewhere(r)}"
     )
+
+
+def elsewhere(r: RunRecord) -> str:
+    """After a row whose threads ran in another interpreter (``--python``): which, and its GIL."""
+    return f"  in {r.python}, GIL {'on' if r.gil_enabled else 'off'}" if r.python_path else ""
 
 
 def cost(r: RunRecord) -> str:
@@ -278,6 +286,8 @@ def specs_from_args(args) -> list[RunSpec]:
             if args.folder:
                 raw["folder"] = args.folder
             raw["fsync"] = args.fsync
+            if backend in PYTHON_BACKENDS:  # the others run here: gui-thread is the baseline
+                raw["python"] = getattr(args, "python", None)
             out.append(parse_spec(raw))
     return out
 
@@ -294,6 +304,13 @@ def main(args) -> int:
                 json.dump(report, out, indent=2)
         return 0
     specs = specs_from_args(args)
+    if getattr(args, "python", None):
+        others = [b for b in args.backends if b not in PYTHON_BACKENDS]
+        print(
+            f"--python: {', '.join(PYTHON_BACKENDS)} run in {args.python}"
+            + (f"; {', '.join(others)} run here, in {sys.executable}" if others else ""),
+            flush=True,
+        )
     repeat = args.repeat if args.repeat is not None else (QUICK_REPEAT if args.quick else 1)
     result = run_bench(specs, repeat=repeat)
     summary = medians(result)
@@ -313,7 +330,7 @@ def main(args) -> int:
         ratio = "" if m["vs_serial"] is None else f"{m['vs_serial']:.2f}"
         print(
             f"{m['workload']:<11} {m['backend']:<{WIDTH}} {m['throughput']:>12.1f} {ratio:>9} "
-            f"{m['lag_p99_ms']:>8.1f}"
+            f"{m['lag_p99_ms']:>8.1f}" + (f"  in {m['python']}" if m["python_path"] else "")
         )
     if args.json:
         data = {

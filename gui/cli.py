@@ -14,6 +14,12 @@ from workers.spec import ALL_BACKENDS, ALL_WORKLOADS, BACKENDS, PITFALLS, WORKLO
 #: Panels --view can bring to the front (the window's docks of those names).
 VIEWS = ("results", "timeline", "lessons")
 
+PYTHON_HELP = (
+    "run the threading and thread-pool back ends' work in a helper process of this "
+    "interpreter (3.11+, e.g. a free-threaded python3.13t); the window, and the other "
+    "back ends, stay on this one"
+)
+
 
 def _choices(kind: str, allowed: tuple[str, ...]):
     def parse(text: str) -> list[str]:
@@ -93,6 +99,7 @@ def parser() -> argparse.ArgumentParser:
         help="bring this panel to the front (its tab may hide behind another), e.g. "
         "--view timeline for a screenshot of the Timeline",
     )
+    p.add_argument("--python", metavar="PATH", help=PYTHON_HELP)
     sub = p.add_subparsers(dest="command")
     b = sub.add_parser("bench", help="run workloads x back ends headless and print the table")
     b.add_argument(
@@ -135,6 +142,7 @@ def parser() -> argparse.ArgumentParser:
         help="hazards lab, comma-separated: none, lock (race), ordered (deadlock); each "
         "workload runs once per guard it knows, e.g. --guard none,lock",
     )
+    b.add_argument("--python", metavar="PATH", help=PYTHON_HELP)
     b.add_argument(
         "--quick",
         action="store_true",

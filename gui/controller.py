@@ -36,7 +36,7 @@ from workers import backends, workloads
 from workers.backends.base import Run
 from workers.footprint import FootprintSampler
 from workers.record import RunRecord, RunState, current_switch_ms
-from workers.spec import BACKENDS, RunSpec
+from workers.spec import BACKENDS, PYTHON_BACKENDS, RunSpec
 from workers.speed import Speed
 
 FRAME_MS = 16
@@ -79,14 +79,21 @@ class Comparison:
         return any(s is spec for s in self.specs)
 
 
+def for_backend(spec: RunSpec, backend: str) -> RunSpec:
+    """``spec`` on ``backend``: in the other interpreter it names (``--python``) where that
+    back end can run there, else in this one (Compare all's serial baseline, processes...)."""
+    python = spec.python if backend in PYTHON_BACKENDS else ""
+    return spec.with_(backend=backend, python=python)
+
+
 def read_shared(active: Active, now: float) -> None:
     """What the run's shared objects hold now (``Run.shared``, see ``workers.shared``),
     read by this process from the objects the workers use: the queue's depth; the
     hazards lab's expected vs actual, or its wait-for graph."""
-    queue = active.run.shared.get("queue")
-    if queue is not None:  # queue.Queue, asyncio.Queue and multiprocessing.Queue all tell
-        active.state.depth_over_time.append(now, queue.qsize())
-    active.state.hazard = workloads.readout(active.spec.workload, active.run.shared)
+    depth = active.run.queue_depth()
+    if depth is not None:
+        active.state.depth_over_time.append(now, depth)
+    active.state.hazard = active.run.readout(active.spec.workload)
 
 
 class RunController(QObject):
@@ -146,7 +153,7 @@ class RunController(QObject):
 
     def compare(self, spec: RunSpec, backends: tuple[str, ...] = BACKENDS) -> Comparison:
         """``spec`` on every back end in turn; ``compared`` tells how it goes."""
-        self.comparison = Comparison([spec.with_(backend=b) for b in backends])
+        self.comparison = Comparison([for_backend(spec, b) for b in backends])
         for one in self.comparison.specs:
             self.submit(one)
         return self.comparison
@@ -305,7 +312,9 @@ class RunController(QObject):
         footprint = FootprintSampler()
         footprint.start()
         try:
-            run = backends.start(spec.backend, tasks, spec.workers)
+            run = backends.start(
+                spec.backend, tasks, spec.workers, python=spec.python, workload=spec.workload
+            )
         except BaseException:
             footprint.stop()
             raise
@@ -366,7 +375,7 @@ class RunController(QObject):
             return
         now = time.perf_counter()
         # The final balance, or the cycle: read from the shared memory itself, once all stopped.
-        active.state.hazard = workloads.readout(active.spec.workload, active.run.shared)
+        active.state.hazard = active.run.readout(active.spec.workload)
         lag = self.probe.stats(active.state.t_start, now)
         record = RunRecord.of(
             active.state,
@@ -376,7 +385,7 @@ class RunController(QObject):
             now,
             active.server_peak,
             active.cost,
-            active.run.facts(),
+            {**active.run.facts(), **active.run.interpreter()},
         )
         self.records.append(record)
         self.speed.learn(record)  # a gui-thread run is the best measure of serial speed

@@ -31,13 +31,17 @@ from gui.jobs import (
     EVERY_JOB,
     FIELD_TIPS,
     FIELDS,
+    GUI_THREAD_WORKERS_TIP,
+    RATE_SOURCES,
     SIZE_FIELDS,
+    URLS_SET_TIP,
     WORKERS_TIPS,
     WORKLOAD_TIPS,
     describe_job,
     validate,
 )
 from gui.picker import backend_picker
+from gui.pythonfield import PythonField
 from workers.spec import (
     ALL_BACKENDS,
     ALL_WORKLOADS,
@@ -55,17 +59,6 @@ from workers.spec import (
     check_folder,
 )
 from workers.speed import Speed
-
-GUI_THREAD_WORKERS_TIP = (
-    "gui-thread runs every task on the one GUI thread: 1 worker, whatever is typed here. "
-    "Pick another back end to choose the number of workers."
-)
-URLS_SET_TIP = "Not used: the URLs are downloaded from their own servers."
-RATE_SOURCES = {
-    "guess": "a guess; a gui-thread run measures it",
-    "calibration": "timed on this machine at start-up",
-    "gui-thread run": "the last gui-thread run of this workload",
-}
 
 
 class JobForm(QWidget):
@@ -99,6 +92,8 @@ class JobForm(QWidget):
         self.browse_button.clicked.connect(self.browse)
         self.folder.editingFinished.connect(self.check_folder)
         self.fsync = QCheckBox("fsync each file")
+        self.python = PythonField()
+        self.python.changed.connect(self.changed)
         self.guard = QComboBox()
         self.limit = QSpinBox(minimum=0, maximum=MAX_MANY_WORKERS)
         self.limit.setSpecialValueText("no limit")
@@ -150,6 +145,7 @@ class JobForm(QWidget):
             ("limit", "Li&mit", self.limit, self.limit),
             ("depth", "Queue &depth", self.depth, self.depth),
             ("items", "&Items", self.items, self.items),
+            ("python", "P&ython", self.python, self.python.edit),
         ):
             label = QLabel(text)
             label.setBuddy(buddy)  # Alt+letter focuses the field, also when it sits in a row
@@ -237,6 +233,11 @@ class JobForm(QWidget):
                 spec = None
             elif spec is not None:
                 spec = spec.with_(folder=path)
+        refusal = self.python.refusal(str(raw["workload"]), fresh=fresh)
+        if refusal:
+            errors["python"], spec = refusal, None
+        elif spec is not None:
+            spec = spec.with_(python=self.python.value())
         for field, label in self.errors.items():
             message = errors.get(field, "")
             label.setText(f"{field.split('_')[0]}: {message}" if message else "")
@@ -288,6 +289,7 @@ class JobForm(QWidget):
     def on_backend(self, backend: str) -> None:
         """gui-thread has one worker: Workers shows 1, greyed, and says why; the
         number typed before comes back with another back end."""
+        self.python.for_backend(backend)
         one = backend in ON_GUI_THREAD
         if one == (not self.workers.isEnabled()):
             return
@@ -377,6 +379,7 @@ class JobForm(QWidget):
         settings.setValue("form/urls", "\n".join(self.urls.toPlainText().split()))
         settings.setValue("form/folder", self.folder.text())
         settings.setValue("form/fsync", self.fsync.isChecked())
+        settings.setValue("form/python", self.python.text())
 
     def restore(self, settings: QSettings) -> None:
         try:
@@ -398,3 +401,4 @@ class JobForm(QWidget):
         self.urls.setPlainText(str(settings.value("form/urls", "")))
         self.folder.setText(str(settings.value("form/folder", "")))
         self.fsync.setChecked(str(settings.value("form/fsync", "false")).lower() == "true")
+        self.python.edit.setText(str(settings.value("form/python", "")))  # asked at Start

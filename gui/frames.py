@@ -84,6 +84,8 @@ class Frames(QObject):
         self.trace_label = f"{spec.workload} · {spec.backend}" + (
             f" · switch {switch_ms:g} ms" if abs(switch_ms - 5.0) > 1e-6 else ""
         )
+        if spec.python:  # threads in another interpreter (--python): which one
+            self.trace_label += f" · {os.path.basename(spec.python)}"
         if self.timeline is not None:
             self.timeline.show_run(active.state, self.probe.samples)
         self.timer.start(PLOT_MS)
@@ -107,7 +109,8 @@ class Frames(QObject):
             wait_s = 0.0 if force else turn_wait_s()
             paused = wait_s > STARVED_S
             if paused:
-                self.plots.show_paused(wait_s, active.spec.backend in SHARE_THE_GIL)
+                shares = active.spec.backend in SHARE_THE_GIL and not active.spec.python
+                self.plots.show_paused(wait_s, shares)
             else:
                 if self.trace is None:
                     spec = active.spec

@@ -159,8 +159,13 @@ def _with_workers(r: RunRecord, mechanism: str, freed: Freed) -> str:
             r,
             "the GUI thread shares the cores with these processes and other programs",
         )
+    scheduled = (
+        "the GIL only decides when each thread is switched out"
+        if r.gil_enabled
+        else "with no GIL, threads also run side by side on other cores"
+    )
     return freed(
-        f"{mechanism} (the GIL only decides when each thread is switched out)",
+        f"{mechanism} ({scheduled})",
         r,
         "the threads' Python code takes the GIL too, and other programs the cores",
     )
@@ -204,13 +209,20 @@ def _race(r: RunRecord, freed: Freed, blocked: Blocked) -> str:
         return _with_workers(r, mechanism, freed)
     if r.guard == "lock":
         mechanism = "a threading.Lock kept each read of the balance and its write together"
+    elif lost and not r.gil_enabled:
+        mechanism = (
+            "with no GIL, other threads wrote the balance between a thread's read and its "
+            "write, and the deposits made meanwhile were overwritten"
+        )
     elif lost:
         mechanism = (
             "threads were switched out between reading the balance and writing it back, and "
             "the deposits made meanwhile were overwritten"
         )
-    else:
+    elif r.gil_enabled:
         mechanism = "no thread was switched out between its read and its write in this run"
+    else:
+        mechanism = "no thread wrote the balance between another's read and its write in this run"
     return _with_workers(r, mechanism, freed)
 
 

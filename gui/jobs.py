@@ -27,7 +27,7 @@ DEFAULTS: dict[str, dict[str, object]] = {
 
 #: The fields every job has, and those each workload's job has beyond them: the form
 #: shows these and hides the rest, so every field on screen applies.
-EVERY_JOB = ("workload", "backend", "workers", "size")
+EVERY_JOB = ("workload", "backend", "workers", "size", "python")
 FIELDS: dict[str, tuple[str, ...]] = {
     "download": ("tasks", "latency_ms", "rate_mbps", "urls", "folder", "limit"),
     "disk-write": ("tasks", "folder", "fsync"),
@@ -72,6 +72,10 @@ FIELD_TIPS: dict[str, str] = {
     "depth": "Queue: the most items it holds; a producer that finds it full blocks until a "
     "consumer takes one (at least 1: a queue of size 0 is unbounded).",
     "items": "Queue: how many items the producers make and the consumers checksum.",
+    "python": "Another Python (3.11 or newer) to run the threading and thread-pool back "
+    "ends' work in, e.g. a free-threaded python3.13t, which PySide6 has no build for: the "
+    "tasks run on threads of a helper process of that interpreter, the window stays on "
+    "this one. Empty: this interpreter.",
 }
 WORKERS_TIPS = {
     "queue": "queue runs one task per worker, half producers and half consumers (all must "
@@ -80,6 +84,19 @@ WORKERS_TIPS = {
     "deadlock": "N, the workers moving money around the ring of N accounts (at least 2): "
     "one task each.",
 }
+#: Workers greyed at 1 on gui-thread, the server's fields with URLs set, and where the
+#: hint's speed comes from: what the form says of each.
+GUI_THREAD_WORKERS_TIP = (
+    "gui-thread runs every task on the one GUI thread: 1 worker, whatever is typed here. "
+    "Pick another back end to choose the number of workers."
+)
+URLS_SET_TIP = "Not used: the URLs are downloaded from their own servers."
+RATE_SOURCES = {
+    "guess": "a guess; a gui-thread run measures it",
+    "calibration": "timed on this machine at start-up",
+    "gui-thread run": "the last gui-thread run of this workload",
+}
+
 #: The Size field's label and tooltip where it is not bytes per task.
 SIZE_FIELDS = {
     "queue": ("&Item size", "Bytes per item, at most 1 MiB: 64KB, 512KiB or plain bytes."),

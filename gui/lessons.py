@@ -27,6 +27,8 @@ PITFALL_LESSONS = {
     "gui-thread-process-events": "process-events",
     "qthread-signal-per-item": "signal-per-item",
 }
+#: The lesson on another interpreter's threads (``--python``), free-threaded ones above all.
+FREE_THREADING = "free-threading"
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,17 @@ def compare_lesson(workload: str) -> str:
     return "gil" if workload.startswith("cpu") else "io-vs-cpu"
 
 
-def lesson_key(workload: str, backend: str, switch_interval_ms: float = DEFAULT_SWITCH_MS) -> str:
-    """The key of the lesson that explains ``workload`` on ``backend`` best."""
+def lesson_key(
+    workload: str, backend: str, switch_interval_ms: float = DEFAULT_SWITCH_MS, python: str = ""
+) -> str:
+    """The key of the lesson that explains ``workload`` on ``backend`` best (``python``:
+    the other interpreter its threads run in, if any)."""
     if backend in PITFALL_LESSONS:
         return PITFALL_LESSONS[backend]
     if workload in HAZARDS:  # race, deadlock: each its own lesson on every back end
         return workload
+    if python:  # threads in another Python (--python)
+        return FREE_THREADING
     if workload == "queue":
         return QUEUES
     if backend == "gui-thread":
@@ -97,7 +104,7 @@ def lesson_for(record: RunRecord) -> str:
     if record.limit:  # a download through a semaphore: the lesson on what it shows
         return QUEUES
     switch = next((ms for ms in record.intervals_ms if ms != DEFAULT_SWITCH_MS), DEFAULT_SWITCH_MS)
-    return lesson_key(record.workload, record.backend, switch)
+    return lesson_key(record.workload, record.backend, switch, record.python_path)
 
 
 class LessonsPanel(QWidget):

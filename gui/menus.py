@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import platform
-import sys
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
 from gui.app import THEMES
 from gui.compare import CompareProgress
 from gui.results import ResultsPanel
+from workers.pythons import Interpreter, here
 from workers.stats import Ring
 
 
@@ -91,18 +90,27 @@ def build_view_menu(
     return view, themes
 
 
-def build_status(bar: QStatusBar) -> tuple[QLabel, QLabel, CompareProgress, QDoubleSpinBox]:
-    """The status bar's run state, queue, Compare all progress and switch interval
-    (returned, in that order, for the window to update) and the facts a run depends on."""
-    gil_check = getattr(sys, "_is_gil_enabled", None)
-    gil = "on" if gil_check is None or gil_check() else "off"
-    facts = QLabel(
-        f"{platform.python_implementation()} {platform.python_version()} · GIL {gil} · "
-        f"{os.cpu_count()} CPUs · processes: spawn"
-    )
+def facts_text(other: Interpreter | None = None) -> str:
+    """This interpreter and its GIL, and with ``--python`` (``other``) the one the
+    threads run in and its GIL, the CPUs, and how processes start."""
+    mine = here()
+    text = f"{mine.name} · GIL {'on' if mine.gil_enabled else 'off'}"
+    if other is not None:
+        text += f" · threads: {other.name} · GIL {'on' if other.gil_enabled else 'off'}"
+    return f"{text} · {os.cpu_count()} CPUs · processes: spawn"
+
+
+def build_status(
+    bar: QStatusBar,
+) -> tuple[QLabel, QLabel, CompareProgress, QDoubleSpinBox, QLabel]:
+    """The status bar's run state, queue, Compare all progress, switch interval and the
+    facts a run depends on (returned, in that order, for the window to update)."""
+    facts = QLabel(facts_text())
     facts.setToolTip(
-        "Processes are started with 'spawn' (a fresh interpreter); the platform default "
-        f"here is '{multiprocessing.get_start_method(allow_none=True) or 'fork'}'."
+        "The window's Python and its GIL, and, with the Python field set, the interpreter "
+        "the threading and thread-pool back ends' work runs in. Processes are started with "
+        "'spawn' (a fresh interpreter); the platform default here is "
+        f"'{multiprocessing.get_start_method(allow_none=True) or 'fork'}'."
     )
     state = QLabel("idle")
     queue = QLabel("")
@@ -121,4 +129,4 @@ def build_status(bar: QStatusBar) -> tuple[QLabel, QLabel, CompareProgress, QDou
     bar.addPermanentWidget(facts)
     bar.addPermanentWidget(QLabel("switch interval"))
     bar.addPermanentWidget(switch)
-    return state, queue, compare, switch
+    return state, queue, compare, switch, facts

@@ -12,10 +12,11 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from gui import hazards, pitfalls
+from gui import elsewhere, hazards, pitfalls
 from gui.lessons import DEFAULT_SWITCH_MS
+from workers.pythons import Interpreter
 from workers.record import RunRecord
-from workers.spec import HAZARDS, ON_GUI_THREAD
+from workers.spec import HAZARDS, ON_GUI_THREAD, PYTHON_BACKENDS
 from workers.stats import FROZEN_MS
 
 #: Lag p99 at most this, and no freeze: the window "kept up" (over 50 ms, input
@@ -157,14 +158,26 @@ def expect(workload: str, backend: str, workers: int, cores: int | None = None) 
     )
 
 
-def preview(workload: str, backend: str, workers: int, state: str = "idle") -> str:
+def preview(
+    workload: str,
+    backend: str,
+    workers: int,
+    state: str = "idle",
+    python: Interpreter | None = None,
+) -> str:
     """The banner before a run: the selected job and what to expect of it.
 
     ``state``: "idle" (Start runs it), "queued" (a run is going: Queue adds it)
-    or "running" (it runs now).
+    or "running" (it runs now); ``python``: another interpreter its threads run in.
     """
     n = 1 if backend in ON_GUI_THREAD else workers
     job = f"{WHAT.get(workload, workload)} on {_who(backend, n)}"
+    if python is not None and backend in PYTHON_BACKENDS:
+        job += f" in {python.name} (another process)"
+        lead = {"running": "Running", "queued": "Queue runs"}.get(state, "Start runs")
+        tail = "" if state == "running" else " The measured numbers appear here after the run."
+        after = " after the current run" if state == "queued" else ""
+        return f"{lead} {job}{after}. {elsewhere.expect(workload, n, python, expect)}{tail}"
     if backend == "gui-thread":
         job += " itself"
     if backend in ON_GUI_THREAD:
@@ -267,11 +280,17 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
         elif speedup is not None and speedup < FASTER:
             gain += ", yet this run was no faster (were the cores busy?)"
         return _freed(f"{gain}; start-up took {r.startup_s:.2f} s", r, busy)
+    # Threads in another interpreter (--python) share no GIL with the GUI thread.
+    freed = _freed_elsewhere if r.python_path else _freed
+    if r.python_path and r.workload == "cpu-python":
+        slower = speedup is not None and r.workers > 1 and speedup < FASTER
+        why = elsewhere.why("its threads run Python", r, slower=slower, parallel=parallel)
+        return _freed_elsewhere(why, r, "")
     busy = "the threads' Python code between waits takes the GIL too, and other programs the cores"
     if r.workload == "download":
-        return _freed("a thread waiting for the network releases the GIL", r, busy)
+        return freed("a thread waiting for the network releases the GIL", r, busy)
     if r.workload == "disk-write":
-        return _freed("a thread blocked in a write releases the GIL", r, busy)
+        return freed("a thread blocked in a write releases the GIL", r, busy)
     if r.workload == "cpu-native":
         gain = "hashlib releases the GIL while it hashes"
         if parallel:
@@ -279,7 +298,7 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
         elif speedup is not None and speedup < FASTER and r.workers > 1:
             gain += ", yet this run was no faster (were other programs using the cores?)"
         busy = "Python code between the hashes takes the GIL, and other programs the cores"
-        return _freed(gain, r, busy)
+        return freed(gain, r, busy)
     # cpu-python on threads: the GIL decides.
     if r.switch_interval_ms != DEFAULT_SWITCH_MS:
         gil = (
@@ -305,12 +324,22 @@ def _why_queue(r: RunRecord, speedup: float | None) -> str:
         busy = "the GUI thread shares the cores with these processes and other programs"
         gain = f"each process has its own GIL; start-up took {r.startup_s:.2f} s"
         return _freed(gain, r, busy)
+    if r.python_path:
+        slower = speedup is not None and r.workers > 1 and speedup < FASTER
+        why = elsewhere.why("the consumers checksum in Python", r, slower=slower, parallel=False)
+        return _freed_elsewhere(why, r, "")
     gil = "the consumers checksum in Python and hold the GIL, the GUI thread waits its turn"
     if speedup is not None and r.workers > 1 and speedup < FASTER:
         gil += f", and {_plural(r.workers, 'thread')} were no faster"
     if _kept_up(r):
         return f"{gil}; it still got its turns in time"
     return f"{gil}; the window {'froze at times' if _froze(r) else 'lagged'}"
+
+
+def _freed_elsewhere(mechanism: str, r: RunRecord, otherwise: str) -> str:
+    """:func:`_freed` for threads in another interpreter's process (``--python``): they
+    take no GIL from the GUI thread, only cores."""
+    return _freed(mechanism, r, elsewhere.BUSY)
 
 
 def same_job(a: RunRecord, b: RunRecord) -> bool:
@@ -337,7 +366,7 @@ def readback(record: RunRecord, history: list[RunRecord]) -> str:
 
 def _sentence(r: RunRecord, history: list[RunRecord]) -> str:
     """:func:`readback` but for what a pitfall's back end measured."""
-    head = f"{_who(r.backend, r.workers)} on {WHAT.get(r.workload, r.workload)}"
+    head = f"{_who(r.backend, r.workers)}{elsewhere.where(r)} on {WHAT.get(r.workload, r.workload)}"
     head = head[0].upper() + head[1:]
     lag = lag_text(r)
     if r.outcome == "deadlock":
@@ -363,7 +392,7 @@ def _sentence(r: RunRecord, history: list[RunRecord]) -> str:
             f"({base.workers} workers)"
         )
     if r.workload in HAZARDS:
-        why = hazards.why(r, _freed, _blocked)
+        why = hazards.why(r, _freed_elsewhere if r.python_path else _freed, _blocked)
         return f"{head}: {hazards.result(r)}; {speed}, {lag} — {why}."
     return f"{head}: {speed}, {lag} — {_why(r, base)}.{hazards.peak_and_depth_text(r)}"
 

@@ -38,10 +38,11 @@ from gui.layout import (
 )
 from gui.lessons import LessonsPanel, compare_lesson, lesson_for, lesson_key
 from gui.log import EventLog, finished_line, format_event, started_line
-from gui.menus import build_file_menu, build_run_menu, build_status, build_view_menu
+from gui.menus import build_file_menu, build_run_menu, build_status, build_view_menu, facts_text
 from gui.plots import LivePlots, Trace
 from gui.readback import compare_summary, preview, readback
 from gui.results import ResultsPanel
+from workers import pythons
 from workers.core import Event
 from workers.record import RunRecord
 from workers.spec import RunSpec
@@ -67,7 +68,7 @@ class MainWindow(QMainWindow):
         self.runs = 0
         #: The selection (workload, back end, workers) the banner and the lesson were
         #: last set for: a finished run's read-back stays until the selection changes.
-        self.banner_for: tuple[str, str, int] | None = None
+        self.banner_for: tuple[str, str, int, str] | None = None
         self.closed = False
         self.calibration_asked = speed is not None
         self.theme = theme_choice(settings)
@@ -136,8 +137,8 @@ class MainWindow(QMainWindow):
             self.theme,
             self.on_theme_action,
         )
-        self.state_label, self.queue_label, self.compare_progress, self.switch = build_status(
-            self.statusBar()
+        self.state_label, self.queue_label, self.compare_progress, self.switch, self.facts = (
+            build_status(self.statusBar())
         )
         self.compare_flow = CompareAll(self.controller, self.compare_progress)
 
@@ -182,22 +183,26 @@ class MainWindow(QMainWindow):
         for action in (self.start_action, self.compare_action):
             action.setEnabled(ok)
         self._show_busy()
+        self.facts.setText(facts_text(self.form.python.interpreter()))
         if self.selection() != self.banner_for:
             self.show_selection()
 
-    def selection(self) -> tuple[str, str, int]:
-        """The form's workload, back end and the workers a run of it would get."""
+    def selection(self) -> tuple[str, str, int, str]:
+        """The form's workload, back end, the workers a run of it would get, and the
+        interpreter its threads would run in ("" for this one)."""
         form = self.form
         workload, backend = form.workload.currentText(), form.backend.currentText()
         workers = run_workers(workload, backend, form.workers.value(), form.tasks.value())
-        return workload, backend, workers
+        return workload, backend, workers, form.python.value()
 
     def show_selection(self) -> None:
         """Banner and lesson: what the selected job will do (no number: none is measured yet)."""
-        self.banner_for = workload, backend, workers = self.selection()
-        busy = self.controller.busy or bool(self.controller.queue)
-        self.readback.setText(preview(workload, backend, workers, "queued" if busy else "idle"))
-        self.lessons.show_lesson(lesson_key(workload, backend, sys.getswitchinterval() * 1000))
+        self.banner_for = workload, backend, workers, python = self.selection()
+        state = "queued" if self.controller.busy or self.controller.queue else "idle"
+        elsewhere = self.form.python.interpreter()
+        self.readback.setText(preview(workload, backend, workers, state, elsewhere))
+        switch_ms = sys.getswitchinterval() * 1000
+        self.lessons.show_lesson(lesson_key(workload, backend, switch_ms, python))
         self.progress.depth.setVisible(workload == "queue")  # laid out now, not during a run
         self.lessons.show_example(backend)
 
@@ -293,9 +298,10 @@ class MainWindow(QMainWindow):
         that moved the plots stalled the GUI thread ~1 s, blamed on the back end)."""
         workers = run_workers(spec.workload, spec.backend, spec.workers, spec.tasks)
         self.state_label.setText(f"running {spec.workload} · {spec.backend} ({workers} workers)")
-        self.readback.setText(preview(spec.workload, spec.backend, workers, "running"))
+        elsewhere = pythons.inspect(spec.python) if spec.python else None
+        self.readback.setText(preview(spec.workload, spec.backend, workers, "running", elsewhere))
         switch_ms = sys.getswitchinterval() * 1000
-        self.lessons.show_lesson(lesson_key(spec.workload, spec.backend, switch_ms))
+        self.lessons.show_lesson(lesson_key(spec.workload, spec.backend, switch_ms, spec.python))
         self.progress.depth.prepare(spec)
         self.lessons.show_example(spec.backend)
         self.banner_for = self.selection()

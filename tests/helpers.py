@@ -115,3 +115,24 @@ def dispose(win) -> None:
     win.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
+
+
+def other_python():
+    """Another CPython 3.11+ on this machine (pyenv's, or ``python3.N`` on PATH) that
+    answers as one, newest first; None where there is none (e.g. a CI machine)."""
+    from workers import pythons
+    from workers.spec import SpecError
+
+    global _other
+    if _other is False:
+        _other = None
+        for path in pythons.candidates():
+            try:
+                _other = pythons.inspect(path)
+            except SpecError:
+                continue
+            break
+    return _other
+
+
+_other: object = False

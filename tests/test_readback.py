@@ -20,8 +20,17 @@ import pytest
 
 from gui.controller import RunController
 from gui.readback import compare_summary, expect, preview, readback
+from tests.helpers import other_python
+from workers import pythons
 from workers.record import RunRecord
-from workers.spec import ALL_BACKENDS, HAZARDS, ON_GUI_THREAD, WORKLOADS, parse_spec
+from workers.spec import (
+    ALL_BACKENDS,
+    HAZARDS,
+    ON_GUI_THREAD,
+    PYTHON_BACKENDS,
+    WORKLOADS,
+    parse_spec,
+)
 
 #: Small jobs, ~0.1-0.5 s each on one core: the whole walk takes ~15-25 s.
 JOBS: dict[str, dict[str, object]] = {
@@ -73,6 +82,11 @@ def _is(workload: str | None = None, backends: set[str] | None = None) -> Callab
     )
 
 
+def elsewhere(f: Facts) -> bool:
+    """The threads ran in another interpreter's process (``--python``)."""
+    return bool(f.r.python_path)
+
+
 #: (what, pattern, may appear only if, must appear if). A phrase that appears when
 #: its first condition is false is a false claim; one missing when its second is
 #: true leaves out what the record measured.
@@ -111,8 +125,9 @@ RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] =
      lambda f: f.done and (f.r.backend in THREADS
                            or (f.r.backend == "multiprocessing" and f.r.workload[:3] == "cpu"))),
     ("talks of coroutines", r"coroutine", _is(backends={"asyncio"}), _is(backends={"asyncio"})),
-    ("talks of processes", r"process(?!Events)", _is(backends={"multiprocessing"}),
-     _is(backends={"multiprocessing"})),
+    ("talks of processes", r"process(?!Events)",
+     lambda f: f.r.backend == "multiprocessing" or elsewhere(f),
+     lambda f: f.r.backend == "multiprocessing" or elsewhere(f)),
     ("talks of worker threads", r"\bthreads\b|QThread|\d thread\b", _is(backends=THREADS),
      _is(backends=THREADS)),
     ("talks of start-up", r"start-up", _is(backends={"multiprocessing"}),
@@ -406,6 +421,105 @@ def test_every_readback_is_true_for_its_record_on_every_pair(qtbot) -> None:
             ("none froze", [_lag(r, 0.2, 3.0, 8.0) for r in runs]),
         ):
             problems += [f"{workload} ({name}): {v}" for v in summary_violations(rs)]
+    assert not problems, "\n".join(problems)
+
+
+#: Claims about the interpreter: (what, pattern, may appear only if, must appear if).
+PYTHON_RULES: list[tuple[str, str, Callable[[RunRecord], bool], Callable[[RunRecord], bool]]] = [
+    ("names the other interpreter and its GIL", r" in CPython [\d.]+t? \(another process, GIL o",
+     lambda r: bool(r.python_path), lambda r: bool(r.python_path)),
+    ("says its GIL is on", r"GIL on\)|under that interpreter's GIL|switched out",
+     lambda r: r.gil_enabled, lambda r: bool(r.python_path) and r.gil_enabled),
+    ("says it has no GIL", r"GIL off\)|no GIL",
+     lambda r: not r.gil_enabled, lambda r: bool(r.python_path) and not r.gil_enabled),
+    ("says the GUI thread shares the threads' GIL",
+     r"GUI thread included|waits its turn|waiting its turn|takes the GIL too",
+     lambda r: not r.python_path, lambda r: False),
+    ("says the GUI thread has a GIL of its own", r"GIL of its own, in this process",
+     lambda r: bool(r.python_path), lambda r: bool(r.python_path) and r.outcome == "done"
+     and r.workload in ("cpu-python", "queue")),
+]  # fmt: skip
+
+
+def python_violations(text: str, r: RunRecord) -> list[str]:
+    out = []
+    for what, pattern, allowed, required in PYTHON_RULES:
+        found = re.search(pattern, text) is not None
+        if found and not allowed(r):
+            out.append(f"false: {what}")
+        if required(r) and not found:
+            out.append(f"missing: {what}")
+    return out
+
+
+@pytest.mark.skipif(other_python() is None, reason="no other CPython 3.11+ here")
+def test_every_readback_of_threads_in_another_python_is_true(qtbot) -> None:
+    """Runs through ``--python`` (pure Python, downloads, the queue and a race on threading,
+    pure Python on thread-pool too), after a serial baseline, read back with their GIL on as measured
+    and off (a free-threaded build's), against the rules and the interpreter's own."""
+    other = other_python()
+    runs = [("cpu-python", "gui-thread", "")]  # the serial baseline, in this interpreter
+    # Downloads stand for every workload that waits or releases the GIL (one code path).
+    runs += [(w, "threading", other.path) for w in ("cpu-python", "download", "queue", "race")]
+    runs += [("cpu-python", "thread-pool", other.path)]
+    jobs = JOBS | {"cpu-python": {"tasks": 2, "size": "1MB"}, "race": {"size": "50k"}}
+    controller = RunController()
+    records: list[RunRecord] = []
+    try:
+        qtbot.wait(100)  # the probe ticks
+        for workload, backend, python in runs:
+            raw = {"workload": workload, "backend": backend, "workers": 2, "python": python}
+            spec = parse_spec(raw | jobs[workload])
+            with qtbot.waitSignal(controller.run_finished, timeout=60_000) as finished:
+                controller.submit(spec)
+            records.append(finished.args[0])
+    finally:
+        controller.shutdown()
+    assert all(r.ok for r in records), [(r.workload, r.errors) for r in records if not r.ok]
+    assert {r.python_version for r in records if r.python_path} == {other.version}
+    problems, checked = [], 0
+    for i, record in enumerate(records):
+        gils = (True, False) if record.python_path else (record.gil_enabled,)
+        for gil in gils:
+            for name, r, history in variants(
+                dataclasses.replace(record, gil_enabled=gil), records[:i]
+            ):
+                text = readback(r, history)
+                checked += 1
+                found = violations(text, r, history) + python_violations(text, r)
+                if r.workload in HAZARDS:
+                    facts = Facts(r, named_baseline(text, r, history), None)
+                    found += hazard_violations(text, facts)
+                problems += [f"{r.workload} on {r.backend}, GIL {gil} ({name}): {v}\n    {text}"
+                             for v in found]  # fmt: skip
+    assert checked >= 12 * 2 * len(runs) - 12
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("gil", [True, False])
+def test_every_preview_of_threads_in_another_python_is_true(gil) -> None:
+    """Before a --python run: the interpreter named, its GIL as it is, the window
+    expected responsive (its GUI thread keeps its own GIL), no number but the selection's."""
+    python = pythons.Interpreter("/x/python3.13t", "CPython", "3.13.0", gil, {})
+    cores = os.cpu_count() or 1
+    problems = []
+    for workload in (*WORKLOADS, *HAZARDS):
+        for backend in PYTHON_BACKENDS:
+            text = preview(workload, backend, 2, "idle", python)
+            where = f"{workload} on {backend}, GIL {gil}"
+            if f" in {python.name} (another process)" not in text:
+                problems.append(f"{where}: the interpreter is not named: {text}")
+            if re.search(r"stutter|\bfr[oe]ez|GUI thread included|waits? its turn", text):
+                problems.append(f"{where}: the window is said to wait for their GIL: {text}")
+            if workload in ("cpu-python", "queue"):
+                said = "under that interpreter's GIL" if gil else "With no GIL there"
+                if said not in text or "responsive window" not in text:
+                    problems.append(f"{where}: not {said!r} with a responsive window: {text}")
+            if {int(x) for x in re.findall(r"\b\d+\b", text.replace(python.name, ""))} - {
+                2,
+                min(2, cores),
+            }:
+                problems.append(f"{where}: quotes a number: {text}")
     assert not problems, "\n".join(problems)
 
 

@@ -196,3 +196,10 @@ def test_the_command_line_refuses_nonsense_by_name_and_keeps_what_was_typed(
                 assert spec.tasks == queue_roles(spec.backend, spec.workers), spec
                 continue
             assert getattr(spec, field) == GOOD_VALUES[field, text], (field, spec)
+
+
+def test_every_back_end_either_runs_in_another_python_or_says_why_not() -> None:
+    from workers.spec import ALL_BACKENDS, NOT_ELSEWHERE, PYTHON_BACKENDS
+
+    assert set(NOT_ELSEWHERE).isdisjoint(PYTHON_BACKENDS)
+    assert set(NOT_ELSEWHERE) | set(PYTHON_BACKENDS) == set(ALL_BACKENDS)

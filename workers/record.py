@@ -14,6 +14,7 @@ import numpy as np
 
 from workers import limits
 from workers.core import Event
+from workers.pythons import gil_enabled
 from workers.spec import RunSpec, throughput_unit
 from workers.stats import LagStats, Ring
 
@@ -120,9 +121,12 @@ class RunState:
 def lane_of(event: Event) -> str:
     """The worker a task ran on, as the timeline names its lane: the thread's name
     ("Worker-1_0", "ThreadPoolExecutor-0_1", "QThread-3", "MainThread"), the
-    coroutine's ("MainThread:coroutine-0"), or a worker process's pid ("pid 4242")."""
+    coroutine's ("MainThread:coroutine-0"), a worker process's pid ("pid 4242"), or a
+    thread of a helper process ("pid 4242 Worker-1_0")."""
     if event.pid and event.pid != os.getpid():
-        return f"pid {event.pid}"
+        # A process's main thread (a pool worker's) is the process; another thread of
+        # another process (a helper's, ``--python``) is that thread, in that process.
+        return f"pid {event.pid}" if event.tid == event.pid else f"pid {event.pid} {event.worker}"
     return event.worker
 
 
@@ -196,9 +200,15 @@ class RunRecord:
     unit: str
     lag_ms: dict[str, float]
     errors: tuple[str, ...] = ()
+    #: The interpreter that ran the tasks: ``CPython 3.13.0`` (a ``t`` once its GIL is
+    #: off), its version, whether its GIL was on, and its executable when it was
+    #: another than the app's (``--python``; "" for the app's own).
     python: str = field(
         default_factory=lambda: f"{platform.python_implementation()} {platform.python_version()}"
     )
+    python_version: str = field(default_factory=platform.python_version)
+    gil_enabled: bool = field(default_factory=gil_enabled)
+    python_path: str = ""
     #: The switch interval at the run's start (the one it was started with).
     switch_interval_ms: float = field(default_factory=current_switch_ms)
     #: ``(seconds since the start, ms)``: the interval at the start (0.0), then each
@@ -302,7 +312,8 @@ class RunRecord:
         of ``lag``'s window), its lag split at each change of the switch interval;
         ``server_peak``: what the local server counted, for a download from it;
         ``footprint``: the cost fields (``peak_threads`` ...), as the sampler gave them;
-        ``measured``: the back end's own fields (``Run.facts``)."""
+        ``measured``: the back end's own fields (``Run.facts``) and the ``python`` fields
+        of the interpreter that ran the tasks (``Run.interpreter``)."""
         end = state.t_end if state.t_end is not None else state.t_start
         first = state.t_first if state.t_first is not None else end
         work_s = max(end - first, 1e-9)

@@ -46,6 +46,25 @@ GUARDS: dict[str, tuple[str, ...]] = {"race": ("none", "lock"), "deadlock": ("no
 K_UNITS = {"race": "deposits", "deadlock": "rounds"}
 MAX_K = 100_000_000
 
+#: The back ends whose work may run in another interpreter (``--python``): plain
+#: threads need nothing of Qt, so a helper process of that interpreter runs them.
+PYTHON_BACKENDS = ("threading", "thread-pool")
+#: Why the others cannot, named in the refusal.
+NOT_ELSEWHERE = {
+    "gui-thread": "its work runs on the window's GUI thread, in this interpreter",
+    "qthread": "QThreads need Qt in the worker, and PySide6 has no build for other "
+    "interpreters (none for free-threaded CPython)",
+    "qthread-pool": "a QThreadPool needs Qt in the worker, and PySide6 has no build for "
+    "other interpreters (none for free-threaded CPython)",
+    "multiprocessing": "its workers are interpreters of their own already, started by spawn "
+    "from this one",
+    "asyncio": "its coroutines run on the window's Qt event loop, in this interpreter",
+    "gui-thread-process-events": "its work runs on the window's GUI thread, in this "
+    "interpreter",
+    "qthread-signal-per-item": "QThreads need Qt in the worker, and PySide6 has no build for "
+    "other interpreters (none for free-threaded CPython)",
+}
+
 MAX_WORKERS = 64  # for a back end not named in MANY_WORKERS_BACKENDS
 #: Back ends whose workers cost a thread's stack or a coroutine's frame, not a
 #: process: they may have up to MAX_MANY_WORKERS (asyncio at scale: 1 000 connections
@@ -252,6 +271,9 @@ class RunSpec:
     limit: int = 0  # download: at most this many connections at once (a semaphore), 0 = none
     depth: int = 0  # queue: the most items the queue holds (producers block beyond)
     items: int = 0  # queue: items passed from producers to consumers
+    #: Another interpreter's executable: the threads run in a helper process of it
+    #: (threading and thread-pool only); "" = this interpreter.
+    python: str = ""
 
     @property
     def io_bound(self) -> bool:
@@ -300,8 +322,9 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
     if folder is not None:
         folder = str(check_folder(str(folder)))
     guard = check_guard(workload, raw.get("guard"))
+    python = check_python(raw.get("python"), backend, workload)
     if workload in HAZARDS:
-        return hazard_spec(workload, backend, workers, raw.get("size"), guard)
+        return hazard_spec(workload, backend, workers, raw.get("size"), guard).with_(python=python)
     item_size = parse_size(job["size"] if size in (None, "") else size)
     if workload == "queue" and not 1 <= item_size <= MAX_ITEM:
         raise SpecError("size", f"an item holds 1 byte to {format_bytes(MAX_ITEM)} (1 MiB)")
@@ -331,7 +354,27 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
         limit=limit,
         depth=depth,
         items=items,
+        python=python,
     )
+
+
+def check_python(python: object, backend: str, workload: str) -> str:
+    """The interpreter to run ``backend``'s threads in ("" = this one), as an absolute
+    path; refused by name for a back end that cannot run elsewhere, a path that is no
+    Python 3.11+, or an interpreter that cannot import the workload's tasks."""
+    if python in (None, ""):
+        return ""
+    if backend not in PYTHON_BACKENDS:
+        raise SpecError(
+            "python",
+            f"{backend} cannot run in another interpreter: {NOT_ELSEWHERE[backend]}. "
+            f"Use {' or '.join(PYTHON_BACKENDS)}, or leave python empty",
+        )
+    from workers import pythons  # asks the interpreter itself, once per file
+
+    interpreter = pythons.inspect(str(python))
+    pythons.check_workload(interpreter, workload)
+    return interpreter.path
 
 
 def check_guard(workload: str, guard: object) -> str:

@@ -58,10 +58,20 @@ def preload() -> None:
     thread for milliseconds and be measured as lag."""
     for backend in REGISTRY:
         load(backend)
+    import_module("workers.backends.otherpython")
 
 
-def start(backend: str, tasks: list[Task], workers: int) -> Run:
-    """Start ``tasks`` on ``backend`` with ``workers`` workers."""
-    run = load(backend)(tasks, workers)
+def start(
+    backend: str, tasks: list[Task], workers: int, *, python: str = "", workload: str = ""
+) -> Run:
+    """Start ``tasks`` on ``backend`` with ``workers`` workers; with ``python`` (the path
+    of another interpreter), in a helper process of that interpreter (threading and
+    thread-pool only: see :mod:`workers.backends.otherpython`)."""
+    if python:
+        from workers.backends.otherpython import OtherPythonRun
+
+        run: Run = OtherPythonRun(tasks, workers, python=python, backend=backend, workload=workload)
+    else:
+        run = load(backend)(tasks, workers)
     run.start()
     return run

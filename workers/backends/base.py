@@ -20,7 +20,7 @@ import time
 from collections import deque
 from typing import Any
 
-from workers import shared
+from workers import pythons, shared, workloads
 from workers.core import Event, Task, make_event
 
 
@@ -105,6 +105,20 @@ class Run:
         on the GUI thread once it is closed): the signals it delivered, the events
         handled inside its tasks... {} where it measures nothing of its own."""
         return {}
+
+    def readout(self, workload: str) -> dict[str, Any]:
+        """What the run's shared objects hold now (the race's balance, the deadlock's
+        graph: ``workloads.readout``), read by this process from the workers' memory."""
+        return workloads.readout(workload, self.shared)
+
+    def queue_depth(self) -> int | None:
+        """How many items the run's queue holds now (None: it has none)."""
+        queue: Any = self.shared.get("queue")  # queue.Queue, asyncio.Queue, a process queue
+        return None if queue is None else int(queue.qsize())
+
+    def interpreter(self) -> dict[str, object]:
+        """The record's ``python`` fields: the interpreter that ran the tasks (this one)."""
+        return pythons.here().facts()
 
     def cancel(self) -> None:
         """Queued tasks never start; running ones stop at their next chunk."""
