@@ -122,6 +122,13 @@ def parser() -> argparse.ArgumentParser:
         "workload runs once per guard it knows, e.g. --guard none,lock",
     )
     b.add_argument(
+        "--transfer",
+        default="pickle",
+        help="CPU work on multiprocessing, comma-separated: pickle (the input pickled with "
+        "each task), shared-memory (placed once, workers attach by name); each such pair "
+        "runs once per transfer, e.g. --transfer pickle,shared-memory",
+    )
+    b.add_argument(
         "--quick",
         action="store_true",
         help="a small configuration, each run 3 times: about a minute",

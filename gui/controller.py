@@ -344,6 +344,7 @@ class RunController(QObject):
             if active.footprint is not None:  # its peaks are the run's: stop before the close
                 active.cost = active.footprint.stop()
             active.run.close()  # at once if it was closed on the GUI thread already
+            active.cost |= active.run.crossed()  # every task's bytes are in
             tidy(active.spec, active.temp_dir)
             if active.spec.workload == "download" and not active.spec.urls:
                 active.server_peak = self.server.peak()  # every connection has ended

@@ -54,6 +54,8 @@ MAX_URLS = 1_000
 MAX_DEPTH = 10_000  # queue: items it holds
 MAX_ITEMS = 1_000_000  # queue: items passed through it
 MAX_ITEM = 1 << 20  # queue: bytes per item (one block of the deterministic content)
+#: How a CPU task's input reaches a worker process (``workers.inputs``); the first is the default.
+TRANSFERS = ("pickle", "shared-memory")
 
 #: The one table of default jobs, for the window and the bench alike. Each lasts
 #: ~5-15 s on the naive back end of the 2-core project machine:
@@ -245,6 +247,7 @@ class RunSpec:
     limit: int = 0  # download: at most this many connections at once (a semaphore), 0 = none
     depth: int = 0  # queue: the most items the queue holds (producers block beyond)
     items: int = 0  # queue: items passed from producers to consumers
+    transfer: str = "pickle"  # CPU work on multiprocessing: "shared-memory" places the input once
 
     @property
     def io_bound(self) -> bool:
@@ -293,6 +296,7 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
     if folder is not None:
         folder = str(check_folder(str(folder)))
     guard = check_guard(workload, raw.get("guard"))
+    transfer = check_transfer(workload, backend, raw.get("transfer"))
     if workload in HAZARDS:
         return hazard_spec(workload, backend, workers, raw.get("size"), guard)
     item_size = parse_size(job["size"] if size in (None, "") else size)
@@ -324,7 +328,20 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
         limit=limit,
         depth=depth,
         items=items,
+        transfer=transfer,
     )
+
+
+def check_transfer(workload: str, backend: str, transfer: object) -> str:
+    """``pickle`` (the default, anywhere) or ``shared-memory``, for CPU work on multiprocessing."""
+    text = TRANSFERS[0] if transfer in (None, "") else str(transfer)
+    if text not in TRANSFERS:
+        raise SpecError("transfer", f"{text[:40]!r} is not one of {', '.join(TRANSFERS)}")
+    if text != TRANSFERS[0] and (
+        workload not in ("cpu-python", "cpu-native") or backend != "multiprocessing"
+    ):
+        raise SpecError("transfer", f"{text} applies to CPU work on multiprocessing")
+    return text
 
 
 def check_guard(workload: str, guard: object) -> str:
