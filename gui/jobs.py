@@ -30,8 +30,8 @@ EVERY_JOB = ("workload", "backend", "workers", "size")
 FIELDS: dict[str, tuple[str, ...]] = {
     "download": ("tasks", "latency_ms", "rate_mbps", "urls", "folder", "limit"),
     "disk-write": ("tasks", "folder", "fsync"),
-    "cpu-python": ("tasks",),
-    "cpu-native": ("tasks",),
+    "cpu-python": ("tasks", "transfer"),  # transfer: shown on multiprocessing only
+    "cpu-native": ("tasks", "transfer"),
     "queue": ("depth", "items"),
     "race": ("guard",),
     "deadlock": ("guard",),
@@ -71,6 +71,10 @@ FIELD_TIPS: dict[str, str] = {
     "depth": "Queue: the most items it holds; a producer that finds it full blocks until a "
     "consumer takes one (at least 1: a queue of size 0 is unbounded).",
     "items": "Queue: how many items the producers make and the consumers checksum.",
+    "transfer": "How each task's input (its first 16 MiB at most) reaches the worker "
+    "processes. pickle: pickled with every task and sent down a pipe, the bytes counted. "
+    "shared-memory: written once into a SharedMemory block the workers attach to by name; "
+    "a task carries only the name. The Costs tab shows the bytes sent either way.",
 }
 WORKERS_TIPS = {
     "queue": "queue runs one task per worker, half producers and half consumers (all must "

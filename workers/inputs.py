@@ -29,6 +29,7 @@ import os
 import secrets
 from dataclasses import dataclass, replace
 from multiprocessing import shared_memory
+from typing import cast
 
 from workers import content
 from workers.core import Task
@@ -86,6 +87,10 @@ class Input:
         return Carried, (block * full + block[:rest],)
 
 
+def _buffer(memory: shared_memory.SharedMemory) -> memoryview:
+    return cast(memoryview, memory.buf)  # None only once closed
+
+
 _attached: dict[str, shared_memory.SharedMemory] = {}  # in a worker: segments by name
 
 
@@ -102,7 +107,7 @@ class Placed:
         memory = _attached.get(self.segment)
         if memory is None:
             memory = _attached[self.segment] = shared_memory.SharedMemory(self.segment)
-        return memory.buf[self.offset : self.offset + self.length]
+        return _buffer(memory)[self.offset : self.offset + self.length]
 
 
 class Placement:
@@ -129,7 +134,7 @@ class Placement:
         refs: dict[tuple[int, str], Placed] = {}
         offset = 0
         for index, key, value in wanted:
-            with self.memory.buf[offset : offset + value.length] as target:
+            with _buffer(self.memory)[offset : offset + value.length] as target:
                 fill(target, value.seed)
             refs[index, key] = Placed(self.memory.name, offset, value.length)
             offset += value.length

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from workers import crossing, procs, shared
 from workers.backends.base import Run
@@ -109,7 +109,8 @@ def submit(
 
     A callback, not ``future.result()``: waiting on the GUI thread would freeze it.
     """
-    pool.submit(work, task).add_done_callback(when_done)
+    # A Sealed task reaches the worker as the Task it seals (its pickle unseals it).
+    pool.submit(work, cast(Task, task)).add_done_callback(when_done)
 
 
 def outcome(
