@@ -124,7 +124,7 @@ class JobForm(QWidget):
             "folder": lambda: self.folder.text().strip(),
             "fsync": self.fsync.isChecked,
             "guard": self.guard.currentText,
-            "transfer": lambda: self.transfer.currentText() if self._processes() else "",
+            "transfer": self.transfer.currentText,
             "limit": self.limit.value,
             "depth": self.depth.value,
             "items": self.items.value,
@@ -217,7 +217,8 @@ class JobForm(QWidget):
             "workers": self._workers(),
             "size": self.size.text(),
         }
-        raw |= {field: self.readers[field]() for field in FIELDS[workload]}
+        shown = [f for f in FIELDS[workload] if f != "transfer" or self._processes()]
+        raw |= {field: self.readers[field]() for field in shown}
         return raw
 
     def spec(self, *, fresh: bool = False) -> RunSpec | None:
