@@ -319,6 +319,12 @@ def specs_from_args(args) -> list[RunSpec]:
 
 
 def main(args) -> int:
+    if getattr(args, "crossing", False):
+        from workers.crossing import counting_cost
+
+        for key, value in counting_cost().items():
+            print(f"{key:<24} {value:>10.2f}")
+        return 0
     if args.ui:
         from gui.uicost import ui_report
 

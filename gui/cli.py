@@ -145,6 +145,11 @@ def parser() -> argparse.ArgumentParser:
         help="write the runs as a Chrome trace (open in ui.perfetto.dev or chrome://tracing)",
     )
     b.add_argument(
+        "--crossing",
+        action="store_true",
+        help="measure what counting the bytes across the process boundary costs, in µs",
+    )
+    b.add_argument(
         "--ui",
         action="store_true",
         help="measure the window itself: idle lag, idle CPU, frame cost",

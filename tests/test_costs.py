@@ -47,7 +47,7 @@ def test_the_input_gives_the_same_result_pickled_placed_or_where_it_is() -> None
     longer than the 16 MiB input walks through it again, as the content repeats."""
     seed, size = content.seed_for("cpu-0"), 2 * content.BLOCK + 12_345
     where = Input(seed, size)
-    pickled = where.__reduce__()[1][0]
+    pickled = where.materialize()
     assert pickled == b"".join(content.chunks(seed, size))
     tasks = cpu.make_tasks(cpu.cpu_native, parse_spec(
         {"workload": "cpu-native", "backend": "multiprocessing", "tasks": 1, "size": size,
@@ -63,7 +63,7 @@ def test_the_input_gives_the_same_result_pickled_placed_or_where_it_is() -> None
         assert len(results) == 1 and next(iter(results)).units == size
         long = {
             cpu.cpu_native(lambda n: None, _never, size=40 * MB, seed=seed, data=data)
-            for data in (Input(seed, INPUT_MAX), Carried(Input(seed, INPUT_MAX).__reduce__()[1][0]))
+            for data in (Input(seed, INPUT_MAX), Carried(Input(seed, INPUT_MAX).materialize()))
         }
         assert long == {Outcome(40 * MB, next(iter(long)).check)}
         assert segments() == {placement.memory.name}  # type: ignore[union-attr]

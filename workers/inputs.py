@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import secrets
 from dataclasses import dataclass, replace
 from multiprocessing import shared_memory
-from typing import cast
+from typing import Any, SupportsIndex, cast
 
 from workers import content
 from workers.core import Task
@@ -78,13 +79,19 @@ class Input:
             return memoryview(content.block(self.seed))
         return memoryview(content.head(self.seed, self.length))
 
-    def __reduce__(self) -> tuple[type[Carried], tuple[bytes]]:
-        """Pickled (sent to a worker process): all its bytes go with it."""
+    def materialize(self) -> bytes:
+        """All its bytes, in one buffer: what crosses when it is pickled."""
         if self.length < content.BLOCK:
-            return Carried, (content.head(self.seed, self.length),)
+            return content.head(self.seed, self.length)
         full, rest = divmod(self.length, content.BLOCK)
         block = content.block(self.seed)
-        return Carried, (block * full + block[:rest],)
+        return block * full + block[:rest]
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[type[Carried], tuple[Any]]:
+        """Pickled (sent to a worker process): all its bytes go with it, as an
+        out-of-band buffer where the pickle allows (protocol 5: no copy into it)."""
+        data = self.materialize()
+        return Carried, (pickle.PickleBuffer(data) if int(protocol) >= 5 else data,)
 
 
 def _buffer(memory: shared_memory.SharedMemory) -> memoryview:

@@ -12,7 +12,8 @@ The pattern comes first, as the Processes lesson tells it: start a
 (:func:`work` puts, :func:`received` gets). Tasks, events and results cross as
 pickles, counted as they cross (:mod:`workers.crossing`: ``bytes_sent`` and
 ``bytes_received`` in the record); a CPU task's input crosses pickled with it
-or is placed once in shared memory (:mod:`workers.inputs`).  :class:`ProcessRun` wires it into the app.  What keeps it safe
+or is placed once in shared memory (:mod:`workers.inputs`).
+:class:`ProcessRun` wires it into the app.  What keeps it safe
 (workers that die with the app and run below it, a launcher thread that
 outlives them, a kill when a worker ignores the cancel) is in
 :mod:`workers.procs`.
