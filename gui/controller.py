@@ -36,7 +36,7 @@ from workers import backends, workloads
 from workers.backends.base import Run
 from workers.footprint import FootprintSampler
 from workers.record import RunRecord, RunState, current_switch_ms
-from workers.spec import BACKENDS, RunSpec
+from workers.spec import BACKENDS, TRANSFERS, RunSpec
 from workers.speed import Speed
 
 FRAME_MS = 16
@@ -77,6 +77,11 @@ class Comparison:
 
     def owns(self, spec: RunSpec) -> bool:
         return any(s is spec for s in self.specs)
+
+
+def transfer_on(spec: RunSpec, backend: str) -> str:
+    """``spec``'s transfer where it applies (processes), else the default."""
+    return spec.transfer if backend == "multiprocessing" else TRANSFERS[0]
 
 
 def read_shared(active: Active, now: float) -> None:
@@ -145,8 +150,11 @@ class RunController(QObject):
         self._start_next()
 
     def compare(self, spec: RunSpec, backends: tuple[str, ...] = BACKENDS) -> Comparison:
-        """``spec`` on every back end in turn; ``compared`` tells how it goes."""
-        self.comparison = Comparison([spec.with_(backend=b) for b in backends])
+        """``spec`` on every back end in turn; ``compared`` tells how it goes. Its
+        transfer is multiprocessing's: the others run in this process (pickle)."""
+        self.comparison = Comparison(
+            [spec.with_(backend=b, transfer=transfer_on(spec, b)) for b in backends]
+        )
         for one in self.comparison.specs:
             self.submit(one)
         return self.comparison

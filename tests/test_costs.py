@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from gui.controller import RunController
+from gui.controller import RunController, transfer_on
 from workers import content
 from workers.core import Outcome
 from workers.inputs import INPUT_MAX, SEGMENT_PREFIX, Carried, Input, Placement
 from workers.record import RunRecord
-from workers.spec import SpecError, format_bytes, parse_spec
+from workers.spec import BACKENDS, SpecError, format_bytes, parse_spec
 from workers.workloads import cpu
 
 MB = 1_000_000
@@ -88,6 +88,12 @@ def test_transfer_applies_to_cpu_work_on_multiprocessing_only() -> None:
         assert e.value.field == "transfer"
     with pytest.raises(SpecError, match="'mmap' is not one of pickle, shared-memory"):
         parse_spec({"workload": "cpu-native", "backend": "multiprocessing", "transfer": "mmap"})
+    # Compare all runs the job on every back end: shared memory stays multiprocessing's.
+    spec = parse_spec({"workload": "cpu-native", "backend": "multiprocessing",
+                       "transfer": "shared-memory"})  # fmt: skip
+    assert {b: transfer_on(spec, b) for b in BACKENDS} == {
+        b: "shared-memory" if b == "multiprocessing" else "pickle" for b in BACKENDS
+    }
 
 
 def test_bytes_across_threads_none_processes_the_input_unless_in_shared_memory(qtbot) -> None:
