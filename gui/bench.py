@@ -129,16 +129,17 @@ def run_bench(specs: list[RunSpec], *, repeat: int = 1, quiet: bool = False) -> 
 def medians(result: BenchResult) -> list[dict[str, object]]:
     """Per combination: median throughput and lag p99 over the repeats, and the
     throughput against the serial baseline (gui-thread) of the same workload."""
-    groups: dict[tuple[str, str, str], list[RunRecord]] = {}
+    groups: dict[tuple[str, str, str, str], list[RunRecord]] = {}
     for r in result.records:
-        groups.setdefault((r.workload, r.backend, r.guard), []).append(r)
+        groups.setdefault((r.workload, r.backend, r.guard, r.transfer), []).append(r)
     out = []
-    for (workload, backend, guard), rs in groups.items():
+    for (workload, backend, guard, transfer), rs in groups.items():
         out.append(
             {
                 "workload": workload,
                 "backend": backend,
                 "guard": guard,
+                "transfer": transfer,
                 "runs": len(rs),
                 "unit": rs[0].unit,
                 "throughput": round(statistics.median(r.throughput for r in rs), 3),
@@ -149,6 +150,13 @@ def medians(result: BenchResult) -> list[dict[str, object]]:
                 "python_path": rs[0].python_path,
             }
         )
+        sent = [r.bytes_sent for r in rs if r.bytes_sent is not None]
+        got = [r.bytes_received for r in rs if r.bytes_received is not None]
+        if sent and got:  # bytes across the process boundary (0: nothing crossed)
+            out[-1] |= {
+                "bytes_sent": statistics.median(sent),
+                "bytes_received": statistics.median(got),
+            }
         threads = [r.peak_threads for r in rs if r.peak_threads is not None]
         rss = [r.peak_rss_mb for r in rs if r.peak_rss_mb is not None]
         if threads and rss:  # what it cost: peak threads and the app's peak memory
@@ -179,7 +187,7 @@ def header(unit: str) -> str:
     return (
         f"{'workload':<11} {'backend':<{WIDTH}} {'rep':>3} {'wrk':>3} {'tasks':>5} {'ok':>3} {'wall s':>7} "
         f"{'start s':>7} {unit:>12} {'lag p50':>8} {'p95':>7} {'p99':>7} {'max':>7} "
-        f"{'thr':>5} {'rss MB':>7}"
+        f"{'thr':>5} {'sent MB':>8} {'recv MB':>8} {'rss MB':>7}"
     )
 
 
@@ -190,6 +198,7 @@ def row(r: RunRecord, rep: int | None = None) -> str:
         f"{r.wall_s:>7.2f} {r.startup_s:>7.2f} {r.throughput:>12.1f} {lag['p50']:>8.1f} "
         f"{lag['p95']:>7.1f} {lag['p99']:>7.1f} {lag['max']:>7.1f} {cost(r)}{hazards(r)}"
         f"{pitfalls(r)}{elsewhere(r)}"
+        + (f"  transfer {r.transfer}" if r.bytes_sent and r.workload.startswith("cpu-") else "")
     )
 
 
@@ -205,7 +214,38 @@ def cost(r: RunRecord) -> str:
     rss = "" if r.peak_rss_mb is None else f"{r.peak_rss_mb:.0f}"
     if r.worker_rss_mb and r.total_rss_mb is not None:
         rss += f" ({r.total_rss_mb:.0f} with {len(r.worker_rss_mb)} workers)"
-    return f"{threads:>5} {rss:>7}"
+    return f"{threads:>5} {megabytes(r.bytes_sent):>8} {megabytes(r.bytes_received):>8} {rss:>7}"
+
+
+def megabytes(n: int | None) -> str:
+    """Bytes across the process boundary, in MB (3 decimals: an event is ~200 B); 0: none."""
+    return "" if n is None else "0" if n == 0 else f"{n / 1e6:.3f}"
+
+
+def transfers_for(workloads: list[str], backends: list[str], text: str) -> dict[str, list[str]]:
+    """``--transfer pickle,shared-memory``: per workload, the transfers it runs on
+    multiprocessing (each is a run; every other pair runs once, pickled); a transfer
+    that no pair takes is an error naming the field."""
+    from workers.spec import TRANSFERS, check_transfer
+
+    asked = [t.strip() for t in str(text).split(",") if t.strip()] or [TRANSFERS[0]]
+    out: dict[str, list[str]] = {}
+    for transfer in asked:
+        takers = [w for w in workloads for b in backends if _takes(w, b, transfer)]
+        if not takers:
+            check_transfer(workloads[0], backends[0], transfer)  # raises, naming the field
+        for w in dict.fromkeys(takers):
+            out.setdefault(w, []).append(transfer)
+    return out
+
+
+def _takes(workload: str, backend: str, transfer: str) -> bool:
+    from workers.spec import SpecError, check_transfer
+
+    try:
+        return check_transfer(workload, backend, transfer) == transfer
+    except SpecError:
+        return False
 
 
 def guards_for(workloads: list[str], text: str) -> dict[str, list[str]]:
@@ -263,9 +303,19 @@ def specs_from_args(args) -> list[RunSpec]:
 
     out = []
     guards = guards_for(args.workloads, getattr(args, "guard", "none"))
+    transfers = transfers_for(args.workloads, args.backends, getattr(args, "transfer", "pickle"))
     for workload, guard in ((w, g) for w in args.workloads for g in guards[w]):
-        for backend in args.backends:
-            raw: dict[str, object] = {"workload": workload, "backend": backend, "guard": guard}
+        for backend, transfer in (
+            (b, t)
+            for b in args.backends
+            for t in (transfers.get(workload, ["pickle"]) if b == "multiprocessing" else ["pickle"])
+        ):
+            raw: dict[str, object] = {
+                "workload": workload,
+                "backend": backend,
+                "guard": guard,
+                "transfer": transfer,
+            }
             if args.quick:
                 raw.update(QUICK[workload])
             for name in ("workers", "tasks", "size", "latency_ms", "rate_mbps"):
@@ -293,6 +343,12 @@ def specs_from_args(args) -> list[RunSpec]:
 
 
 def main(args) -> int:
+    if getattr(args, "crossing", False):
+        from workers.crossing import counting_cost
+
+        for key, value in counting_cost().items():
+            print(f"{key:<24} {value:>10.2f}")
+        return 0
     if args.ui:
         from gui.uicost import ui_report
 
@@ -325,12 +381,15 @@ def main(args) -> int:
         if m["unit"] != unit:  # a header for each unit of throughput
             unit = str(m["unit"])
             print(
-                f"{'workload':<11} {'backend':<{WIDTH}} {unit:>12} {'× serial':>9} {'lag p99':>8}"
+                f"{'workload':<11} {'backend':<{WIDTH}} {'transfer':<13} {unit:>12} {'× serial':>9} "
+                f"{'lag p99':>8} {'sent MB':>8} {'recv MB':>8}"
             )
         ratio = "" if m["vs_serial"] is None else f"{m['vs_serial']:.2f}"
+        sent, got = m.get("bytes_sent"), m.get("bytes_received")
         print(
-            f"{m['workload']:<11} {m['backend']:<{WIDTH}} {m['throughput']:>12.1f} {ratio:>9} "
-            f"{m['lag_p99_ms']:>8.1f}" + (f"  in {m['python']}" if m["python_path"] else "")
+            f"{m['workload']:<11} {m['backend']:<{WIDTH}} {m['transfer']:<13} {m['throughput']:>12.1f} "
+            f"{ratio:>9} {m['lag_p99_ms']:>8.1f} {megabytes(sent):>8} {megabytes(got):>8}"  # type: ignore[arg-type]
+            + (f"  in {m['python']}" if m["python_path"] else "")
         )
     if args.json:
         data = {

@@ -12,7 +12,7 @@ import sys
 from workers.spec import ALL_BACKENDS, ALL_WORKLOADS, BACKENDS, PITFALLS, WORKLOADS, SpecError
 
 #: Panels --view can bring to the front (the window's docks of those names).
-VIEWS = ("results", "timeline", "lessons")
+VIEWS = ("results", "timeline", "costs", "lessons")
 
 PYTHON_HELP = (
     "run the threading and thread-pool back ends' work in a helper process of this "
@@ -144,6 +144,13 @@ def parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--python", metavar="PATH", help=PYTHON_HELP)
     b.add_argument(
+        "--transfer",
+        default="pickle",
+        help="CPU work on multiprocessing, comma-separated: pickle (the input pickled with "
+        "each task), shared-memory (placed once, workers attach by name); each such pair "
+        "runs once per transfer, e.g. --transfer pickle,shared-memory",
+    )
+    b.add_argument(
         "--quick",
         action="store_true",
         help="a small configuration, each run 3 times: about a minute",
@@ -158,6 +165,11 @@ def parser() -> argparse.ArgumentParser:
         "--trace",
         metavar="PATH",
         help="write the runs as a Chrome trace (open in ui.perfetto.dev or chrome://tracing)",
+    )
+    b.add_argument(
+        "--crossing",
+        action="store_true",
+        help="measure what counting the bytes across the process boundary costs, in µs",
     )
     b.add_argument(
         "--ui",

@@ -36,7 +36,7 @@ from workers import backends, workloads
 from workers.backends.base import Run
 from workers.footprint import FootprintSampler
 from workers.record import RunRecord, RunState, current_switch_ms
-from workers.spec import BACKENDS, PYTHON_BACKENDS, RunSpec
+from workers.spec import BACKENDS, PYTHON_BACKENDS, TRANSFERS, RunSpec
 from workers.speed import Speed
 
 FRAME_MS = 16
@@ -81,9 +81,11 @@ class Comparison:
 
 def for_backend(spec: RunSpec, backend: str) -> RunSpec:
     """``spec`` on ``backend``: in the other interpreter it names (``--python``) where that
-    back end can run there, else in this one (Compare all's serial baseline, processes...)."""
+    back end can run there, else in this one (Compare all's serial baseline, processes...);
+    with its transfer where that applies (processes), else the default."""
     python = spec.python if backend in PYTHON_BACKENDS else ""
-    return spec.with_(backend=backend, python=python)
+    transfer = spec.transfer if backend == "multiprocessing" else TRANSFERS[0]
+    return spec.with_(backend=backend, python=python, transfer=transfer)
 
 
 def read_shared(active: Active, now: float) -> None:
@@ -152,7 +154,8 @@ class RunController(QObject):
         self._start_next()
 
     def compare(self, spec: RunSpec, backends: tuple[str, ...] = BACKENDS) -> Comparison:
-        """``spec`` on every back end in turn; ``compared`` tells how it goes."""
+        """``spec`` on every back end in turn; ``compared`` tells how it goes. Its
+        transfer is multiprocessing's: the others run in this process (pickle)."""
         self.comparison = Comparison([for_backend(spec, b) for b in backends])
         for one in self.comparison.specs:
             self.submit(one)
@@ -355,6 +358,7 @@ class RunController(QObject):
             if active.footprint is not None:  # its peaks are the run's: stop before the close
                 active.cost = active.footprint.stop()
             active.run.close()  # at once if it was closed on the GUI thread already
+            active.cost |= active.run.crossed()  # every task's bytes are in
             tidy(active.spec, active.temp_dir)
             if active.spec.workload == "download" and not active.spec.urls:
                 active.server_peak = self.server.peak()  # every connection has ended

@@ -54,6 +54,7 @@ from workers.spec import (
     MAX_RATE_MBPS,
     MAX_TASKS,
     ON_GUI_THREAD,
+    TRANSFERS,
     RunSpec,
     SpecError,
     check_folder,
@@ -95,6 +96,8 @@ class JobForm(QWidget):
         self.python = PythonField()
         self.python.changed.connect(self.changed)
         self.guard = QComboBox()
+        self.transfer = QComboBox()
+        self.transfer.addItems(list(TRANSFERS))
         self.limit = QSpinBox(minimum=0, maximum=MAX_MANY_WORKERS)
         self.limit.setSpecialValueText("no limit")
         self.depth = QSpinBox(minimum=0, maximum=MAX_DEPTH)
@@ -114,6 +117,7 @@ class JobForm(QWidget):
             "folder": lambda: self.folder.text().strip(),
             "fsync": self.fsync.isChecked,
             "guard": self.guard.currentText,
+            "transfer": self.transfer.currentText,
             "limit": self.limit.value,
             "depth": self.depth.value,
             "items": self.items.value,
@@ -138,6 +142,7 @@ class JobForm(QWidget):
             ("tasks", "&Tasks", self.tasks, self.tasks),
             ("size", "&Size per task", self.size, self.size),
             ("guard", "&Guard", self.guard, self.guard),
+            ("transfer", "T&ransfer", self.transfer, self.transfer),
             ("latency_ms", "Server &latency", self.latency, self.latency),
             ("rate_mbps", "Server &rate", self.rate, self.rate),
             ("urls", "&URLs", self.urls, self.urls),
@@ -187,6 +192,7 @@ class JobForm(QWidget):
             self.folder.textChanged,
             self.fsync.toggled,
             self.guard.currentTextChanged,
+            self.transfer.currentTextChanged,
             self.limit.valueChanged,
             self.depth.valueChanged,
             self.items.valueChanged,
@@ -205,7 +211,8 @@ class JobForm(QWidget):
             "workers": self._workers(),
             "size": self.size.text(),
         }
-        raw |= {field: self.readers[field]() for field in FIELDS[workload]}
+        shown = [f for f in FIELDS[workload] if f != "transfer" or self._processes()]
+        raw |= {field: self.readers[field]() for field in shown}
         return raw
 
     def spec(self, *, fresh: bool = False) -> RunSpec | None:
@@ -290,6 +297,8 @@ class JobForm(QWidget):
         """gui-thread has one worker: Workers shows 1, greyed, and says why; the
         number typed before comes back with another back end."""
         self.python.for_backend(backend)
+        shown = "transfer" in FIELDS[self.workload.currentText()] and self._processes()
+        self.form.setRowVisible(self.transfer, shown)  # CPU work on multiprocessing only
         one = backend in ON_GUI_THREAD
         if one == (not self.workers.isEnabled()):
             return
@@ -301,6 +310,9 @@ class JobForm(QWidget):
             self.workers.setValue(self.workers_wanted)
             self.workers.setToolTip(self.tips[self.workers])
         self.workers.setEnabled(not one)
+
+    def _processes(self) -> bool:
+        return self.backend.currentText() == "multiprocessing"
 
     def _workers(self) -> int:
         return self.workers.value() if self.workers.isEnabled() else self.workers_wanted
@@ -342,7 +354,8 @@ class JobForm(QWidget):
     def _show_fields(self, workload: str) -> None:
         """Only the fields ``workload`` has, each labelled and explained for it."""
         for field, row in self.rows.items():
-            self.form.setRowVisible(row, field in EVERY_JOB + FIELDS[workload])
+            shown = field in EVERY_JOB + FIELDS[workload]
+            self.form.setRowVisible(row, shown and (field != "transfer" or self._processes()))
         self.guard.blockSignals(True)  # one ``changed`` for the whole switch, from _apply
         self.guard.clear()
         self.guard.addItems(list(GUARDS.get(workload, ("none",))))

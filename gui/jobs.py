@@ -31,8 +31,8 @@ EVERY_JOB = ("workload", "backend", "workers", "size", "python")
 FIELDS: dict[str, tuple[str, ...]] = {
     "download": ("tasks", "latency_ms", "rate_mbps", "urls", "folder", "limit"),
     "disk-write": ("tasks", "folder", "fsync"),
-    "cpu-python": ("tasks",),
-    "cpu-native": ("tasks",),
+    "cpu-python": ("tasks", "transfer"),  # transfer: shown on multiprocessing only
+    "cpu-native": ("tasks", "transfer"),
     "queue": ("depth", "items"),
     "race": ("guard",),
     "deadlock": ("guard",),
@@ -76,6 +76,10 @@ FIELD_TIPS: dict[str, str] = {
     "ends' work in, e.g. a free-threaded python3.13t, which PySide6 has no build for: the "
     "tasks run on threads of a helper process of that interpreter, the window stays on "
     "this one. Empty: this interpreter.",
+    "transfer": "How each task's input (its first 16 MiB at most) reaches the worker "
+    "processes. pickle: pickled with every task and sent down a pipe, the bytes counted. "
+    "shared-memory: written once into a SharedMemory block the workers attach to by name; "
+    "a task carries only the name. The Costs tab shows the bytes sent either way.",
 }
 WORKERS_TIPS = {
     "queue": "queue runs one task per worker, half producers and half consumers (all must "

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.costs import CostsPanel
 from gui.plots import LivePlots
 from gui.timeline import TimelinePanel
 
@@ -108,16 +109,22 @@ def raise_panel(window: QMainWindow, name: str) -> None:
     raise ValueError(f"no panel named {name!r}")
 
 
+def add_costs(window: QMainWindow) -> tuple[CostsPanel, QDockWidget]:
+    """The Costs tab and its dock (with Results, see :func:`reset_docks`)."""
+    panel = CostsPanel()
+    return panel, add_dock(window, "Costs", panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+
+
 def reset_docks(
     window: QMainWindow,
     job: QDockWidget,
     lessons: QDockWidget,
     results: QDockWidget,
-    timeline: QDockWidget | None = None,
+    *tabs: QDockWidget,
 ) -> None:
     """Every dock shown, docked in its first place, at its first size (for the
     window's size: narrower than WIDE_PX, Lessons is a tab beside Results). The
-    Timeline is a tab beside Results: the plots need the height."""
+    ``tabs`` (Timeline, Costs) are tabs beside Results: the plots need the height."""
     width, height = window.width(), window.height()
     wide = width >= WIDE_PX
     for dock, area in (
@@ -133,11 +140,11 @@ def reset_docks(
         dock.setFloating(False)
         window.addDockWidget(area, dock)  # takes it back from wherever it was dragged
         dock.show()
-    if timeline is not None:
-        timeline.setFloating(False)
-        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, timeline)
-        window.tabifyDockWidget(results, timeline)
-        timeline.show()
+    for tab in tabs:
+        tab.setFloating(False)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, tab)
+        window.tabifyDockWidget(results, tab)
+        tab.show()
     if not wide:
         window.tabifyDockWidget(results, lessons)
     results.raise_()

@@ -26,6 +26,7 @@ from gui.frames import Frames
 from gui.jobs import run_workers
 from gui.layout import (
     RunButtons,
+    add_costs,
     add_dock,
     add_timeline,
     banner,
@@ -122,6 +123,8 @@ class MainWindow(QMainWindow):
             self, "Results", self.results_panel, Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.timeline, self.timeline_dock = add_timeline(self)
+        self.costs, self.costs_dock = add_costs(self)
+        self.tab_docks = self.timeline_dock, self.costs_dock  # tabs beside Results
         for view in (self.plots, self.bars):
             view.setMinimumWidth(scene_min_width(view))
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -132,7 +135,7 @@ class MainWindow(QMainWindow):
         )
         self.view_menu, self.theme_actions = build_view_menu(
             self,
-            (self.job_dock, self.lessons_dock, self.results_dock, self.timeline_dock),
+            (self.job_dock, self.lessons_dock, self.results_dock, *self.tab_docks),
             self.reset_layout,
             self.theme,
             self.on_theme_action,
@@ -276,7 +279,7 @@ class MainWindow(QMainWindow):
     def reset_layout(self) -> None:
         """Every dock shown, docked in its first place, at its first size (for this
         window's size: narrower than WIDE_PX, Lessons is a tab beside Results)."""
-        reset_docks(self, self.job_dock, self.lessons_dock, self.results_dock, self.timeline_dock)
+        reset_docks(self, self.job_dock, self.lessons_dock, self.results_dock, *self.tab_docks)
         # Table and bars about 2:1, in proportion: the bars' titles need ~330 px.
         self.results_panel.setSizes([640, 340])
 
@@ -324,6 +327,7 @@ class MainWindow(QMainWindow):
         self.progress.finish()
         history = list(self.results.records)
         self.results.add(record)
+        self.costs.add(record)
         self.frames.current = None
         self.readback.setText(readback(record, history))
         self.lessons.show_lesson(lesson_for(record))

@@ -8,10 +8,12 @@ import statistics
 import subprocess
 import sys
 
+import pytest
+
 from gui.bench import specs_from_args
 from gui.cli import parser
 from gui.tracefile import TAIL_S
-from workers.spec import BACKENDS, WORKLOADS
+from workers.spec import BACKENDS, WORKLOADS, SpecError
 
 
 def bench(*args: str, cwd, timeout: float = 240) -> subprocess.CompletedProcess:
@@ -26,6 +28,29 @@ def test_the_quick_bench_plans_every_workload_on_every_back_end() -> None:
     args = parser().parse_args(["bench", "--quick"])
     pairs = [(s.workload, s.backend) for s in specs_from_args(args)]
     assert sorted(pairs) == sorted((w, b) for w in WORKLOADS for b in BACKENDS)
+
+
+def test_transfer_runs_cpu_work_on_processes_once_per_transfer_and_names_its_field() -> None:
+    args = parser().parse_args(
+        ["bench", "--workloads", "cpu-python,download", "--backends", "threading,multiprocessing",
+         "--transfer", "pickle,shared-memory"]
+    )  # fmt: skip
+    planned = [(s.workload, s.backend, s.transfer) for s in specs_from_args(args)]
+    assert planned == [
+        ("cpu-python", "threading", "pickle"),
+        ("cpu-python", "multiprocessing", "pickle"),
+        ("cpu-python", "multiprocessing", "shared-memory"),
+        ("download", "threading", "pickle"),
+        ("download", "multiprocessing", "pickle"),
+    ]
+    for backends, words in (("threading", "applies to CPU work"), ("multiprocessing", "'mmap'")):
+        args = parser().parse_args(
+            ["bench", "--workloads", "cpu-native", "--backends", backends,
+             "--transfer", "shared-memory" if words.startswith("applies") else "mmap"]
+        )  # fmt: skip
+        with pytest.raises(SpecError, match=words) as error:
+            specs_from_args(args)
+        assert error.value.field == "transfer"
 
 
 #: The quick bench run in full costs ~25 s here; these two back ends show what it is

@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 import pytest
 
-from workers import procs
+from workers import crossing, procs
 
 SPAWN = procs.context()
 
@@ -37,7 +37,7 @@ def hellos(events: Any, count: int, timeout: float = 20.0) -> list[int]:
     pids: list[int] = []
     deadline = time.monotonic() + timeout
     while len(pids) < count:
-        item = events.get(timeout=max(0.0, deadline - time.monotonic()))
+        item = crossing.unseal(events.get(timeout=max(0.0, deadline - time.monotonic())))
         if isinstance(item, procs.WorkerUp):
             pids.append(item.pid)
     return pids

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 import pytest
 
 from gui.controller import RunController
+from gui.costs import cells
 from gui.readback import compare_summary, expect, preview, readback
 from tests.helpers import other_python
+from tests.test_costs import cost_violations
 from workers import pythons
 from workers.record import RunRecord
 from workers.spec import (
@@ -407,6 +409,18 @@ def test_every_readback_is_true_for_its_record_on_every_pair(qtbot) -> None:
                 for v in violations(text, r, history)
             ]
     assert checked >= 24 * 12
+    assert not problems, "\n".join(problems)
+    # The Costs tab's row of each run says what its record measured; only processes
+    # send bytes across (every other back end's 0 is a count: nothing crossed).
+    for r in records:
+        problems += [f"{r.workload} on {r.backend}: {v}" for v in cost_violations(cells(r), r)]
+        crossed = (r.bytes_sent, r.bytes_received)
+        if r.backend == "multiprocessing":
+            ok = all(n is not None and n > 0 for n in crossed)
+        else:
+            ok = crossed == (0, 0)
+        if not ok:
+            problems.append(f"{r.workload} on {r.backend}: sent, received {crossed}")
     assert not problems, "\n".join(problems)
     # Compare all reads the runs of one workload back, the same way.
     for workload in WORKLOADS:

@@ -605,7 +605,7 @@ def test_the_form_shows_only_the_fields_the_workload_has(qtbot) -> None:
     widgets = {
         "tasks": form.tasks, "latency_ms": form.latency, "rate_mbps": form.rate,
         "urls": form.urls, "folder": form.folder, "fsync": form.fsync, "guard": form.guard,
-        "limit": form.limit, "depth": form.depth, "items": form.items,
+        "limit": form.limit, "depth": form.depth, "items": form.items, "transfer": form.transfer,
     }  # fmt: skip
     expected = {
         "download": {"tasks", "latency_ms", "rate_mbps", "urls", "folder", "limit"},
@@ -634,6 +634,10 @@ def test_the_form_shows_only_the_fields_the_workload_has(qtbot) -> None:
     assert form.size_label.text() == "&Item size"
     form.workload.setCurrentText("cpu-python")
     assert form.size_label.text() == "&Size per task" and "one task" not in form.workers.toolTip()
+    form.backend.setCurrentText("multiprocessing")  # CPU work on processes: Transfer too
+    assert not form.transfer.isHidden() and form.raw()["transfer"] == "pickle"
+    form.workload.setCurrentText("download")
+    assert form.transfer.isHidden() and "transfer" not in form.raw()
 
 
 def test_validate_names_every_bad_field() -> None:

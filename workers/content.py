@@ -50,6 +50,22 @@ def chunks(seed: int, size: int, chunk: int = BLOCK) -> Iterator[memoryview]:
         offset += n
 
 
+def cycle(buffer: memoryview, size: int, chunk: int = BLOCK) -> Iterator[memoryview]:
+    """``size`` bytes read from ``buffer`` again and again, ``chunk`` at a time: the chunks
+    :func:`chunks` gives, when ``buffer`` holds the content's first bytes (a whole number
+    of blocks, or at least ``size``). Zero-copy views of ``buffer``."""
+    if chunk <= 0 or chunk > BLOCK:
+        raise ValueError("chunk must be in 1..BLOCK")
+    if not buffer and size:
+        raise ValueError("an empty buffer holds no bytes to read")
+    offset = 0
+    while offset < size:
+        start = offset % len(buffer)
+        n = min(chunk, size - offset, BLOCK - offset % BLOCK, len(buffer) - start)
+        yield buffer[start : start + n]
+        offset += n
+
+
 @lru_cache(maxsize=64)
 def sha256(seed: int, size: int) -> str:
     h = hashlib.sha256()

@@ -32,6 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+from workers import crossing
 from workers.core import Event, make_event
 
 PR_SET_PDEATHSIG = 1
@@ -102,13 +103,13 @@ class WorkerUp:
 def harden_worker(app_pid: int, events: Any) -> None:
     """Harden a fresh worker: die with the app, run below it, say our pid.
 
-    ``events`` is the run's multiprocessing queue; the parent picks the
-    :class:`WorkerUp` out of it (see :class:`WorkerPids`).
+    ``events`` is the run's multiprocessing queue; the parent unseals the
+    :class:`WorkerUp` it finds there (:mod:`workers.crossing`; see :class:`WorkerPids`).
     """
     die_with_parent(app_pid)
     lower_priority()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the app's to handle
-    events.put(WorkerUp(os.getpid()))
+    events.put(crossing.seal(WorkerUp(os.getpid())))  # sealed, as every message on it
 
 
 # -- in the app -------------------------------------------------------------------

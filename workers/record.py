@@ -255,6 +255,17 @@ class RunRecord:
     peak_rss_mb: float | None = None
     worker_rss_mb: tuple[float, ...] = ()
     total_rss_mb: float | None = None
+    #: Bytes across the process boundary (``workers.crossing``): the tasks' pickles sent
+    #: to worker processes, and their events and results received. 0 where the work runs
+    #: in this process (nothing crossed: measured so by the back end); None: not measured.
+    bytes_sent: int | None = None
+    bytes_received: int | None = None
+    #: CPU work on multiprocessing: the input pickled with each task, or placed once in
+    #: shared memory (``workers.inputs``); "pickle" elsewhere.
+    transfer: str = "pickle"
+    #: The voluntary context switches of the tasks' worker threads, summed over the
+    #: tasks that measured theirs (``switches`` in ``tasks``); None if none did.
+    context_switches: int | None = None
     #: The soft limit on open files during the run (raised for many connections).
     open_files_limit: int | None = None
     #: From the last task's end (its final event) to the GUI thread having applied the
@@ -311,9 +322,10 @@ class RunRecord:
         """The record of ``state``; with the probe's ``samples`` up to ``t1`` (the end
         of ``lag``'s window), its lag split at each change of the switch interval;
         ``server_peak``: what the local server counted, for a download from it;
-        ``footprint``: the cost fields (``peak_threads`` ...), as the sampler gave them;
-        ``measured``: the back end's own fields (``Run.facts``) and the ``python`` fields
-        of the interpreter that ran the tasks (``Run.interpreter``)."""
+        ``footprint``: the cost fields (``peak_threads`` ..., ``bytes_sent`` ...), as the
+        sampler and the back end gave them; ``measured``: the back end's own fields
+        (``Run.facts``) and the ``python`` fields of the interpreter that ran the tasks
+        (``Run.interpreter``)."""
         end = state.t_end if state.t_end is not None else state.t_start
         first = state.t_first if state.t_first is not None else end
         work_s = max(end - first, 1e-9)
@@ -362,6 +374,8 @@ class RunRecord:
                 if state.t_applied is None or state.t_end is None
                 else round(state.t_applied - state.t_end, 4)
             ),
+            transfer=state.spec.transfer,
+            context_switches=total_switches(state.switches),
             **(footprint or {}),
             **(measured or {}),
         )
@@ -374,6 +388,12 @@ class RunRecord:
         out = {("task_count" if k == "tasks" else k): v for k, v in data.items()}
         out["tasks"] = spans
         return out
+
+
+def total_switches(switches: np.ndarray) -> int | None:
+    """The sum of the measured counts (NaN: not measured); None if none was."""
+    measured = switches[~np.isnan(switches)]
+    return int(measured.sum()) if len(measured) else None
 
 
 def queue_facts(facts: list[dict[str, float]]) -> dict[str, Any]:

@@ -59,8 +59,7 @@ NOT_ELSEWHERE = {
     "multiprocessing": "its workers are interpreters of their own already, started by spawn "
     "from this one",
     "asyncio": "its coroutines run on the window's Qt event loop, in this interpreter",
-    "gui-thread-process-events": "its work runs on the window's GUI thread, in this "
-    "interpreter",
+    "gui-thread-process-events": "its work runs on the window's GUI thread, in this interpreter",
     "qthread-signal-per-item": "QThreads need Qt in the worker, and PySide6 has no build for "
     "other interpreters (none for free-threaded CPython)",
 }
@@ -80,6 +79,8 @@ MAX_URLS = 1_000
 MAX_DEPTH = 10_000  # queue: items it holds
 MAX_ITEMS = 1_000_000  # queue: items passed through it
 MAX_ITEM = 1 << 20  # queue: bytes per item (one block of the deterministic content)
+#: How a CPU task's input reaches a worker process (``workers.inputs``); the first is the default.
+TRANSFERS = ("pickle", "shared-memory")
 
 #: The one table of default jobs, for the window and the bench alike. Each lasts
 #: ~5-15 s on the naive back end of the 2-core project machine:
@@ -274,6 +275,7 @@ class RunSpec:
     #: Another interpreter's executable: the threads run in a helper process of it
     #: (threading and thread-pool only); "" = this interpreter.
     python: str = ""
+    transfer: str = "pickle"  # CPU work on multiprocessing: "shared-memory" places the input once
 
     @property
     def io_bound(self) -> bool:
@@ -323,6 +325,7 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
         folder = str(check_folder(str(folder)))
     guard = check_guard(workload, raw.get("guard"))
     python = check_python(raw.get("python"), backend, workload)
+    transfer = check_transfer(workload, backend, raw.get("transfer"))
     if workload in HAZARDS:
         return hazard_spec(workload, backend, workers, raw.get("size"), guard).with_(python=python)
     item_size = parse_size(job["size"] if size in (None, "") else size)
@@ -355,6 +358,7 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
         depth=depth,
         items=items,
         python=python,
+        transfer=transfer,
     )
 
 
@@ -375,6 +379,18 @@ def check_python(python: object, backend: str, workload: str) -> str:
     interpreter = pythons.inspect(str(python))
     pythons.check_workload(interpreter, workload)
     return interpreter.path
+
+
+def check_transfer(workload: str, backend: str, transfer: object) -> str:
+    """``pickle`` (the default, anywhere) or ``shared-memory``, for CPU work on multiprocessing."""
+    text = TRANSFERS[0] if transfer in (None, "") else str(transfer)
+    if text not in TRANSFERS:
+        raise SpecError("transfer", f"{text[:40]!r} is not one of {', '.join(TRANSFERS)}")
+    if text != TRANSFERS[0] and (
+        workload not in ("cpu-python", "cpu-native") or backend != "multiprocessing"
+    ):
+        raise SpecError("transfer", f"{text} applies to CPU work on multiprocessing")
+    return text
 
 
 def check_guard(workload: str, guard: object) -> str:

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from workers import content
+from workers import content, inputs
 from workers.core import Cancelled
 from workers.record import RunRecord
 from workers.spec import RunSpec
@@ -81,7 +81,8 @@ def measure_mbps(
 
         start = time.perf_counter()
         try:
-            fn(progress, _Until(start + window_s, stop), size=1 << 40, seed=seed)
+            data = inputs.Input(seed, inputs.INPUT_MAX)
+            fn(progress, _Until(start + window_s, stop), size=1 << 40, seed=seed, data=data)
         except Cancelled:
             pass
         if stop is not None and stop.is_set():

@@ -120,6 +120,12 @@ class Run:
         """The record's ``python`` fields: the interpreter that ran the tasks (this one)."""
         return pythons.here().facts()
 
+    def crossed(self) -> dict[str, int]:
+        """Bytes that crossed a process boundary, each way: here none, and that is a
+        measurement, not a gap (the tasks, their events and results never left this
+        process: no pickle, no pipe). Back ends with worker processes count theirs."""
+        return {"bytes_sent": 0, "bytes_received": 0}
+
     def cancel(self) -> None:
         """Queued tasks never start; running ones stop at their next chunk."""
         self.cancel_token.set()

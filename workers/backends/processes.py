@@ -9,7 +9,11 @@ The pattern comes first, as the Processes lesson tells it: start a
 ``ProcessPoolExecutor`` with spawn (:func:`start_pool`), submit the tasks
 (:func:`submit`), collect each task's result from its future
 (:func:`outcome`), and forward progress through one multiprocessing queue
-(:func:`work` puts, :func:`received` gets).  :class:`ProcessRun` wires it into the app.  What keeps it safe
+(:func:`work` puts, :func:`received` gets). Tasks, events and results cross as
+pickles, counted as they cross (:mod:`workers.crossing`: ``bytes_sent`` and
+``bytes_received`` in the record); a CPU task's input crosses pickled with it
+or is placed once in shared memory (:mod:`workers.inputs`).
+:class:`ProcessRun` wires it into the app.  What keeps it safe
 (workers that die with the app and run below it, a launcher thread that
 outlives them, a kill when a worker ignores the cancel) is in
 :mod:`workers.procs`.
@@ -32,11 +36,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from workers import procs, shared
+from workers import crossing, procs, shared
 from workers.backends.base import Run
 from workers.core import Cancelled, Event, Task, describe, make_event, run_task
+from workers.inputs import Placement
 
 # -- the pattern ------------------------------------------------------------------
 #: ``spawn``: every worker is a fresh interpreter; never ``fork`` once Qt's threads run.
@@ -77,11 +82,12 @@ def init_worker(events: Any, cancel: Any, app_pid: int, objects: dict[str, Any])
     procs.harden_worker(app_pid, events)  # die with the app, run below it, say our pid
 
 
-def work(task: Task) -> list[Event]:
+def work(task: Task) -> bytes:
     """Runs one task in a worker; progress goes to the queue as it happens.
 
     "started" and the final event are also returned, as the future's result:
-    the queue may deliver later than the future.
+    the queue may deliver later than the future. Both are sealed (pickled) here,
+    so that the app counts the bytes it receives.
     """
     kept: list[Event] = []
 
@@ -89,34 +95,43 @@ def work(task: Task) -> list[Event]:
         if event.kind != "progress":
             kept.append(event)
         if not event.final:
-            _events.put(event)
+            _events.put(crossing.seal(event))
 
     run_task(shared.bind(task, _shared), post, _cancel)
-    return kept
+    return crossing.seal(kept)
 
 
 def submit(
-    pool: ProcessPoolExecutor, task: Task, when_done: Callable[[Future[list[Event]]], None]
+    pool: ProcessPoolExecutor,
+    task: Task | crossing.Sealed,
+    when_done: Callable[[Future[bytes]], None],
 ) -> None:
     """Queue ``task`` on the pool; ``when_done(future)`` runs on the pool's thread once it ends.
 
     A callback, not ``future.result()``: waiting on the GUI thread would freeze it.
     """
-    pool.submit(work, task).add_done_callback(when_done)
+    # A Sealed task reaches the worker as the Task it seals (its pickle unseals it).
+    pool.submit(work, cast(Task, task)).add_done_callback(when_done)
 
 
-def outcome(index: int, future: Future[list[Event]], cancelled: bool) -> list[Event]:
-    """The events a task's finished future stands for; ``cancelled``: the run was."""
+def outcome(
+    index: int, future: Future[bytes], cancelled: bool, tally: crossing.Tally
+) -> list[Event]:
+    """The events a task's finished future stands for; ``cancelled``: the run was.
+    The bytes of its result count into ``tally``."""
     if future.cancelled():  # still queued when the run was cancelled: it never started
         return [make_event("cancelled", index)]
     exc = future.exception()
     if exc is not None:  # its worker died, or was killed after ignoring a cancel
         return [procs.failure(index, exc, cancelled=cancelled)]
-    return future.result()
+    blob = future.result()
+    tally.add(len(blob))
+    events: list[Event] = crossing.unseal(blob)
+    return events
 
 
-def received(events: multiprocessing.queues.Queue[Any]) -> list[Any]:
-    """What the workers put on the queue so far, without waiting."""
+def received(events: multiprocessing.queues.Queue[Any]) -> list[bytes]:
+    """What the workers put on the queue so far (sealed), without waiting."""
     out = []
     with contextlib.suppress(queue.Empty, OSError, EOFError, ValueError):  # empty, or closed
         while True:
@@ -145,6 +160,8 @@ class ProcessRun(Run):
         self.cancelled_at: float | None = None
         self.submitted = 0  # tasks handed to the pool so far
         self.given_up = False  # the pool could not be started
+        self.sent, self.got = crossing.Tally(), crossing.Tally()  # bytes across, each way
+        self.placement: Placement | None = None  # shared-memory inputs, made at spawn
         # Spawning and, at the end, shutting the pool down happen on a
         # low-priority thread that outlives the workers (see procs.Launcher).
         self.launcher = procs.Launcher(self._spawn, self._shut_down)
@@ -157,6 +174,8 @@ class ProcessRun(Run):
 
     def _spawn(self) -> None:
         try:
+            self.placement = Placement(self.tasks)  # a segment only for shared-memory inputs
+            self.tasks = self.placement.tasks
             self.pool = start_pool(self.workers, self.events, self.mp_cancel, self.shared)
             # One task per worker: each submission spawns a worker, from this thread.
             self._submit(self.pool, self.tasks[: self.workers])
@@ -166,6 +185,8 @@ class ProcessRun(Run):
     def _shut_down(self) -> None:
         if self.pool is not None:
             procs.shut_down(self.pool)
+        if self.placement is not None:  # the workers are gone: nobody reads it any more
+            self.placement.release()
 
     def _feed(self) -> None:
         self.launcher.launched.wait()
@@ -183,11 +204,12 @@ class ProcessRun(Run):
         for task in tasks:
             if self.cancel_token.is_set():
                 raise Cancelled
-            submit(pool, task, partial(self._settle, task.index))  # RuntimeError once shut down
+            sealed = crossing.Sealed(task, self.sent)  # counts its bytes as it is sent
+            submit(pool, sealed, partial(self._settle, task.index))  # RuntimeError once shut down
             self.submitted += 1
 
-    def _settle(self, index: int, future: Future[list[Event]]) -> None:
-        for event in outcome(index, future, self.cancel_token.is_set()):
+    def _settle(self, index: int, future: Future[bytes]) -> None:
+        for event in outcome(index, future, self.cancel_token.is_set(), self.got):
             self.post(event)
 
     def _give_up(self, exc: Exception) -> None:
@@ -203,7 +225,9 @@ class ProcessRun(Run):
             self.post(make_event("failed", task.index, detail=detail))
 
     def _collect(self) -> None:
-        for item in received(self.events):
+        for blob in received(self.events):
+            self.got.add(len(blob))
+            item = crossing.unseal(blob)
             if isinstance(item, procs.WorkerUp):
                 self.worker_pids.add(item.pid)
             else:
@@ -228,6 +252,10 @@ class ProcessRun(Run):
 
     def worker_processes(self) -> list[int]:
         return self.worker_pids.pids()  # no _collect: that is the GUI thread's
+
+    def crossed(self) -> dict[str, int]:
+        """The pickled tasks sent so far, and the events and results received."""
+        return {"bytes_sent": self.sent.total, "bytes_received": self.got.total}
 
     def _close(self, deadline: float) -> None:
         self.launcher.stop()

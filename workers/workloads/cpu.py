@@ -5,6 +5,11 @@ time; ``cpu-native`` hashes with ``hashlib.sha256``, which releases the GIL
 for buffers over 2 KiB.  Both checksum blocks of the deterministic content
 and compare each block's checksum with the one computed once by C code, so
 every result is verified.
+
+Each task checksums an input buffer given to it (``data``, see
+:mod:`workers.inputs`): pickled with the task or placed in shared memory, the
+bytes and therefore the result are the same; the checks are computed from the
+content itself, never from the buffer, so a buffer that arrived wrong fails.
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ from functools import lru_cache
 
 from workers import content
 from workers.core import CancelToken, Outcome, Progress, Task, TaskError, TaskFn, checkpoint
+from workers.inputs import Carried, Input, Placed, input_length
 from workers.spec import RunSpec
+
+Data = Input | Carried | Placed
 
 PY_CHUNK = 64 << 10  # ~3 ms of pure Python here: fine-grained progress and cancel
 NATIVE_CHUNK = 1 << 20  # ~0.6 ms of sha256 here
@@ -43,11 +51,13 @@ def _sha_reference(seed: int, start: int, n: int) -> bytes:
     return hashlib.sha256(content.block(seed)[start : start + n]).digest()
 
 
-def cpu_python(progress: Progress, cancel: CancelToken, *, size: int, seed: int) -> Outcome:
-    """Adler-32 of ``size`` bytes in pure Python, verified chunk by chunk."""
+def cpu_python(
+    progress: Progress, cancel: CancelToken, *, size: int, seed: int, data: Data
+) -> Outcome:
+    """Adler-32 of ``size`` bytes of ``data`` in pure Python, verified chunk by chunk."""
     done = 0
     combined = 0
-    for part in content.chunks(seed, size, PY_CHUNK):
+    for part in content.cycle(data.view(), size, PY_CHUNK):
         checkpoint(cancel)
         got = adler32_py(part)
         start = done % content.BLOCK
@@ -59,11 +69,13 @@ def cpu_python(progress: Progress, cancel: CancelToken, *, size: int, seed: int)
     return Outcome(done, f"adler32-xor {combined:08x}")
 
 
-def cpu_native(progress: Progress, cancel: CancelToken, *, size: int, seed: int) -> Outcome:
-    """SHA-256 of ``size`` bytes in C (GIL released), verified chunk by chunk."""
+def cpu_native(
+    progress: Progress, cancel: CancelToken, *, size: int, seed: int, data: Data
+) -> Outcome:
+    """SHA-256 of ``size`` bytes of ``data`` in C (GIL released), verified chunk by chunk."""
     done = 0
     combined = hashlib.sha256()
-    for part in content.chunks(seed, size, NATIVE_CHUNK):
+    for part in content.cycle(data.view(), size, NATIVE_CHUNK):
         checkpoint(cancel)
         got = hashlib.sha256(part).digest()
         start = done % content.BLOCK
@@ -76,7 +88,11 @@ def cpu_native(progress: Progress, cancel: CancelToken, *, size: int, seed: int)
 
 
 def make_tasks(fn: TaskFn, spec: RunSpec) -> list[Task]:
-    return [
-        Task(i, fn, {"size": spec.size, "seed": content.seed_for(f"cpu-{i}")}, spec.size)
-        for i in range(spec.tasks)
-    ]
+    """One task per ``spec.tasks``, each with its own content and its input to travel
+    by ``spec.transfer``."""
+    tasks = []
+    for i in range(spec.tasks):
+        seed = content.seed_for(f"cpu-{i}")
+        data = Input(seed, input_length(spec.size), spec.transfer)
+        tasks.append(Task(i, fn, {"size": spec.size, "seed": seed, "data": data}, spec.size))
+    return tasks
