@@ -36,7 +36,7 @@ from workers import backends, workloads
 from workers.backends.base import Run
 from workers.footprint import FootprintSampler
 from workers.record import RunRecord, RunState, current_switch_ms
-from workers.spec import BACKENDS, RunSpec
+from workers.spec import BACKENDS, RunSpec, takes
 from workers.speed import Speed
 
 FRAME_MS = 16
@@ -146,7 +146,8 @@ class RunController(QObject):
 
     def compare(self, spec: RunSpec, backends: tuple[str, ...] = BACKENDS) -> Comparison:
         """``spec`` on every back end in turn; ``compared`` tells how it goes."""
-        self.comparison = Comparison([spec.with_(backend=b) for b in backends])
+        taken = [b for b in backends if takes(b, spec.workload)]  # hybrid: the pipeline only
+        self.comparison = Comparison([spec.with_(backend=b) for b in taken])
         for one in self.comparison.specs:
             self.submit(one)
         return self.comparison

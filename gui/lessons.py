@@ -22,6 +22,8 @@ DEFAULT_SWITCH_MS = 5.0
 TITLE_ROWS = 5  # lesson titles in view at once
 #: The lesson on semaphores (a download's connection limit) and bounded queues.
 QUEUES = "semaphores-and-queues"
+#: The lesson on a pipeline of stages of different kinds, run apart or in turn.
+PIPELINE = "pipeline"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ def compare_lesson(workload: str) -> str:
         return workload
     if workload == "queue":
         return QUEUES
+    if workload == "pipeline":
+        return PIPELINE
     return "gil" if workload.startswith("cpu") else "io-vs-cpu"
 
 
@@ -72,6 +76,8 @@ def lesson_key(workload: str, backend: str, switch_interval_ms: float = DEFAULT_
         return workload
     if workload == "queue":
         return QUEUES
+    if workload == "pipeline":  # on every back end: where each stage runs is its lesson
+        return PIPELINE
     if backend == "gui-thread":
         return "gui-thread"
     if backend == "asyncio":

@@ -21,6 +21,7 @@ BACKEND_COLOURS = {
     "qthread-pool": "#e377c2",  # pink, next to qthread's purple: Qt's threads both
     "multiprocessing": "#2ca02c",
     "asyncio": "#ff7f0e",
+    "hybrid": "#bcbd22",  # olive: neither the threads' blues nor the processes' green
 }
 #: Runs of one back end on the plots at once: solid, dashed, dotted... and the
 #: legend's sample of each line.

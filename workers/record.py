@@ -14,13 +14,43 @@ import numpy as np
 
 from workers import limits
 from workers.core import Event
-from workers.spec import RunSpec, throughput_unit
+from workers.spec import PIPELINE_STAGES, STAGES_APART, RunSpec, throughput_unit
 from workers.stats import LagStats, Ring
 
 
 def current_switch_ms() -> float:
     """``sys.getswitchinterval()`` in ms (Python keeps it in whole microseconds)."""
     return round(sys.getswitchinterval() * 1000, 3)
+
+
+@dataclass(slots=True)
+class Bars:
+    """What the timeline draws: one bar each, on its worker's lane, from its start to its
+    end. A run's bars are its tasks, or, where the back end runs a task's stages on workers
+    of their own (:data:`workers.spec.STAGES_APART`), each task's stages."""
+
+    task: list[int]  # the task each bar is of
+    stage: list[str]  # the stage it is ("": the whole task)
+    lanes: list[str]
+    statuses: list[str]
+    began: np.ndarray  # perf_counter times; NaN: not yet
+    ended: np.ndarray
+    cpu_s: np.ndarray
+    switches: np.ndarray  # NaN: not measured
+
+    @classmethod
+    def empty(cls, tasks: int, stages: tuple[str, ...]) -> Bars:
+        n = tasks * len(stages)
+        return cls(
+            [i for i in range(tasks) for _ in stages],
+            list(stages) * tasks,
+            [""] * n,
+            ["queued"] * n,
+            *(np.full(n, np.nan) for _ in range(4)),
+        )
+
+    def label(self, i: int) -> str:
+        return f"task {self.task[i]}" + (f" · {self.stage[i]}" if self.stage[i] else "")
 
 
 @dataclass(slots=True)
@@ -55,6 +85,8 @@ class RunState:
     ended: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cpu_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     switches: np.ndarray = field(default_factory=lambda: np.zeros(0))  # NaN: not measured
+    #: What the timeline draws: the tasks (the arrays above, shared), or their stages.
+    bars: Bars = field(init=False)
 
     def __post_init__(self) -> None:
         n = len(self.totals)
@@ -65,6 +97,12 @@ class RunState:
         self.checks = [""] * n
         self.lanes = [""] * n
         self.began, self.ended, self.cpu_s, self.switches = (np.full(n, np.nan) for _ in range(4))
+        if self.spec.backend in STAGES_APART:
+            self.bars = Bars.empty(n, PIPELINE_STAGES)
+        else:
+            whole = Bars(list(range(n)), [""] * n, self.lanes, self.statuses, self.began,
+                         self.ended, self.cpu_s, self.switches)  # fmt: skip
+            self.bars = whole
         if not self.switch_intervals:
             self.switch_intervals.append((self.t_start, current_switch_ms()))
 
@@ -83,6 +121,8 @@ class RunState:
                 self.began[i] = e.t
                 if self.t_first is None:
                     self.t_first = e.t
+            elif e.kind == "stage":
+                self._stage(e)
             else:
                 self.done_units[i] = max(self.done_units[i], e.value)
                 if e.final:
@@ -98,6 +138,17 @@ class RunState:
                     self.t_end = e.t if self.t_end is None else max(self.t_end, e.t)
         if events:
             self.units_over_time.append(now, self.units)
+
+    def _stage(self, e: Event) -> None:
+        """A stage of task ``e.task`` ended on ``e``'s worker: its bar."""
+        bars = self.bars
+        if e.detail not in PIPELINE_STAGES or e.began is None or len(bars.began) == len(self.began):
+            return
+        b = e.task * len(PIPELINE_STAGES) + PIPELINE_STAGES.index(e.detail)
+        bars.lanes[b], bars.statuses[b] = lane_of(e), "done"
+        bars.began[b], bars.ended[b] = e.began, e.t
+        bars.cpu_s[b] = math.nan if e.cpu_s is None else e.cpu_s
+        bars.switches[b] = math.nan if e.switches is None else e.switches
 
     @property
     def units(self) -> int:
@@ -138,6 +189,8 @@ class TaskSpan:
     cpu_s: float | None
     outcome: str  # done / failed / cancelled
     switches: int | None = None
+    #: The stage of task ``index`` it is, where the back end ran stages apart; "": all of it.
+    stage: str = ""
 
     @property
     def switch_rate(self) -> float | None:
@@ -154,20 +207,22 @@ class TaskSpan:
 
 
 def spans_of(state: RunState) -> tuple[TaskSpan, ...]:
-    """The tasks of ``state`` that started and ended, in index order (a task cancelled
-    while queued never ran: it has no span)."""
+    """The bars of ``state`` (its tasks, or their stages) that started and ended, in
+    index order (a task cancelled while queued never ran: it has no span)."""
+    bars = state.bars
     out = []
-    for i in np.flatnonzero(~np.isnan(state.began) & ~np.isnan(state.ended)).tolist():
-        cpu, switches = float(state.cpu_s[i]), float(state.switches[i])
+    for i in np.flatnonzero(~np.isnan(bars.began) & ~np.isnan(bars.ended)).tolist():
+        cpu, switches = float(bars.cpu_s[i]), float(bars.switches[i])
         out.append(
             TaskSpan(
-                index=i,
-                worker=state.lanes[i],
-                start_s=round(float(state.began[i]) - state.t_start, 6),
-                end_s=round(float(state.ended[i]) - state.t_start, 6),
+                index=bars.task[i],
+                worker=bars.lanes[i],
+                start_s=round(float(bars.began[i]) - state.t_start, 6),
+                end_s=round(float(bars.ended[i]) - state.t_start, 6),
                 cpu_s=None if math.isnan(cpu) else round(cpu, 6),
-                outcome=state.statuses[i],
+                outcome=bars.statuses[i],
                 switches=None if math.isnan(switches) else int(switches),
+                stage=bars.stage[i],
             )
         )
     return tuple(out)
@@ -229,6 +284,9 @@ class RunRecord:
     #: blocked on a full queue, in all; None for other workloads (or if no producer finished).
     max_depth: int | None = None
     producer_blocked_s: float | None = None
+    #: pipeline: each stage's busy seconds, summed over the items done (``{"download": s,
+    #: "checksum": s, "write": s}``): stages that overlap add up to more than ``work_s``.
+    stages: dict[str, float] | None = None
     #: Each task that ran: worker, start, end, CPU seconds (``tasks`` in the JSON,
     #: where the count of tasks is ``task_count``).
     timeline: tuple[TaskSpan, ...] = ()
@@ -330,6 +388,7 @@ class RunRecord:
             depth=state.spec.depth,
             items=state.spec.items,
             **queue_facts(state.facts),
+            stages=stage_totals(state.facts),
             timeline=spans_of(state),
             started_at=state.t_start,
             open_files_limit=limits.open_files_limit(),
@@ -354,6 +413,17 @@ def queue_facts(facts: list[dict[str, float]]) -> dict[str, Any]:
         "max_depth": int(max(depths)) if depths else None,
         "producer_blocked_s": round(sum(blocked), 4) if blocked else None,
     }
+
+
+def stage_totals(facts: list[dict[str, float]]) -> dict[str, float] | None:
+    """Each stage's busy seconds, summed over the tasks that measured them (pipeline)."""
+    totals: dict[str, float] = {}
+    for task in facts:
+        for key, seconds in task.items():
+            if key.startswith("stage:"):
+                stage = key.removeprefix("stage:")
+                totals[stage] = totals.get(stage, 0.0) + seconds
+    return {k: round(v, 4) for k, v in totals.items()} or None
 
 
 def lag_by_switch(

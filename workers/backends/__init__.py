@@ -1,4 +1,4 @@
-"""The seven back ends, one module each, behind one interface (:class:`Run`).
+"""The eight back ends, one module each, behind one interface (:class:`Run`).
 
 Modules are imported on first use: a spawned worker process unpickling a
 task must not drag Qt in with it.
@@ -19,6 +19,7 @@ REGISTRY = {
     "qthread-pool": "workers.backends.qthreadpool:QThreadPoolRun",
     "multiprocessing": "workers.backends.processes:ProcessRun",
     "asyncio": "workers.backends.aio:AsyncioRun",
+    "hybrid": "workers.backends.hybrid:HybridRun",
 }
 
 DESCRIPTIONS = {
@@ -36,6 +37,9 @@ DESCRIPTIONS = {
     "scales pure-Python work over all cores, at a start-up and pickling cost.",
     "asyncio": "Coroutines on an asyncio loop driven by Qt's event loop, all on the GUI thread: "
     "juggles many downloads with no thread, but CPU work blocks it.",
+    "hybrid": "The pipeline job only: each item's download on threads, its pure-Python "
+    "checksum on a pool of processes (one per core), its write on a thread, with bounded "
+    "queues between: every stage busy at once, none outrunning the next.",
 }
 
 
