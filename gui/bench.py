@@ -25,7 +25,7 @@ QUICK = {
     "cpu-python": {"tasks": 4, "size": 5_000_000},
     "cpu-native": {"tasks": 4, "size": 384_000_000},
     "queue": {"items": 120, "size": 32_000, "depth": 8},
-    "pipeline": {"tasks": 8, "size": 2_000_000, "rate_mbps": 20.0, "latency_ms": 0.0},
+    "pipeline": {"tasks": 4, "size": 2_000_000, "rate_mbps": 20.0, "latency_ms": 0.0},
     "race": {"size": 100_000},
     "deadlock": {"size": 20_000},
 }

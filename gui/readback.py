@@ -166,7 +166,7 @@ def expect_pipeline(backend: str) -> str:
         )
     if backend == "asyncio":
         return (
-            "The downloads await their sockets, but a checksum has nothing to await: expect "
+            "The coroutines await their sockets, but a checksum has nothing to await: expect "
             "each one to hold the loop and freeze the window until it ends."
         )
     if backend == "multiprocessing":
@@ -343,7 +343,8 @@ def _why_pipeline(r: RunRecord) -> str:
             f"the threads' Python code takes the GIL too; {busy}",
         )
     if r.backend == "multiprocessing":
-        return _freed("each process has its own GIL for its items, in turn", r, busy)
+        gain = f"each process has its own GIL for its items, in turn; start-up took {r.startup_s:.2f} s"
+        return _freed(gain, r, busy)
     gil = "the pure-Python checksums hold the GIL, and the GUI thread waits its turn"
     if _kept_up(r):
         return f"{gil}; it still got its turns in time"

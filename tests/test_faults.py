@@ -36,14 +36,20 @@ from gui.probe import INTERVAL_MS
 from tests import faulttasks
 from tests.helpers import calm, finals, start, started
 from workers import content, workloads
-from workers.backends import REGISTRY
 from workers.backends.base import Run
 from workers.core import PROGRESS_INTERVAL_S, Event, Task
 from workers.record import RunRecord, RunState
-from workers.spec import MAX_TASKS, MAX_WORKERS, RunSpec, SpecError, parse_spec
+from workers.spec import (
+    MAX_TASKS,
+    MAX_WORKERS,
+    RunSpec,
+    SpecError,
+    backends_for,
+    parse_spec,
+)
 from workers.workloads import disk
 
-BACKENDS = list(REGISTRY)
+BACKENDS = list(backends_for("cpu-python"))  # hybrid runs the pipeline: tests/test_pipeline.py
 THREADED = ["threading", "thread-pool", "qthread", "qthread-pool"]
 ON_GUI_THREAD = ["gui-thread", "asyncio"]  # where CPU work runs on the GUI thread itself
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ import pytest
 from gui.controller import RunController
 from gui.readback import compare_summary, expect, preview, readback
 from workers.record import RunRecord
-from workers.spec import BACKENDS, HAZARDS, WORKLOADS, parse_spec
+from workers.spec import HAZARDS, WORKLOADS, backends_for, parse_spec
 
 #: Small jobs, ~0.1-0.5 s each on one core: the whole walk takes ~15-25 s.
 JOBS: dict[str, dict[str, object]] = {
@@ -30,8 +30,11 @@ JOBS: dict[str, dict[str, object]] = {
     "cpu-python": {"tasks": 4, "size": "3MB"},
     "cpu-native": {"tasks": 4, "size": "200MB"},
     "queue": {"items": 60, "size": "16KB", "depth": 4},
+    "pipeline": {"tasks": 4, "size": "1MB", "latency_ms": 20, "rate_mbps": 0},
 }
 THREADS = {"qthread", "threading", "thread-pool", "qthread-pool"}
+#: Where a pipeline's stages run apart: its threads download and write, its processes checksum.
+APART = {"hybrid"}
 AWAITS = ("download", "race")  # their coroutines await: they do not hold the loop
 SMOOTH_MS, FROZEN_MS, FASTER = 50.0, 100.0, 1.2  # the lines the rules draw, restated here
 
@@ -99,21 +102,24 @@ RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] =
     ("says failed", r"\bfailed\b", lambda f: f.r.outcome == "failed",
      lambda f: f.r.outcome == "failed"),
     # the mechanism: only the pair's own
-    ("talks of sockets or the network", r"socket|network", _is("download"), lambda f: False),
-    ("talks of writes", r"\bwrit", lambda f: f.r.workload in ("disk-write", "race"),
+    ("talks of sockets or the network", r"socket|network",
+     lambda f: f.r.workload in ("download", "pipeline"), lambda f: False),
+    ("talks of writes", r"\bwrit", lambda f: f.r.workload in ("disk-write", "race", "pipeline"),
      lambda f: False),
     ("talks of hashing", r"hash", _is("cpu-native"), lambda f: False),
-    ("talks of pure Python", r"pure-Python", _is("cpu-python"), _is("cpu-python")),
+    ("talks of pure Python", r"pure-Python", lambda f: f.r.workload in ("cpu-python", "pipeline"),
+     lambda f: f.r.workload in ("cpu-python", "pipeline")),
     ("talks of queues", r"\bqueue\b", _is("queue"), _is("queue")),
     ("talks of the GIL", r"\bGIL\b",
-     lambda f: f.r.backend in THREADS | {"multiprocessing"} or f.r.workload == "cpu-native",
-     lambda f: f.done and (f.r.backend in THREADS
+     lambda f: f.r.backend in THREADS | APART | {"multiprocessing"}
+     or f.r.workload == "cpu-native",
+     lambda f: f.done and (f.r.backend in THREADS | APART
                            or (f.r.backend == "multiprocessing" and f.r.workload[:3] == "cpu"))),
     ("talks of coroutines", r"coroutine", _is(backends={"asyncio"}), _is(backends={"asyncio"})),
-    ("talks of processes", r"process", _is(backends={"multiprocessing"}),
-     _is(backends={"multiprocessing"})),
-    ("talks of worker threads", r"\bthreads\b|QThread|\d thread\b", _is(backends=THREADS),
-     _is(backends=THREADS)),
+    ("talks of processes", r"process", _is(backends={"multiprocessing"} | APART),
+     _is(backends={"multiprocessing"} | APART)),
+    ("talks of worker threads", r"\bthreads\b|QThread|\d thread\b", _is(backends=THREADS | APART),
+     _is(backends=THREADS | APART)),
     ("talks of start-up", r"start-up", _is(backends={"multiprocessing"}),
      lambda f: f.done and f.r.backend == "multiprocessing"),
     ("talks of the event loop being blocked", r"cannot run|never awaits|waits out",
@@ -327,7 +333,7 @@ def measure_every_pair(qtbot) -> list[RunRecord]:
     try:
         qtbot.wait(100)  # the probe ticks
         for workload in WORKLOADS:
-            for backend in BACKENDS:
+            for backend in backends_for(workload):
                 spec = parse_spec(
                     {"workload": workload, "backend": backend, "workers": 2} | JOBS[workload]
                 )
@@ -342,7 +348,7 @@ def measure_every_pair(qtbot) -> list[RunRecord]:
 def test_every_readback_is_true_for_its_record_on_every_pair(qtbot) -> None:
     records = measure_every_pair(qtbot)
     pairs = {(r.workload, r.backend) for r in records}
-    assert pairs == {(w, b) for w in WORKLOADS for b in BACKENDS}
+    assert pairs == {(w, b) for w in WORKLOADS for b in backends_for(w)}
     assert all(r.outcome == "done" and r.ok for r in records), [
         (r.workload, r.backend, r.errors) for r in records if not r.ok
     ]
@@ -356,7 +362,7 @@ def test_every_readback_is_true_for_its_record_on_every_pair(qtbot) -> None:
                 f"{r.workload} on {r.backend} ({name}): {v}\n    {text}"
                 for v in violations(text, r, history)
             ]
-    assert checked >= 24 * 12
+    assert checked >= 25 * 12
     assert not problems, "\n".join(problems)
     # Compare all reads the runs of one workload back, the same way.
     for workload in WORKLOADS:
@@ -430,7 +436,9 @@ def test_every_hazard_readback_is_true_for_its_record(hazard_runs) -> None:
     """The hazards lab's pairs (tests/hazardruns.py: race on every back end, deadlock
     on every back end), each with its edge cases, against the same rules and its own."""
     records = list(hazard_runs.values())
-    assert {(r.workload, r.backend) for r in records} == {(w, b) for w in HAZARDS for b in BACKENDS}
+    assert {(r.workload, r.backend) for r in records} == {
+        (w, b) for w in HAZARDS for b in backends_for(w)
+    }
     problems, checked = [], 0
     for i, record in enumerate(records):
         for name, r, history in variants(record, records[:i]):
@@ -458,7 +466,7 @@ def test_every_hazard_readback_is_true_for_its_record(hazard_runs) -> None:
 def test_every_hazard_preview_is_true_for_its_pair() -> None:
     problems = []
     for workload in HAZARDS:
-        for backend in BACKENDS:
+        for backend in backends_for(workload):
             n = 1 if backend == "gui-thread" else 2
             text = preview(workload, backend, 2)
             where = f"{workload} on {backend}"
@@ -506,30 +514,31 @@ def summary_violations(records: list[RunRecord]) -> list[str]:
 
 # -- before a run ---------------------------------------------------------------------
 #: Workloads whose Python code holds the GIL (a queue's consumers checksum in pure Python).
-PY_WORK = {"cpu-python", "queue"}
+PY_WORK = {"cpu-python", "queue", "pipeline"}
 #: asyncio jobs that hold the loop in short blocks: chunks written, items checksummed.
 STUTTER_ON_THE_LOOP = {("asyncio", "disk-write"), ("asyncio", "queue")}
 PREVIEW_RULES: list[tuple[str, str, Callable[[str, str], bool], Callable[[str, str], bool]]] = [
     ("expects a freeze", r"\bfr[oe]ez",
-     lambda w, b: b == "gui-thread" or (b == "asyncio" and w.startswith("cpu")),
-     lambda w, b: b == "gui-thread" or (b == "asyncio" and w.startswith("cpu"))),
+     lambda w, b: b == "gui-thread" or (b == "asyncio" and (w[:3] == "cpu" or w == "pipeline")),
+     lambda w, b: b == "gui-thread" or (b == "asyncio" and (w[:3] == "cpu" or w == "pipeline"))),
     ("expects a responsive window", r"responsive|left alone|outside the GUI thread",
-     lambda w, b: b == "multiprocessing" or (b in THREADS and w not in PY_WORK),
-     lambda w, b: b == "multiprocessing" or (b in THREADS and w not in PY_WORK)),
+     lambda w, b: b in {"multiprocessing"} | APART or (b in THREADS and w not in PY_WORK),
+     lambda w, b: b in {"multiprocessing"} | APART or (b in THREADS and w not in PY_WORK)),
     ("expects stutter", r"stutter",
      lambda w, b: (b in THREADS and w in PY_WORK) or (b, w) in STUTTER_ON_THE_LOOP,
      lambda w, b: (b in THREADS and w in PY_WORK) or (b, w) in STUTTER_ON_THE_LOOP),
-    ("talks of sockets or the network", r"socket|network", lambda w, b: w == "download",
+    ("talks of sockets or the network", r"socket|network",
+     lambda w, b: w in ("download", "pipeline"),
      lambda w, b: w == "download" and b in THREADS | {"asyncio"}),
     ("talks of hashing", r"hash", lambda w, b: w == "cpu-native",
      lambda w, b: w == "cpu-native" and b in THREADS),
     ("talks of the GIL", r"\bGIL\b",
-     lambda w, b: b in THREADS | {"multiprocessing"} or w == "cpu-native",
-     lambda w, b: b in THREADS or (b == "multiprocessing" and w.startswith("cpu"))),
+     lambda w, b: b in THREADS | APART | {"multiprocessing"} or w == "cpu-native",
+     lambda w, b: b in THREADS | APART or (b == "multiprocessing" and w.startswith("cpu"))),
     ("talks of coroutines", r"coroutine", lambda w, b: b == "asyncio",
      lambda w, b: b == "asyncio"),
-    ("talks of processes or spawn", r"process|spawn", lambda w, b: b == "multiprocessing",
-     lambda w, b: b == "multiprocessing"),
+    ("talks of processes or spawn", r"process|spawn", lambda w, b: b in {"multiprocessing"} | APART,
+     lambda w, b: b in {"multiprocessing"} | APART),
     ("quotes a measurement", r"\bms\b|MB/s|×|p99|lag\b", lambda w, b: False, lambda w, b: False),
 ]  # fmt: skip
 
@@ -541,6 +550,7 @@ WHO = {
     "qthread-pool": r"a QThreadPool of {n} threads?",
     "multiprocessing": r"{n} process(?:es)?",
     "asyncio": r"{n} coroutines? on the GUI thread",
+    "hybrid": r"{n} download threads?, a process per core and a writer thread",
 }
 
 
@@ -549,7 +559,7 @@ def test_every_preview_is_true_for_its_pair_and_quotes_no_measurement(workers) -
     cores = os.cpu_count() or 1
     problems = []
     for workload in WORKLOADS:
-        for backend in BACKENDS:
+        for backend in backends_for(workload):
             n = 1 if backend == "gui-thread" else workers
             for state, lead in (
                 ("idle", "Start runs"),

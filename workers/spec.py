@@ -140,6 +140,11 @@ def takes(backend: str, workload: str) -> bool:
     return workload in ONLY.get(backend, ALL_WORKLOADS)
 
 
+def backends_for(workload: str) -> tuple[str, ...]:
+    """The back ends that run ``workload``, in BACKENDS' order (Compare all's runs)."""
+    return tuple(b for b in BACKENDS if takes(b, workload))
+
+
 def check_pair(workload: str, backend: str) -> None:
     """Refuse, naming the back end, a workload a back end made for one kind of job won't run."""
     if not takes(backend, workload):
