@@ -10,6 +10,7 @@ no worker process and no partial file.
 from __future__ import annotations
 
 import os
+import signal
 import time
 import zlib
 from pathlib import Path
@@ -184,3 +185,29 @@ def test_hybrid_takes_the_pipeline_only_and_says_so_by_name() -> None:
         assert "pipeline" in refused.value.message and workload in refused.value.message
         assert "hybrid" not in backends_for(workload)
     assert backends_for("pipeline") == BACKENDS  # every back end runs the pipeline
+
+
+def test_a_hybrid_checksum_worker_killed_from_outside_fails_its_items_and_the_run_ends(
+    qtbot, tmp_path, server
+) -> None:
+    spec = parse_spec(
+        {"workload": "pipeline", "backend": "hybrid", "workers": 2, "tasks": 12,
+         "size": "1MB", "latency_ms": 0, "rate_mbps": 0}
+    )  # fmt: skip
+    tasks = workloads.make_tasks(spec, base_url=server.base_url, folder=str(tmp_path))
+    run = start("hybrid", tasks, spec.workers)
+    events: list[Event] = []
+
+    def checksumming() -> bool:
+        events.extend(run.drain())
+        return any(e.kind == "stage" and e.detail == "checksum" for e in events)
+
+    qtbot.waitUntil(checksumming, timeout=30_000)
+    os.kill(run.worker_processes()[0], signal.SIGKILL)
+    events += drive(qtbot, run, timeout_ms=10_000)
+    verdicts = finals(events)
+    assert len(verdicts) == 12
+    failed = [e for e in verdicts.values() if e.kind != "done"]
+    assert failed and all(e.detail == "worker process died" for e in failed), failed
+    done = sorted(i for i, e in verdicts.items() if e.kind == "done")
+    assert sorted(os.listdir(tmp_path)) == [f"pipeline-{i:04d}.bin" for i in done]
