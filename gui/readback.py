@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from gui import hazards
+from gui import hazards, stagestext
 from gui.lessons import DEFAULT_SWITCH_MS
 from workers.record import RunRecord
 from workers.spec import HAZARDS
@@ -97,7 +97,7 @@ def expect(workload: str, backend: str, workers: int, cores: int | None = None) 
     if workload == "queue":
         return hazards.expect_queue(backend, n)
     if workload == "pipeline":
-        return expect_pipeline(backend)
+        return stagestext.expect(backend)
     if backend == "asyncio":
         if workload.startswith("cpu"):
             return (
@@ -151,34 +151,6 @@ def expect(workload: str, backend: str, workers: int, cores: int | None = None) 
     return (
         "A thread blocked in a write releases the GIL: expect a responsive window while "
         "the disk sets the pace."
-    )
-
-
-def expect_pipeline(backend: str) -> str:
-    """What the pipeline will show off the GUI thread: where its checksum runs decides."""
-    if backend == "hybrid":
-        return (
-            "Each stage runs where it fits: downloads on threads that let go of the GIL while "
-            "they wait, the pure-Python checksum on processes with a GIL each, writes on a "
-            "thread, and bounded queues between them hold the fast stages to the slow one's "
-            "pace. Expect the stages to overlap, a pause (spawn) before the first checksum, "
-            "and a responsive window."
-        )
-    if backend == "asyncio":
-        return (
-            "The coroutines await their sockets, but a checksum has nothing to await: expect "
-            "each one to hold the loop and freeze the window until it ends."
-        )
-    if backend == "multiprocessing":
-        return (
-            "Each process downloads, checksums and writes its items in turn, with a GIL of "
-            "its own: expect a start-up pause (spawn), then the work running outside the GUI "
-            "thread."
-        )
-    return (
-        "Downloads and writes let go of the GIL while they wait, but the pure-Python "
-        "checksum holds it: expect the checksums to take turns, and the window to stutter "
-        "while it waits its turn."
     )
 
 
@@ -258,7 +230,7 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
     if r.workload == "queue":
         return _why_queue(r, speedup)
     if r.workload == "pipeline":
-        return _why_pipeline(r)
+        return stagestext.why(r, _freed, _blocked)
     if r.backend == "asyncio":
         if cpu:
             return _blocked("a coroutine that computes never awaits: it holds the loop", r)
@@ -325,27 +297,6 @@ def _why_queue(r: RunRecord, speedup: float | None) -> str:
     gil = "the consumers checksum in Python and hold the GIL, the GUI thread waits its turn"
     if speedup is not None and r.workers > 1 and speedup < FASTER:
         gil += f", and {_plural(r.workers, 'thread')} were no faster"
-    if _kept_up(r):
-        return f"{gil}; it still got its turns in time"
-    return f"{gil}; the window {'froze at times' if _froze(r) else 'lagged'}"
-
-
-def _why_pipeline(r: RunRecord) -> str:
-    """The mechanism of a pipeline run off the GUI thread, as :func:`_why` tells the others."""
-    if r.backend == "asyncio":
-        return _blocked("a coroutine never awaits while it checksums: it holds the loop", r)
-    busy = "the GUI thread shares the cores with these processes and other programs"
-    if r.backend == "hybrid":
-        return _freed(
-            "each stage ran where it fits, the pure-Python checksum on processes with a GIL "
-            "each, downloads and writes on threads, bounded queues between",
-            r,
-            f"the threads' Python code takes the GIL too; {busy}",
-        )
-    if r.backend == "multiprocessing":
-        gain = f"each process has its own GIL for its items, in turn; start-up took {r.startup_s:.2f} s"
-        return _freed(gain, r, busy)
-    gil = "the pure-Python checksums hold the GIL, and the GUI thread waits its turn"
     if _kept_up(r):
         return f"{gil}; it still got its turns in time"
     return f"{gil}; the window {'froze at times' if _froze(r) else 'lagged'}"

@@ -211,3 +211,40 @@ def test_a_hybrid_checksum_worker_killed_from_outside_fails_its_items_and_the_ru
     assert failed and all(e.detail == "worker process died" for e in failed), failed
     done = sorted(i for i, e in verdicts.items() if e.kind == "done")
     assert sorted(os.listdir(tmp_path)) == [f"pipeline-{i:04d}.bin" for i in done]
+
+
+def test_the_timeline_draws_a_hybrid_run_s_stages_on_the_lanes_of_their_workers(
+    qtbot, tmp_path, server
+) -> None:
+    from gui.timeline import TimelineView
+    from gui.tracefile import chrome_trace
+    from workers.stats import Ring
+
+    spec = parse_spec(
+        {"workload": "pipeline", "backend": "hybrid", "workers": 2, "tasks": 4,
+         "size": "200KB", "latency_ms": 0, "rate_mbps": 0}
+    )  # fmt: skip
+    tasks = workloads.make_tasks(spec, base_url=server.base_url, folder=str(tmp_path))
+    run = start("hybrid", tasks, spec.workers)
+    state = RunState(spec, [t.total for t in tasks], run.started_at)
+    state.apply(drive(qtbot, run, timeout_ms=30_000), time.perf_counter())
+    view = TimelineView()
+    qtbot.addWidget(view)
+    samples = Ring(64)
+    view.show_run(state, samples)
+    view.refresh(samples, time.perf_counter())
+    assert int(view.drawn.sum()) == 4 * len(PIPELINE_STAGES)  # a bar per stage per item
+    lanes = set(view.lane_rows)
+    assert "hybrid-write" in lanes and any(lane.startswith("hybrid-download-") for lane in lanes)
+    checksum_lanes = {lane for lane in lanes if lane.startswith("pid ")}
+    assert checksum_lanes and len(lanes) == len(checksum_lanes) + 1 + sum(
+        lane.startswith("hybrid-download-") for lane in lanes
+    )
+    bars = state.bars
+    b = bars.stage.index("checksum")  # item 0's checksum, hovered in the middle of its bar
+    x = (float(bars.began[b] + bars.ended[b]) / 2) - state.t_start
+    tip = view.tip_at(x, view.lane_rows[bars.lanes[b]])
+    assert tip.startswith(f"task 0 · checksum on {bars.lanes[b]}: done"), tip
+    record = RunRecord.of(state, run.workers, LagStats.of(np.zeros(0)))
+    slices = [e["name"] for e in chrome_trace([record])["traceEvents"] if e["ph"] == "X"]
+    assert sorted(slices) == sorted(f"task {i} · {s}" for i in range(4) for s in PIPELINE_STAGES)
