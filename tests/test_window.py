@@ -126,6 +126,16 @@ def test_invalid_input_disables_start_with_a_message_by_the_field(
     assert not window.controller.busy and not window.controller.queue
 
 
+def test_hybrid_on_a_job_it_does_not_take_is_refused_by_the_back_end_field(window) -> None:
+    """hybrid splits a pipeline's stages; offered a one-kind job it says so, by its field."""
+    job(window, "cpu-python", "hybrid")
+    label = window.form.errors["backend"]
+    assert not window.start_button.isEnabled() and not label.isHidden()
+    assert label.text().startswith("backend: hybrid runs pipeline only"), label.text()
+    job(window, "pipeline", "hybrid")
+    assert label.isHidden() and window.start_button.isEnabled()
+
+
 def test_a_folder_is_checked_when_its_field_is_left_not_on_each_keystroke(
     qtbot, window, tmp_path
 ) -> None:
@@ -616,6 +626,7 @@ def test_the_form_shows_only_the_fields_the_workload_has(qtbot) -> None:
         "cpu-python": {"tasks"},
         "cpu-native": {"tasks"},
         "queue": {"depth", "items"},  # its tasks follow from the workers
+        "pipeline": {"tasks", "latency_ms", "rate_mbps", "folder", "fsync"},
         "race": {"guard"},
         "deadlock": {"guard"},
     }
