@@ -30,7 +30,7 @@ JOBS: dict[str, dict[str, object]] = {
     "cpu-python": {"tasks": 4, "size": "3MB"},
     "cpu-native": {"tasks": 4, "size": "200MB"},
     "queue": {"items": 60, "size": "16KB", "depth": 4},
-    "pipeline": {"tasks": 4, "size": "1MB", "latency_ms": 20, "rate_mbps": 0},
+    "pipeline": {"tasks": 2, "size": "512KB", "latency_ms": 20, "rate_mbps": 0},
 }
 THREADS = {"qthread", "threading", "thread-pool", "qthread-pool"}
 #: Where a pipeline's stages run apart: its threads download and write, its processes checksum.
