@@ -97,6 +97,11 @@ def _switches_since(start: int | None) -> int | None:
     return None if start is None or now is None else now - start
 
 
+def up() -> int:
+    """A worker's first call: it starts the worker (and imports what checksums need)."""
+    return os.getpid()
+
+
 def check_in_worker(data: bytes) -> Checked:
     """Runs in a worker process: the checksum stage of one item, timed there."""
     t0, cpu0, sw0 = time.perf_counter(), time.thread_time(), voluntary_switches()
@@ -208,6 +213,10 @@ class HybridRun(Run):
         launcher thread: a submission may spawn a worker, which must be its child."""
         try:
             self.pool = processes.start_pool(self.processes, self.events, self.mp_cancel)
+            # A pool spawns a worker per submission while none is idle: spawn them all
+            # now, while the first downloads run, not once the first item has arrived.
+            for _ in range(self.processes):
+                self.pool.submit(up)
         except Exception as exc:  # e.g. too many open files: every item fails, no hang
             self.no_pool = f"could not start worker processes: {describe(exc)}"
         try:
