@@ -74,7 +74,9 @@ MAX_ITEM = 1 << 20  # queue: bytes per item (one block of the deterministic cont
 #: cpu-python 8 x 16 MB at ~26 MB/s: ~5 s on one core (and on 2 threads: the GIL)
 #: cpu-native 8 x 1.5 GB at ~1.8 GB/s: ~6.7 s on one core, 3.4 s on 2 threads
 #: queue      2000 items x 64 KB through a queue of 8, checksummed in pure Python: ~5 s
-#: pipeline   PIPELINE_JOB
+#: pipeline   24 x 4 MB, each downloaded at 20 MB/s (+50 ms), checksummed in pure Python,
+#:            written: 96 MB of checksum at ~26 MB/s a core: 4-5 s on threads (one core, the
+#:            GIL), ~2 s of checksums on 2 processes once spawned (hybrid)
 DEFAULT_JOBS: dict[str, dict[str, object]] = {
     "download": {"tasks": 16, "size": "16MB", "latency_ms": 50.0, "rate_mbps": 20.0},
     "disk-write": {"tasks": 16, "size": "256MB", "latency_ms": 0.0, "rate_mbps": 0.0},
