@@ -248,3 +248,10 @@ def test_the_timeline_draws_a_hybrid_run_s_stages_on_the_lanes_of_their_workers(
     record = RunRecord.of(state, run.workers, LagStats.of(np.zeros(0)))
     slices = [e["name"] for e in chrome_trace([record])["traceEvents"] if e["ph"] == "X"]
     assert sorted(slices) == sorted(f"task {i} · {s}" for i in range(4) for s in PIPELINE_STAGES)
+
+
+def test_a_pipeline_run_points_to_the_pipelines_lesson_on_every_back_end() -> None:
+    from gui.lessons import PIPELINE, lesson_key, load_lessons
+
+    assert PIPELINE in {lesson.key for lesson in load_lessons()}
+    assert {lesson_key("pipeline", b) for b in backends_for("pipeline")} == {PIPELINE}
