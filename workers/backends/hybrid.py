@@ -41,7 +41,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from workers import procs
@@ -89,7 +89,7 @@ class Item:
     data: bytes
     busy: dict[str, float]
     cpu_s: float
-    checked: Future[Checked] | None = field(default=None)
+    checked: Future[Checked] | None = None
 
 
 def _switches_since(start: int | None) -> int | None:
@@ -136,8 +136,9 @@ class HybridRun(Run):
             threading.Thread(target=self._download_stage, name=f"hybrid-download-{i}", daemon=True)
             for i in range(self.workers)
         ]
-        self.threads.append(threading.Thread(target=self._write_stage, name="hybrid-write"))
-        self.threads[-1].daemon = True
+        self.threads.append(
+            threading.Thread(target=self._write_stage, name="hybrid-write", daemon=True)
+        )
         self.launcher.start()
         for thread in self.threads:
             thread.start()
