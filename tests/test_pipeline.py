@@ -38,15 +38,15 @@ def server():
 
 def job(
     qtbot, backend: str, server: LocalServer, folder: Path, **kw: object
-) -> tuple[RunRecord, Run]:
-    """Run a pipeline job to its end; its record, and the (closed) run."""
+) -> tuple[RunRecord, Run, RunState]:
+    """Run a pipeline job to its end; its record, the (closed) run, its state."""
     raw = {"workload": "pipeline", "backend": backend, "workers": 3, "tasks": 5, "size": "300KB"}
     spec = parse_spec(raw | {"latency_ms": 0, "rate_mbps": 0} | kw)
     tasks = workloads.make_tasks(spec, base_url=server.base_url, folder=str(folder))
     run = start(backend, tasks, spec.workers)
     state = RunState(spec, [t.total for t in tasks], run.started_at)
     state.apply(drive(qtbot, run, timeout_ms=30_000), time.perf_counter())
-    return RunRecord.of(state, run.workers, LagStats.of(np.zeros(0))), run
+    return RunRecord.of(state, run.workers, LagStats.of(np.zeros(0))), run, state
 
 
 def item(i: int, size: int) -> tuple[bytes, str]:
@@ -66,7 +66,7 @@ def by_stage(spans: tuple[TaskSpan, ...]) -> dict[tuple[int, str], TaskSpan]:
 def test_every_item_is_verified_written_and_its_stages_timed(
     qtbot, tmp_path, server, backend
 ) -> None:
-    record, run = job(qtbot, backend, server, tmp_path)
+    record, run, state = job(qtbot, backend, server, tmp_path)
     assert record.ok and record.done == 5, record.errors
     size = record.size
     checks = {i: run.verdicts[i].detail for i in range(5)}
@@ -92,6 +92,36 @@ def test_every_item_is_verified_written_and_its_stages_timed(
     for i in range(5):  # each item goes through its stages in order
         d, c, w = (spans[i, stage] for stage in PIPELINE_STAGES)
         assert d.end_s <= c.start_s < c.end_s <= w.start_s < w.end_s, (d, c, w)
+    timeline_draws_the_stages_on_the_lanes_of_their_workers(qtbot, state, record)
+
+
+def timeline_draws_the_stages_on_the_lanes_of_their_workers(
+    qtbot, state: RunState, record: RunRecord
+) -> None:
+    """The Timeline dock: a bar per stage per item, on the lanes of the workers that ran
+    them; hovering a checksum bar names it; the trace export has a slice per stage."""
+    from gui.timeline import TimelineView
+    from gui.tracefile import chrome_trace
+    from workers.stats import Ring
+
+    view = TimelineView()
+    qtbot.addWidget(view)
+    samples = Ring(64)
+    view.show_run(state, samples)
+    view.refresh(samples, time.perf_counter())
+    items = len(state.totals)
+    assert int(view.drawn.sum()) == items * len(PIPELINE_STAGES)
+    lanes = set(view.lane_rows)
+    assert lanes == {s.worker for s in record.timeline} and "hybrid-write" in lanes
+    bars = state.bars
+    b = bars.stage.index("checksum")  # item 0's checksum, hovered in the middle of its bar
+    x = (float(bars.began[b] + bars.ended[b]) / 2) - state.t_start
+    tip = view.tip_at(x, view.lane_rows[bars.lanes[b]])
+    assert tip.startswith(f"task 0 · checksum on {bars.lanes[b]}: done"), tip
+    slices = [e["name"] for e in chrome_trace([record])["traceEvents"] if e["ph"] == "X"]
+    assert sorted(slices) == sorted(
+        f"task {i} · {s}" for i in range(items) for s in PIPELINE_STAGES
+    )
 
 
 def test_hybrid_overlaps_its_stages_and_its_queues_stay_within_their_bound(
@@ -100,7 +130,7 @@ def test_hybrid_overlaps_its_stages_and_its_queues_stay_within_their_bound(
     """Downloads (20 MB/s) outrun the checksums: the queue before them fills to its
     bound and stays there (an unbounded queue would grow past it), while the next
     downloads run beside the checksums on another lane."""
-    record, run = job(qtbot, "hybrid", server, tmp_path, tasks=16, size="256KB", rate_mbps=20)
+    record, run, _ = job(qtbot, "hybrid", server, tmp_path, tasks=16, size="256KB", rate_mbps=20)
     assert record.ok, record.errors
     assert run.max_depth["fetched"] == BOUND, run.max_depth  # filled, never past the bound
     assert 1 <= run.max_depth["checked"] <= BOUND, run.max_depth
@@ -211,43 +241,6 @@ def test_a_hybrid_checksum_worker_killed_from_outside_fails_its_items_and_the_ru
     assert failed and all(e.detail == "worker process died" for e in failed), failed
     done = sorted(i for i, e in verdicts.items() if e.kind == "done")
     assert sorted(os.listdir(tmp_path)) == [f"pipeline-{i:04d}.bin" for i in done]
-
-
-def test_the_timeline_draws_a_hybrid_run_s_stages_on_the_lanes_of_their_workers(
-    qtbot, tmp_path, server
-) -> None:
-    from gui.timeline import TimelineView
-    from gui.tracefile import chrome_trace
-    from workers.stats import Ring
-
-    spec = parse_spec(
-        {"workload": "pipeline", "backend": "hybrid", "workers": 2, "tasks": 4,
-         "size": "200KB", "latency_ms": 0, "rate_mbps": 0}
-    )  # fmt: skip
-    tasks = workloads.make_tasks(spec, base_url=server.base_url, folder=str(tmp_path))
-    run = start("hybrid", tasks, spec.workers)
-    state = RunState(spec, [t.total for t in tasks], run.started_at)
-    state.apply(drive(qtbot, run, timeout_ms=30_000), time.perf_counter())
-    view = TimelineView()
-    qtbot.addWidget(view)
-    samples = Ring(64)
-    view.show_run(state, samples)
-    view.refresh(samples, time.perf_counter())
-    assert int(view.drawn.sum()) == 4 * len(PIPELINE_STAGES)  # a bar per stage per item
-    lanes = set(view.lane_rows)
-    assert "hybrid-write" in lanes and any(lane.startswith("hybrid-download-") for lane in lanes)
-    checksum_lanes = {lane for lane in lanes if lane.startswith("pid ")}
-    assert checksum_lanes and len(lanes) == len(checksum_lanes) + 1 + sum(
-        lane.startswith("hybrid-download-") for lane in lanes
-    )
-    bars = state.bars
-    b = bars.stage.index("checksum")  # item 0's checksum, hovered in the middle of its bar
-    x = (float(bars.began[b] + bars.ended[b]) / 2) - state.t_start
-    tip = view.tip_at(x, view.lane_rows[bars.lanes[b]])
-    assert tip.startswith(f"task 0 · checksum on {bars.lanes[b]}: done"), tip
-    record = RunRecord.of(state, run.workers, LagStats.of(np.zeros(0)))
-    slices = [e["name"] for e in chrome_trace([record])["traceEvents"] if e["ph"] == "X"]
-    assert sorted(slices) == sorted(f"task {i} · {s}" for i in range(4) for s in PIPELINE_STAGES)
 
 
 def test_a_pipeline_run_points_to_the_pipelines_lesson_on_every_back_end() -> None:
