@@ -25,6 +25,7 @@ QUICK = {
     "cpu-python": {"tasks": 4, "size": 5_000_000},
     "cpu-native": {"tasks": 4, "size": 384_000_000},
     "queue": {"items": 120, "size": 32_000, "depth": 8},
+    "pipeline": {"tasks": 4, "size": 2_000_000, "rate_mbps": 20.0, "latency_ms": 0.0},
     "race": {"size": 100_000},
     "deadlock": {"size": 20_000},
 }
@@ -283,6 +284,9 @@ def hazards(r: RunRecord) -> str:
         )
     if r.max_depth is not None:
         return f"  depth ≤ {r.max_depth}/{r.depth}, blocked {r.producer_blocked_s or 0:.2f} s"
+    if r.stages:  # the pipeline: each stage's busy seconds, and how much they overlapped
+        busy = " · ".join(f"{stage} {s:.2f} s" for stage, s in r.stages.items())
+        return f"  busy: {busy} (sum {sum(r.stages.values()) / r.work_s:.1f}× the run)"
     return ""
 
 
@@ -299,7 +303,7 @@ def pitfalls(r: RunRecord) -> str:
 
 def specs_from_args(args) -> list[RunSpec]:
     """The bench's combinations, each validated as the window validates input."""
-    from workers.spec import parse_spec
+    from workers.spec import check_pair, parse_spec, takes
 
     out = []
     guards = guards_for(args.workloads, getattr(args, "guard", "none"))
@@ -310,6 +314,8 @@ def specs_from_args(args) -> list[RunSpec]:
             for b in args.backends
             for t in (transfers.get(workload, ["pickle"]) if b == "multiprocessing" else ["pickle"])
         ):
+            if not takes(backend, workload) and len(args.workloads) * len(args.backends) > 1:
+                continue  # a back end made for one kind of job, among others: skipped
             raw: dict[str, object] = {
                 "workload": workload,
                 "backend": backend,
@@ -339,6 +345,8 @@ def specs_from_args(args) -> list[RunSpec]:
             if backend in PYTHON_BACKENDS:  # the others run here: gui-thread is the baseline
                 raw["python"] = getattr(args, "python", None)
             out.append(parse_spec(raw))
+    if not out:  # e.g. only hybrid, with workloads it does not take
+        check_pair(args.workloads[0], args.backends[0])
     return out
 
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QProgressBar
 
 from gui.controller import Active, Comparison, RunController
 from gui.jobs import compare_spec, job_text
-from workers.spec import BACKENDS, RunSpec
+from workers.spec import RunSpec
 
 
 def compare_eta(
@@ -81,11 +81,12 @@ class CompareAll(QObject):
             self.message.emit("Compare all starts once this machine is timed…", 5000)
             return
         small = compare_spec(spec, speed)
+        self.comparison = self.controller.compare(small)
         self.logged.emit(
-            f"Compare all: {small.workload}, {job_text(small)} on {len(BACKENDS)} back ends"
+            f"Compare all: {small.workload}, {job_text(small)} on "
+            f"{len(self.comparison.specs)} back ends"
             + (f" (scaled from {job_text(spec)})" if small != spec else "")
         )
-        self.comparison = self.controller.compare(small)
         self.progress.begin(speed.serial_seconds(small))
         self._show_progress()
 

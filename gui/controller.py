@@ -36,7 +36,7 @@ from workers import backends, workloads
 from workers.backends.base import Run
 from workers.footprint import FootprintSampler
 from workers.record import RunRecord, RunState, current_switch_ms
-from workers.spec import BACKENDS, PYTHON_BACKENDS, TRANSFERS, RunSpec
+from workers.spec import BACKENDS, PYTHON_BACKENDS, TRANSFERS, RunSpec, takes
 from workers.speed import Speed
 
 FRAME_MS = 16
@@ -154,9 +154,10 @@ class RunController(QObject):
         self._start_next()
 
     def compare(self, spec: RunSpec, backends: tuple[str, ...] = BACKENDS) -> Comparison:
-        """``spec`` on every back end in turn; ``compared`` tells how it goes. Its
-        transfer is multiprocessing's: the others run in this process (pickle)."""
-        self.comparison = Comparison([for_backend(spec, b) for b in backends])
+        """``spec`` on every back end that takes it, in turn; ``compared`` tells how it
+        goes. Its transfer is multiprocessing's: the others run in this process (pickle)."""
+        taken = [b for b in backends if takes(b, spec.workload)]  # hybrid: the pipeline only
+        self.comparison = Comparison([for_backend(spec, b) for b in taken])
         for one in self.comparison.specs:
             self.submit(one)
         return self.comparison

@@ -46,6 +46,16 @@ def expect(
             f"With no GIL there, expect up to {_plural(cores, 'core')} running Python side by "
             "side, and a responsive window, whose GUI thread keeps a GIL of its own."
         )
+    if workload == "pipeline":
+        turns = (
+            "take turns under that interpreter's GIL"
+            if python.gil_enabled
+            else ("run side by side, with no GIL there")
+        )
+        return (
+            "Its threads' downloads and writes overlap, their pure-Python checksums "
+            f"{turns}, and the window stays responsive: its GUI thread keeps a GIL of its own."
+        )
     return "In another process they share only the cores with the window. " + on_threads(
         workload, "threading", workers
     )

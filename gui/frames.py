@@ -27,7 +27,7 @@ PAUSED_MS = 500  # plots paused (GUI thread starved): progress and log move twic
 READOUT_S = 0.25  # the live lag read-out changes at most this often
 STARVED_S = 0.002  # a turn wait above this: the GUI thread is starved
 #: Back ends whose workers share the GUI thread's GIL (the GUI-thread ones block it outright).
-SHARE_THE_GIL = frozenset({"qthread", "threading", "thread-pool", "qthread-pool"})
+SHARE_THE_GIL = frozenset({"qthread", "threading", "thread-pool", "qthread-pool", "hybrid"})
 CPU_IDLE_MS = 2000  # idle, the CPU plot is redrawn every 2 s
 
 

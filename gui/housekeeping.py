@@ -68,14 +68,14 @@ def prepare(spec: RunSpec, server: Server) -> Prepared:
     """Everything ``spec`` needs before it starts; a run that cannot start is a message."""
     try:
         folder, temp_dir, base_url = spec.folder, None, None
-        if spec.workload == "disk-write" and folder is None:
+        if spec.workload in ("disk-write", "pipeline") and folder is None:
             folder = temp_dir = tempfile.mkdtemp(prefix="unfreeze-")
         elif folder is not None and spec.io_bound:
             check_folder(folder)
             disk.sweep_stale(folder)
         if spec.io_bound:  # a socket or a file per worker, all open at once
             limits.for_connections(spec.workers)
-        if spec.workload == "download" and not spec.urls:
+        if spec.workload in ("download", "pipeline") and not spec.urls:
             base_url = server.url()
         return Prepared(spec, folder, temp_dir, base_url)
     except Exception as exc:

@@ -34,6 +34,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "cpu-python": ("tasks", "transfer"),  # transfer: shown on multiprocessing only
     "cpu-native": ("tasks", "transfer"),
     "queue": ("depth", "items"),
+    "pipeline": ("tasks", "latency_ms", "rate_mbps", "folder", "fsync"),
     "race": ("guard",),
     "deadlock": ("guard",),
 }
@@ -47,6 +48,9 @@ WORKLOAD_TIPS = {
     "cpu-native": "SHA-256 in C (hashlib): CPU-bound, but releases the GIL.",
     "queue": "Producers put items into a bounded queue, slower consumers checksum them in "
     "pure Python: the producers block on a full queue (backpressure).",
+    "pipeline": "Each of N files is downloaded from the app's throttled server, checksummed "
+    "in pure Python, then written to disk: three stages of three kinds (run them apart: "
+    "hybrid).",
     "race": "Hazards lab: N workers deposit K times into one shared account with a "
     "read–compute–write; unguarded, deposits get lost. Guard: lock.",
     "deadlock": "Hazards lab: N workers transfer around a ring of accounts, taking two locks "
@@ -162,7 +166,8 @@ def compare_spec(spec: RunSpec, speed: Speed, budget_s: float = COMPARE_SERIAL_S
     serial = speed.serial_seconds(spec)
     if serial <= budget_s or (spec.workload == "download" and spec.urls):
         return spec
-    fixed = spec.tasks * spec.latency_ms / 1000 if spec.workload == "download" else 0.0
+    waits = spec.workload in ("download", "pipeline")  # each file's latency: fixed
+    fixed = spec.tasks * spec.latency_ms / 1000 if waits else 0.0
     scale = max(budget_s - fixed, budget_s / 4) / max(serial - fixed, 1e-9)
     if spec.workload == "queue":  # fewer items: the item size and the queue's stay the lesson's
         return spec.with_(items=max(1, int(spec.items * scale)))

@@ -29,6 +29,8 @@ PITFALL_LESSONS = {
 }
 #: The lesson on another interpreter's threads (``--python``), free-threaded ones above all.
 FREE_THREADING = "free-threading"
+#: The lesson on a pipeline of stages of different kinds, run apart or in turn.
+PIPELINE = "pipeline"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ def compare_lesson(workload: str) -> str:
         return workload
     if workload == "queue":
         return QUEUES
+    if workload == "pipeline":
+        return PIPELINE
     return "gil" if workload.startswith("cpu") else "io-vs-cpu"
 
 
@@ -86,6 +90,8 @@ def lesson_key(
         return FREE_THREADING
     if workload == "queue":
         return QUEUES
+    if workload == "pipeline":  # on every back end: where each stage runs is its lesson
+        return PIPELINE
     if backend == "gui-thread":
         return "gui-thread"
     if backend == "asyncio":

@@ -50,9 +50,20 @@ def finished_line(record: RunRecord) -> str:
         f"{record.failed} failed, {record.cancelled} cancelled in {record.wall_s:.2f} s "
         f"(start-up {record.startup_s:.2f} s), {speed_text(record)}, {lag_text(record)}"
         + (f", lost {record.lost:,} of {record.expected:,}" if record.lost is not None else "")
+        + stages_text(record)
         + " ──"
         + (f"\n   {said}" if said else "")
     )
+
+
+def stages_text(record: RunRecord) -> str:
+    """A pipeline's busy seconds per stage, and their sum against the run's time: over
+    1× means stages overlapped (in sequence on one worker, they only add up)."""
+    if not record.stages:
+        return ""
+    busy = " · ".join(f"{stage} {s:.2f} s" for stage, s in record.stages.items())
+    overlap = sum(record.stages.values()) / max(record.work_s, 1e-9)
+    return f", stages busy {busy} ({overlap:.1f}× the run's {record.work_s:.2f} s)"
 
 
 class EventLog(QPlainTextEdit):

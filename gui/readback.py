@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from gui import elsewhere, hazards, pitfalls
+from gui import elsewhere, hazards, pitfalls, stagestext
 from gui.lessons import DEFAULT_SWITCH_MS
 from workers.pythons import Interpreter
 from workers.record import RunRecord
@@ -33,6 +33,7 @@ WHAT = {
     "race": "deposits into one shared account",
     "deadlock": "transfers between locked accounts",
     "queue": "a producer/consumer queue",
+    "pipeline": "a pipeline (download, pure-Python checksum, write)",
 }
 
 
@@ -52,6 +53,7 @@ def _who(backend: str, n: int) -> str:
         "asyncio": f"{_plural(n, 'coroutine')} on the GUI thread",
         "gui-thread-process-events": "the GUI thread with processEvents() between chunks",
         "qthread-signal-per-item": f"{_plural(n, 'QThread')} sending a signal per item",
+        "hybrid": f"{_plural(n, 'download thread')}, a process per core and a writer thread",
     }.get(backend, _plural(n, "worker"))
 
 
@@ -102,6 +104,8 @@ def expect(workload: str, backend: str, workers: int, cores: int | None = None) 
         return hazards.expect(workload, backend)
     if workload == "queue":
         return hazards.expect_queue(backend, n)
+    if workload == "pipeline":
+        return stagestext.expect(backend)
     if backend == "asyncio":
         if workload.startswith("cpu"):
             return (
@@ -255,6 +259,8 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
         return _why(dataclasses.replace(r, backend="qthread"), base)
     if r.workload == "queue":
         return _why_queue(r, speedup)
+    if r.workload == "pipeline":
+        return stagestext.why(r, _freed, _blocked)
     if r.backend == "asyncio":
         if cpu:
             return _blocked("a coroutine that computes never awaits: it holds the loop", r)

@@ -24,6 +24,7 @@ BACKEND_COLOURS = {
     # The pitfalls: a paler shade of the back end each varies.
     "gui-thread-process-events": "#c49c94",
     "qthread-signal-per-item": "#c5b0d5",
+    "hybrid": "#bcbd22",  # olive: neither the threads' blues nor the processes' green
 }
 #: Runs of one back end on the plots at once: solid, dashed, dotted... and the
 #: legend's sample of each line.

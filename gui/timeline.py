@@ -1,7 +1,8 @@
 """The Timeline dock: who ran which task when, how much of it on a CPU, and the lag beneath.
 
 One lane per worker (thread, pool thread, worker process, coroutine), one bar
-per task from its start to its end, coloured by outcome and shaded by its
+per task from its start to its end (per stage of each task, where the back end
+runs stages apart: ``hybrid``'s download threads, checksum processes and writer), coloured by outcome and shaded by its
 CPU share (CPU seconds of its worker thread over wall seconds: solid = on a
 CPU all along, faint = waiting, for the GIL, a socket or a core). Beneath,
 on the same time axis, the GUI thread's lag, and across both a red band
@@ -80,19 +81,20 @@ def brush(outcome: str, level: int) -> QBrush:
 
 
 def task_tip(state: RunState, i: int, now: float) -> str:
-    """What hovering task ``i``'s bar says: all measured, nothing inferred."""
-    start = float(state.began[i]) - state.t_start
-    end_t = float(state.ended[i])
+    """What hovering bar ``i`` (a task, or a stage of one) says: all measured, nothing inferred."""
+    bars = state.bars
+    start = float(bars.began[i]) - state.t_start
+    end_t = float(bars.ended[i])
     running = math.isnan(end_t)
-    wall = (now if running else end_t) - float(state.began[i])
-    head = f"task {i} on {state.lanes[i]}: {state.statuses[i]}"
+    wall = (now if running else end_t) - float(bars.began[i])
+    head = f"{bars.label(i)} on {bars.lanes[i]}: {bars.statuses[i]}"
     when = f"{start:.3f} s → " + ("running" if running else f"{end_t - state.t_start:.3f} s")
-    cpu = float(state.cpu_s[i])
+    cpu = float(bars.cpu_s[i])
     if running or math.isnan(cpu):
         return f"{head}\n{when} ({wall:.3f} s)\nCPU: measured when it ends"
     share = cpu / wall if wall > 0 else 0.0
     text = f"{head}\n{when} ({wall:.3f} s)\nCPU {cpu:.3f} s · share {share:.2f}"
-    switches = float(state.switches[i])
+    switches = float(bars.switches[i])
     if not math.isnan(switches) and wall > 0:
         text += f"\nwaited {switches:.0f} times ({switches / wall:.0f}/s voluntary switches)"
     return text
@@ -178,7 +180,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
     def show_run(self, state: RunState, samples: Ring) -> None:
         """``state``'s run from now on: every bar of the previous run goes."""
         self.state, self.samples = state, samples
-        self.drawn = np.zeros(len(state.totals), dtype=bool)
+        self.drawn = np.zeros(len(state.bars.began), dtype=bool)
         self.lane_rows = {}
         for item in (*self.paths.values(), self.running, *self.strips, *self.frozen):
             item.setPath(QPainterPath())
@@ -196,19 +198,20 @@ class TimelineView(pg.GraphicsLayoutWidget):
             return
         self.now = now
         self._add_lanes(state)
-        ended = ~np.isnan(state.ended) & ~np.isnan(state.began)
+        bars = state.bars
+        ended = ~np.isnan(bars.ended) & ~np.isnan(bars.began)
         new = np.flatnonzero(ended & ~self.drawn).tolist()
         for i in new:
-            key = (state.statuses[i], shade(self._share(state, i)))
+            key = (bars.statuses[i], shade(self._share(state, i)))
             if key not in self.paths:  # ended, but not done/failed/cancelled: never
                 continue
             path = self.paths[key].path()
-            self._add_bar(path, state, i, float(state.ended[i]))
+            self._add_bar(path, state, i, float(bars.ended[i]))
             self.paths[key].setPath(path)
             self._add_strip(state, i)
         self.drawn[new] = True
         running = QPainterPath()
-        for i in np.flatnonzero(~np.isnan(state.began) & ~ended).tolist():
+        for i in np.flatnonzero(~np.isnan(bars.began) & ~ended).tolist():
             self._add_bar(running, state, i, now)
         self.running.setPath(running)
         t, v = since(samples, self.first_sample)
@@ -217,7 +220,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if len(t) and t[0] > 0:  # the first wait began at the run's start at the latest
             t, v = np.concatenate(([0.0], t)), np.concatenate((v[:1], v))
         self.lag.setData(t, np.maximum(v, FLOOR_MS))
-        last = float(np.nanmax(state.ended)) if ended.any() else now
+        last = float(np.nanmax(bars.ended)) if ended.any() else now
         right = (
             max(now if not state.finished else last, state.t_start + 0.1) - state.t_start
         ) * 1.02
@@ -244,23 +247,26 @@ class TimelineView(pg.GraphicsLayoutWidget):
 
     @staticmethod
     def _share(state: RunState, i: int) -> float:
-        wall = float(state.ended[i] - state.began[i])
-        return float(state.cpu_s[i]) / wall if wall > 0 else math.nan
+        bars = state.bars
+        wall = float(bars.ended[i] - bars.began[i])
+        return float(bars.cpu_s[i]) / wall if wall > 0 else math.nan
 
     def _add_bar(self, path: QPainterPath, state: RunState, i: int, end: float) -> None:
-        row = self.lane_rows.get(state.lanes[i], 0)
-        x0 = float(state.began[i]) - state.t_start
+        bars = state.bars
+        row = self.lane_rows.get(bars.lanes[i], 0)
+        x0 = float(bars.began[i]) - state.t_start
         path.addRect(x0, row + BAR_TOP, max(end - state.t_start - x0, 1e-6), BAR_HEIGHT)
 
     def _add_strip(self, state: RunState, i: int) -> None:
-        """The finished task ``i``'s strip, if its worker's switches were counted."""
-        wall = float(state.ended[i] - state.began[i])
-        if math.isnan(state.switches[i]) or wall <= 0:
+        """The finished bar ``i``'s strip, if its worker's switches were counted."""
+        bars = state.bars
+        wall = float(bars.ended[i] - bars.began[i])
+        if math.isnan(bars.switches[i]) or wall <= 0:
             return
-        item = self.strips[switch_level(float(state.switches[i]) / wall)]
+        item = self.strips[switch_level(float(bars.switches[i]) / wall)]
         path = item.path()
-        row = self.lane_rows.get(state.lanes[i], 0)
-        x0 = float(state.began[i]) - state.t_start
+        row = self.lane_rows.get(bars.lanes[i], 0)
+        x0 = float(bars.began[i]) - state.t_start
         path.addRect(x0, row + STRIP_TOP, wall, STRIP_HEIGHT)
         item.setPath(path)
 
@@ -281,8 +287,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
     def _add_lanes(self, state: RunState) -> None:
         """New workers get the next lane, named on the left axis."""
         before = len(self.lane_rows)
-        for i in np.flatnonzero(~np.isnan(state.began)).tolist():
-            self.lane_rows.setdefault(state.lanes[i], len(self.lane_rows))
+        bars = state.bars
+        for i in np.flatnonzero(~np.isnan(bars.began)).tolist():
+            self.lane_rows.setdefault(bars.lanes[i], len(self.lane_rows))
         if len(self.lane_rows) != before:
             self.lanes_plot.getAxis("left").setTicks([[(r, n) for n, r in self.lane_rows.items()]])
             self.lanes_plot.setYRange(-0.5, max(len(self.lane_rows), 1) - 0.5, padding=0.05)
@@ -290,16 +297,17 @@ class TimelineView(pg.GraphicsLayoutWidget):
 
     # -- hover --------------------------------------------------------------
     def task_at(self, x: float, y: float) -> int | None:
-        """The task whose bar covers ``(x seconds, lane y)``, or None."""
+        """The bar (task, or stage of one) that covers ``(x seconds, lane y)``, or None."""
         state = self.state
         if state is None:
             return None
+        bars = state.bars
         for name, row in self.lane_rows.items():
             if not row + BAR_TOP <= y <= row + STRIP_TOP + STRIP_HEIGHT:
                 continue
-            end = np.where(np.isnan(state.ended), self.now, state.ended) - state.t_start
-            start = state.began - state.t_start
-            on_lane = np.array([lane == name for lane in state.lanes], dtype=bool)
+            end = np.where(np.isnan(bars.ended), self.now, bars.ended) - state.t_start
+            start = bars.began - state.t_start
+            on_lane = np.array([lane == name for lane in bars.lanes], dtype=bool)
             hits = np.flatnonzero(on_lane & (start <= x) & (x <= end))
             return int(hits[0]) if len(hits) else None
         return None

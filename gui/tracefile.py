@@ -70,7 +70,7 @@ def run_events(
         share, rate = span.share, span.switch_rate
         events.append(
             {
-                "name": f"task {span.index}",
+                "name": f"task {span.index}" + (f" · {span.stage}" if span.stage else ""),
                 "cat": span.outcome,
                 "ph": "X",
                 "ts": _us(t0 + span.start_s),

@@ -21,7 +21,7 @@ from workers import content, http, workloads
 from workers.core import Cancelled, Task, TaskError
 from workers.exchange import FEED, Exchange
 from workers.server import LocalServer
-from workers.spec import BACKENDS, RunSpec
+from workers.spec import RunSpec, backends_for
 from workers.workloads.download import (
     TIMEOUT_S,
     adownload,
@@ -548,7 +548,7 @@ def test_tasks_fetch_the_local_files_or_the_given_urls() -> None:
         make_tasks(spec, None)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)  # the pitfalls: test_engine's contract
+@pytest.mark.parametrize("backend", backends_for("download"))
 def test_downloads_on_every_backend_with_one_failing_task(qtbot, server, backend) -> None:
     spec = RunSpec("download", backend, workers=4, tasks=4, size=300_000, rate_mbps=50)
     tasks = workloads.make_tasks(spec, base_url=server.base_url)

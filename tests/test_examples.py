@@ -67,7 +67,8 @@ class Launched:
         env["QT_QPA_PLATFORM"] = "offscreen"
         self.name = path.name
         self.launched = time.monotonic()
-        self.quit_after = QUIT_AFTER_S_PROCESSES if "multiprocessing" in path.name else QUIT_AFTER_S
+        pool = any(name in path.name for name in ("multiprocessing", "hybrid"))
+        self.quit_after = QUIT_AFTER_S_PROCESSES if pool else QUIT_AFTER_S
         self.proc = subprocess.Popen(
             [sys.executable, str(path), "--quit-after", str(self.quit_after)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,

@@ -39,9 +39,17 @@ from workers import content, workloads
 from workers.backends.base import Run
 from workers.core import PROGRESS_INTERVAL_S, Event, Task
 from workers.record import RunRecord, RunState
-from workers.spec import BACKENDS, MAX_TASKS, MAX_WORKERS, RunSpec, SpecError, parse_spec
+from workers.spec import (
+    MAX_TASKS,
+    MAX_WORKERS,
+    RunSpec,
+    SpecError,
+    backends_for,
+    parse_spec,
+)
 from workers.workloads import disk
 
+BACKENDS = list(backends_for("cpu-python"))  # hybrid runs the pipeline: tests/test_pipeline.py
 THREADED = ["threading", "thread-pool", "qthread", "qthread-pool"]
 ON_GUI_THREAD = ["gui-thread", "asyncio"]  # where CPU work runs on the GUI thread itself
 ROOT = Path(__file__).resolve().parent.parent

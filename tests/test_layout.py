@@ -25,7 +25,7 @@ from gui.log import LOG_LINES
 from gui.window import MainWindow
 from tests.helpers import dispose
 from tests.test_window import click, job, record
-from workers.spec import ALL_WORKLOADS, BACKENDS
+from workers.spec import ALL_WORKLOADS, BACKENDS, backends_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -266,7 +266,7 @@ def test_compare_all_from_gui_thread_runs_the_others_on_the_workers_chosen_for_t
     with qtbot.waitSignal(window.controller.run_started, timeout=20_000) as started:
         click(qtbot, window.compare_button)
     assert {s.backend: s.workers for s in window.compare_flow.comparison.specs} == dict.fromkeys(
-        BACKENDS, 3
+        backends_for("cpu-native"), 3
     )
     assert started.args[0].run.workers == 1  # gui-thread: one, whatever was asked
     with qtbot.waitSignal(window.controller.run_finished, timeout=20_000):
@@ -377,7 +377,7 @@ def test_the_results_table_scrolls_to_the_newest_row(qtbot, window) -> None:
 
 # -- Compare all says how far it is -----------------------------------------------------
 def test_compare_all_shows_k_of_n_and_an_eta_while_it_runs(qtbot, window) -> None:
-    n = len(BACKENDS)
+    n = len(backends_for("cpu-native"))  # hybrid runs the pipeline only
     job(window, "cpu-native", "threading", workers=2, tasks=2, size="8MB")
     seen: list[str] = []
     window.controller.compared.connect(lambda c: seen.append(window.compare_progress.text()))
@@ -387,7 +387,7 @@ def test_compare_all_shows_k_of_n_and_an_eta_while_it_runs(qtbot, window) -> Non
     with qtbot.waitSignal(window.controller.run_started, timeout=20_000):
         pass
     assert re.fullmatch(rf"Compare all 0 of {n} · ETA ~\d+ s", bar.text())
-    qtbot.waitUntil(lambda: len(window.results.records) == len(BACKENDS), timeout=90_000)
+    qtbot.waitUntil(lambda: len(window.results.records) == n, timeout=90_000)
     qtbot.waitUntil(lambda: not bar.isVisible(), timeout=5000)
     # As each run ended: k of n, then the end (the bar is gone, the time is said).
     assert [re.sub(r"ETA ~\d+ s", "ETA", s) for s in seen[:-1]] == [

@@ -31,6 +31,7 @@ from workers.spec import (
     ON_GUI_THREAD,
     PYTHON_BACKENDS,
     WORKLOADS,
+    backends_for,
     parse_spec,
 )
 
@@ -41,9 +42,12 @@ JOBS: dict[str, dict[str, object]] = {
     "cpu-python": {"tasks": 4, "size": "3MB"},
     "cpu-native": {"tasks": 4, "size": "200MB"},
     "queue": {"items": 60, "size": "16KB", "depth": 4},
+    "pipeline": {"tasks": 2, "size": "512KB", "latency_ms": 20, "rate_mbps": 0},
 }
 THREADS = {"qthread", "threading", "thread-pool", "qthread-pool", "qthread-signal-per-item"}
 PROCESS_EVENTS, PER_ITEM = "gui-thread-process-events", "qthread-signal-per-item"
+#: Where a pipeline's stages run apart: its threads download and write, its processes checksum.
+APART = {"hybrid"}
 AWAITS = ("download", "race")  # their coroutines await: they do not hold the loop
 SMOOTH_MS, FROZEN_MS, FASTER = 50.0, 100.0, 1.2  # the lines the rules draw, restated here
 
@@ -116,22 +120,25 @@ RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] =
     ("says failed", r"\bfailed\b", lambda f: f.r.outcome == "failed",
      lambda f: f.r.outcome == "failed"),
     # the mechanism: only the pair's own
-    ("talks of sockets or the network", r"socket|network", _is("download"), lambda f: False),
-    ("talks of writes", r"\bwrit", lambda f: f.r.workload in ("disk-write", "race"),
+    ("talks of sockets or the network", r"socket|network",
+     lambda f: f.r.workload in ("download", "pipeline"), lambda f: False),
+    ("talks of writes", r"\bwrit", lambda f: f.r.workload in ("disk-write", "race", "pipeline"),
      lambda f: False),
     ("talks of hashing", r"hash", _is("cpu-native"), lambda f: False),
-    ("talks of pure Python", r"pure-Python", _is("cpu-python"), _is("cpu-python")),
+    ("talks of pure Python", r"pure-Python", lambda f: f.r.workload in ("cpu-python", "pipeline"),
+     lambda f: f.r.workload in ("cpu-python", "pipeline")),
     ("talks of queues", r"\bqueue\b", _is("queue"), _is("queue")),
     ("talks of the GIL", r"\bGIL\b",
-     lambda f: f.r.backend in THREADS | {"multiprocessing"} or f.r.workload == "cpu-native",
-     lambda f: f.done and (f.r.backend in THREADS
+     lambda f: f.r.backend in THREADS | APART | {"multiprocessing"}
+     or f.r.workload == "cpu-native",
+     lambda f: f.done and (f.r.backend in THREADS | APART
                            or (f.r.backend == "multiprocessing" and f.r.workload[:3] == "cpu"))),
     ("talks of coroutines", r"coroutine", _is(backends={"asyncio"}), _is(backends={"asyncio"})),
     ("talks of processes", r"process(?!Events)",
-     lambda f: f.r.backend == "multiprocessing" or elsewhere(f),
-     lambda f: f.r.backend == "multiprocessing" or elsewhere(f)),
-    ("talks of worker threads", r"\bthreads\b|QThread|\d thread\b", _is(backends=THREADS),
-     _is(backends=THREADS)),
+     lambda f: f.r.backend in {"multiprocessing"} | APART or elsewhere(f),
+     lambda f: f.r.backend in {"multiprocessing"} | APART or elsewhere(f)),
+    ("talks of worker threads", r"\bthreads\b|QThread|\d thread\b", _is(backends=THREADS | APART),
+     _is(backends=THREADS | APART)),
     ("talks of start-up", r"start-up", _is(backends={"multiprocessing"}),
      lambda f: f.done and f.r.backend == "multiprocessing"),
     ("talks of the event loop being blocked", r"cannot run|never awaits|waits out",
@@ -379,7 +386,7 @@ def measure_every_pair(qtbot) -> list[RunRecord]:
     try:
         qtbot.wait(100)  # the probe ticks
         for workload in WORKLOADS:
-            for backend in ALL_BACKENDS:
+            for backend in backends_for(workload, ALL_BACKENDS):
                 spec = parse_spec(
                     {"workload": workload, "backend": backend, "workers": 2} | JOBS[workload]
                 )
@@ -394,7 +401,7 @@ def measure_every_pair(qtbot) -> list[RunRecord]:
 def test_every_readback_is_true_for_its_record_on_every_pair(qtbot) -> None:
     records = measure_every_pair(qtbot)
     pairs = {(r.workload, r.backend) for r in records}
-    assert pairs == {(w, b) for w in WORKLOADS for b in ALL_BACKENDS}
+    assert pairs == {(w, b) for w in WORKLOADS for b in backends_for(w, ALL_BACKENDS)}
     assert all(r.outcome == "done" and r.ok for r in records), [
         (r.workload, r.backend, r.errors) for r in records if not r.ok
     ]
@@ -408,14 +415,14 @@ def test_every_readback_is_true_for_its_record_on_every_pair(qtbot) -> None:
                 f"{r.workload} on {r.backend} ({name}): {v}\n    {text}"
                 for v in violations(text, r, history)
             ]
-    assert checked >= 24 * 12
+    assert checked >= 25 * 12
     assert not problems, "\n".join(problems)
     # The Costs tab's row of each run says what its record measured; only processes
     # send bytes across (every other back end's 0 is a count: nothing crossed).
     for r in records:
         problems += [f"{r.workload} on {r.backend}: {v}" for v in cost_violations(cells(r), r)]
         crossed = (r.bytes_sent, r.bytes_received)
-        if r.backend == "multiprocessing":
+        if r.backend in {"multiprocessing"} | APART:  # hybrid sends its items to checksum
             ok = all(n is not None and n > 0 for n in crossed)
         else:
             ok = crossed == (0, 0)
@@ -594,7 +601,7 @@ def test_every_hazard_readback_is_true_for_its_record(hazard_runs) -> None:
     on every back end), each with its edge cases, against the same rules and its own."""
     records = list(hazard_runs.values())
     assert {(r.workload, r.backend) for r in records} == {
-        (w, b) for w in HAZARDS for b in ALL_BACKENDS
+        (w, b) for w in HAZARDS for b in backends_for(w, ALL_BACKENDS)
     }
     problems, checked = [], 0
     for i, record in enumerate(records):
@@ -623,7 +630,7 @@ def test_every_hazard_readback_is_true_for_its_record(hazard_runs) -> None:
 def test_every_hazard_preview_is_true_for_its_pair() -> None:
     problems = []
     for workload in HAZARDS:
-        for backend in ALL_BACKENDS:
+        for backend in backends_for(workload, ALL_BACKENDS):
             n = 1 if backend in ON_GUI_THREAD else 2
             text = preview(workload, backend, 2)
             where = f"{workload} on {backend}"
@@ -671,30 +678,31 @@ def summary_violations(records: list[RunRecord]) -> list[str]:
 
 # -- before a run ---------------------------------------------------------------------
 #: Workloads whose Python code holds the GIL (a queue's consumers checksum in pure Python).
-PY_WORK = {"cpu-python", "queue"}
+PY_WORK = {"cpu-python", "queue", "pipeline"}
 #: asyncio jobs that hold the loop in short blocks: chunks written, items checksummed.
 STUTTER_ON_THE_LOOP = {("asyncio", "disk-write"), ("asyncio", "queue")}
 PREVIEW_RULES: list[tuple[str, str, Callable[[str, str], bool], Callable[[str, str], bool]]] = [
     ("expects a freeze", r"\bfr[oe]ez",
-     lambda w, b: b == "gui-thread" or (b == "asyncio" and w.startswith("cpu")),
-     lambda w, b: b == "gui-thread" or (b == "asyncio" and w.startswith("cpu"))),
+     lambda w, b: b == "gui-thread" or (b == "asyncio" and (w[:3] == "cpu" or w == "pipeline")),
+     lambda w, b: b == "gui-thread" or (b == "asyncio" and (w[:3] == "cpu" or w == "pipeline"))),
     ("expects a responsive window", r"responsive|left alone|outside the GUI thread",
-     lambda w, b: b == "multiprocessing" or (b in THREADS and w not in PY_WORK),
-     lambda w, b: b == "multiprocessing" or (b in THREADS and w not in PY_WORK)),
+     lambda w, b: b in {"multiprocessing"} | APART or (b in THREADS and w not in PY_WORK),
+     lambda w, b: b in {"multiprocessing"} | APART or (b in THREADS and w not in PY_WORK)),
     ("expects stutter", r"stutter",
      lambda w, b: (b in THREADS and w in PY_WORK) or (b, w) in STUTTER_ON_THE_LOOP,
      lambda w, b: (b in THREADS and w in PY_WORK) or (b, w) in STUTTER_ON_THE_LOOP),
-    ("talks of sockets or the network", r"socket|network", lambda w, b: w == "download",
+    ("talks of sockets or the network", r"socket|network",
+     lambda w, b: w in ("download", "pipeline"),
      lambda w, b: w == "download" and b in THREADS | {"asyncio"}),
     ("talks of hashing", r"hash", lambda w, b: w == "cpu-native",
      lambda w, b: w == "cpu-native" and b in THREADS),
     ("talks of the GIL", r"\bGIL\b",
-     lambda w, b: b in THREADS | {"multiprocessing"} or w == "cpu-native",
-     lambda w, b: b in THREADS or (b == "multiprocessing" and w.startswith("cpu"))),
+     lambda w, b: b in THREADS | APART | {"multiprocessing"} or w == "cpu-native",
+     lambda w, b: b in THREADS | APART or (b == "multiprocessing" and w.startswith("cpu"))),
     ("talks of coroutines", r"coroutine", lambda w, b: b == "asyncio",
      lambda w, b: b == "asyncio"),
-    ("talks of processes or spawn", r"process(?!Events)|spawn", lambda w, b: b == "multiprocessing",
-     lambda w, b: b == "multiprocessing"),
+    ("talks of processes or spawn", r"process(?!Events)|spawn",
+     lambda w, b: b in {"multiprocessing"} | APART, lambda w, b: b in {"multiprocessing"} | APART),
     ("quotes a measurement", r"\bms\b|MB/s|×|p99|lag\b", lambda w, b: False, lambda w, b: False),
 ]  # fmt: skip
 
@@ -708,6 +716,7 @@ WHO = {
     "asyncio": r"{n} coroutines? on the GUI thread",
     PROCESS_EVENTS: r"the GUI thread with processEvents\(\) between chunks",
     PER_ITEM: r"{n} QThreads? sending a signal per item",
+    "hybrid": r"{n} download threads?, a process per core and a writer thread",
 }
 
 
@@ -716,7 +725,7 @@ def test_every_preview_is_true_for_its_pair_and_quotes_no_measurement(workers) -
     cores = os.cpu_count() or 1
     problems = []
     for workload in WORKLOADS:
-        for backend in ALL_BACKENDS:
+        for backend in backends_for(workload, ALL_BACKENDS):
             n = 1 if backend in ON_GUI_THREAD else workers
             for state, lead in (
                 ("idle", "Start runs"),

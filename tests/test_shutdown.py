@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from tests.helpers import signal_when
-from workers.spec import BACKENDS
+from workers.spec import backends_for
 
 
 def downloading(app: psutil.Process) -> bool:
@@ -58,7 +58,7 @@ def sigterm_when_ready(tmp_path, workload: str, backend: str) -> tuple[float, st
     return took, err, children
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", backends_for("cpu-python"))
 def test_sigterm_during_a_default_run_exits_cleanly(tmp_path, backend: str) -> None:
     """The default job (more queued tasks than 2 per worker) on every back end, for
     cpu-python and download. The two apps run side by side, one core each: most of

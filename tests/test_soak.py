@@ -19,9 +19,8 @@ import psutil
 import pytest
 
 from gui.controller import RunController
-from workers.backends import REGISTRY
 from workers.record import RunRecord
-from workers.spec import RunSpec
+from workers.spec import RunSpec, backends_for
 
 ROUNDS = int(os.environ.get("UNFREEZE_SOAK_ROUNDS", "50"))
 RSS_GROWTH_LIMIT = 20 << 20
@@ -44,7 +43,7 @@ def matrix() -> list[RunSpec]:
     return [
         RunSpec(workload, backend, 2, 4, SIZES[workload])
         for workload in workloads
-        for backend in REGISTRY
+        for backend in backends_for(workload)
     ]
 
 

@@ -33,7 +33,7 @@ from gui.uicost import frame_costs_ms
 from gui.window import MainWindow
 from tests.helpers import dispose
 from workers.record import RunRecord
-from workers.spec import ALL_WORKLOADS, BACKENDS, HAZARDS, RunSpec
+from workers.spec import ALL_WORKLOADS, HAZARDS, RunSpec, backends_for
 from workers.speed import Speed
 from workers.stats import FROZEN_MS
 
@@ -67,7 +67,7 @@ def finish(qtbot, win: MainWindow, button, timeout: int = 30_000) -> RunRecord:
 
 
 # -- runs ---------------------------------------------------------------------
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", backends_for("cpu-native"))
 def test_start_on_each_backend_gives_a_row_with_the_runs_numbers(qtbot, window, backend) -> None:
     job(window, "cpu-native", backend, workers=2, tasks=3, size="20MB")
     record = finish(qtbot, window, window.start_button)
@@ -124,6 +124,16 @@ def test_invalid_input_disables_start_with_a_message_by_the_field(
     window.start()  # the shortcut's path refuses too
     window.compare_all()
     assert not window.controller.busy and not window.controller.queue
+
+
+def test_hybrid_on_a_job_it_does_not_take_is_refused_by_the_back_end_field(window) -> None:
+    """hybrid splits a pipeline's stages; offered a one-kind job it says so, by its field."""
+    job(window, "cpu-python", "hybrid")
+    label = window.form.errors["backend"]
+    assert not window.start_button.isEnabled() and not label.isHidden()
+    assert label.text().startswith("backend: hybrid runs pipeline only"), label.text()
+    job(window, "pipeline", "hybrid")
+    assert label.isHidden() and window.start_button.isEnabled()
 
 
 def test_a_folder_is_checked_when_its_field_is_left_not_on_each_keystroke(
@@ -295,21 +305,24 @@ def test_a_second_start_is_queued_and_says_so(qtbot, window) -> None:
 
 def test_compare_all_gives_a_row_and_a_bar_per_backend(qtbot, window) -> None:
     job(window, "cpu-native", "threading", workers=2, tasks=2, size="8MB")
+    cpu_backends = backends_for("cpu-native")  # hybrid runs the pipeline only
     click(qtbot, window.compare_button)
-    qtbot.waitUntil(lambda: len(window.results.records) == len(BACKENDS), timeout=60_000)
-    assert [r.backend for r in window.results.records] == list(BACKENDS)
+    qtbot.waitUntil(lambda: len(window.results.records) == len(cpu_backends), timeout=60_000)
+    assert [r.backend for r in window.results.records] == list(cpu_backends)
     throughput, lag = window.bars.bars
     assert list(throughput.opts["width"]) == [r.throughput for r in window.results.records]
     assert list(lag.opts["width"]) == [r.lag_ms["p99"] for r in window.results.records]
     assert window.readback.text().startswith("Compare all on cpu-native")
-    assert len(window.plots.traces) == len(BACKENDS)
+    assert len(window.plots.traces) == len(cpu_backends)
     # The bars name and colour each back end as the table, the legend and the curves do.
-    assert window.bars.names == [window.results.cell(r, "back end") for r in range(len(BACKENDS))]
-    assert window.bars.names == list(BACKENDS)
+    assert window.bars.names == [
+        window.results.cell(r, "back end") for r in range(len(cpu_backends))
+    ]
+    assert window.bars.names == list(cpu_backends)
     assert [t.colour for t in window.plots.traces] == list(throughput.opts["brushes"])
-    assert [t.colour for t in window.plots.traces] == [colour_of(b) for b in BACKENDS]
+    assert [t.colour for t in window.plots.traces] == [colour_of(b) for b in cpu_backends]
     legend = window.plots.legend.text()
-    for backend in BACKENDS[window.plots.earlier :]:
+    for backend in cpu_backends[window.plots.earlier :]:
         assert backend.replace("-", "\u2011") in legend and colour_of(backend) in legend
 
 
@@ -613,6 +626,7 @@ def test_the_form_shows_only_the_fields_the_workload_has(qtbot) -> None:
         "cpu-python": {"tasks"},
         "cpu-native": {"tasks"},
         "queue": {"depth", "items"},  # its tasks follow from the workers
+        "pipeline": {"tasks", "latency_ms", "rate_mbps", "folder", "fsync"},
         "race": {"guard"},
         "deadlock": {"guard"},
     }

@@ -20,7 +20,10 @@ from typing import Any, Literal, Protocol
 
 from workers.cputime import Stepped, voluntary_switches
 
-EventKind = Literal["started", "progress", "done", "failed", "cancelled"]
+#: "stage": one stage of a task's work ended, on a worker of its own (``detail`` names the
+#: stage, ``began`` says when it started): a back end that runs a task's stages apart
+#: (``hybrid``) posts one per stage, so the timeline shows them side by side.
+EventKind = Literal["started", "progress", "stage", "done", "failed", "cancelled"]
 FINAL_KINDS = frozenset({"done", "failed", "cancelled"})
 
 #: Shortest interval between two progress events of one task: a task may call
@@ -93,6 +96,8 @@ class Event:
     #: task (voluntary context switches; None for coroutines, whose thread waits
     #: between their steps, and off Linux).
     switches: int | None = None
+    #: A "stage" event: the perf_counter time that stage began (``t`` is when it ended).
+    began: float | None = None
 
     @property
     def final(self) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import platform
 import sys
 from collections.abc import Mapping
@@ -13,9 +12,10 @@ from typing import Any
 import numpy as np
 
 from workers import limits
+from workers.bars import Bars, TaskSpan, lane_of, spans
 from workers.core import Event
 from workers.pythons import gil_enabled
-from workers.spec import RunSpec, throughput_unit
+from workers.spec import PIPELINE_STAGES, STAGES_APART, RunSpec, throughput_unit
 from workers.stats import LagStats, Ring
 
 
@@ -58,6 +58,8 @@ class RunState:
     ended: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cpu_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     switches: np.ndarray = field(default_factory=lambda: np.zeros(0))  # NaN: not measured
+    #: What the timeline draws: the tasks (the arrays above, shared), or their stages.
+    bars: Bars = field(init=False)
 
     def __post_init__(self) -> None:
         n = len(self.totals)
@@ -68,6 +70,12 @@ class RunState:
         self.checks = [""] * n
         self.lanes = [""] * n
         self.began, self.ended, self.cpu_s, self.switches = (np.full(n, np.nan) for _ in range(4))
+        if self.spec.backend in STAGES_APART:
+            self.bars = Bars.empty(n, PIPELINE_STAGES)
+        else:
+            whole = Bars(list(range(n)), [""] * n, self.lanes, self.statuses, self.began,
+                         self.ended, self.cpu_s, self.switches)  # fmt: skip
+            self.bars = whole
         if not self.switch_intervals:
             self.switch_intervals.append((self.t_start, current_switch_ms()))
 
@@ -86,6 +94,8 @@ class RunState:
                 self.began[i] = e.t
                 if self.t_first is None:
                     self.t_first = e.t
+            elif e.kind == "stage":
+                self._stage(e)
             else:
                 self.done_units[i] = max(self.done_units[i], e.value)
                 if e.final:
@@ -101,6 +111,17 @@ class RunState:
                     self.t_end = e.t if self.t_end is None else max(self.t_end, e.t)
         if events:
             self.units_over_time.append(now, self.units)
+
+    def _stage(self, e: Event) -> None:
+        """A stage of task ``e.task`` ended on ``e``'s worker: its bar."""
+        bars = self.bars
+        if e.detail not in PIPELINE_STAGES or e.began is None or len(bars.began) == len(self.began):
+            return
+        b = e.task * len(PIPELINE_STAGES) + PIPELINE_STAGES.index(e.detail)
+        bars.lanes[b], bars.statuses[b] = lane_of(e), "done"
+        bars.began[b], bars.ended[b] = e.began, e.t
+        bars.cpu_s[b] = math.nan if e.cpu_s is None else e.cpu_s
+        bars.switches[b] = math.nan if e.switches is None else e.switches
 
     @property
     def units(self) -> int:
@@ -118,65 +139,9 @@ class RunState:
         return all(s in ("done", "failed", "cancelled") for s in self.statuses)
 
 
-def lane_of(event: Event) -> str:
-    """The worker a task ran on, as the timeline names its lane: the thread's name
-    ("Worker-1_0", "ThreadPoolExecutor-0_1", "QThread-3", "MainThread"), the
-    coroutine's ("MainThread:coroutine-0"), a worker process's pid ("pid 4242"), or a
-    thread of a helper process ("pid 4242 Worker-1_0")."""
-    if event.pid and event.pid != os.getpid():
-        # A process's main thread (a pool worker's) is the process; another thread of
-        # another process (a helper's, ``--python``) is that thread, in that process.
-        return f"pid {event.pid}" if event.tid == event.pid else f"pid {event.pid} {event.worker}"
-    return event.worker
-
-
-@dataclass(frozen=True, slots=True)
-class TaskSpan:
-    """One task on the timeline: who ran it, when (seconds since the run's start,
-    the clock of the run's other times), the CPU seconds of its worker thread
-    meanwhile and how often that thread gave up its CPU to wait (voluntary context
-    switches; None: not measured, e.g. its worker process died, or a coroutine's)."""
-
-    index: int
-    worker: str
-    start_s: float
-    end_s: float
-    cpu_s: float | None
-    outcome: str  # done / failed / cancelled
-    switches: int | None = None
-
-    @property
-    def switch_rate(self) -> float | None:
-        """Voluntary context switches per second: GIL hand-offs, for pure-Python threads."""
-        wall = self.end_s - self.start_s
-        return None if self.switches is None or wall <= 0 else self.switches / wall
-
-    @property
-    def share(self) -> float | None:
-        """CPU seconds over wall seconds: ~1/N for N pure-Python threads, ~1 for a
-        process on a core of its own, near 0 for a task that waits."""
-        wall = self.end_s - self.start_s
-        return None if self.cpu_s is None or wall <= 0 else self.cpu_s / wall
-
-
 def spans_of(state: RunState) -> tuple[TaskSpan, ...]:
-    """The tasks of ``state`` that started and ended, in index order (a task cancelled
-    while queued never ran: it has no span)."""
-    out = []
-    for i in np.flatnonzero(~np.isnan(state.began) & ~np.isnan(state.ended)).tolist():
-        cpu, switches = float(state.cpu_s[i]), float(state.switches[i])
-        out.append(
-            TaskSpan(
-                index=i,
-                worker=state.lanes[i],
-                start_s=round(float(state.began[i]) - state.t_start, 6),
-                end_s=round(float(state.ended[i]) - state.t_start, 6),
-                cpu_s=None if math.isnan(cpu) else round(cpu, 6),
-                outcome=state.statuses[i],
-                switches=None if math.isnan(switches) else int(switches),
-            )
-        )
-    return tuple(out)
+    """The bars of ``state`` (its tasks, or their stages) that started and ended."""
+    return spans(state.bars, state.t_start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +206,9 @@ class RunRecord:
     #: blocked on a full queue, in all; None for other workloads (or if no producer finished).
     max_depth: int | None = None
     producer_blocked_s: float | None = None
+    #: pipeline: each stage's busy seconds, summed over the items done (``{"download": s,
+    #: "checksum": s, "write": s}``): stages that overlap add up to more than ``work_s``.
+    stages: dict[str, float] | None = None
     #: Each task that ran: worker, start, end, CPU seconds (``tasks`` in the JSON,
     #: where the count of tasks is ``task_count``).
     timeline: tuple[TaskSpan, ...] = ()
@@ -366,6 +334,7 @@ class RunRecord:
             depth=state.spec.depth,
             items=state.spec.items,
             **queue_facts(state.facts),
+            stages=stage_totals(state.facts),
             timeline=spans_of(state),
             started_at=state.t_start,
             open_files_limit=limits.open_files_limit(),
@@ -404,6 +373,17 @@ def queue_facts(facts: list[dict[str, float]]) -> dict[str, Any]:
         "max_depth": int(max(depths)) if depths else None,
         "producer_blocked_s": round(sum(blocked), 4) if blocked else None,
     }
+
+
+def stage_totals(facts: list[dict[str, float]]) -> dict[str, float] | None:
+    """Each stage's busy seconds, summed over the tasks that measured them (pipeline)."""
+    totals: dict[str, float] = {}
+    for task in facts:
+        for key, seconds in task.items():
+            if key.startswith("stage:"):
+                stage = key.removeprefix("stage:")
+                totals[stage] = totals.get(stage, 0.0) + seconds
+    return {k: round(v, 4) for k, v in totals.items()} or None
 
 
 def lag_by_switch(

@@ -26,6 +26,7 @@ BACKENDS = (
     "qthread-pool",
     "multiprocessing",
     "asyncio",
+    "hybrid",
 )
 #: Two classic mistakes, each a variant of a back end above, to measure against it:
 #: the loop turned inside the task (``processEvents``), and a signal per progress call.
@@ -34,8 +35,19 @@ PITFALLS = ("gui-thread-process-events", "qthread-signal-per-item")
 ALL_BACKENDS = BACKENDS + PITFALLS
 #: Back ends whose tasks run one after another on the GUI thread: one worker.
 ON_GUI_THREAD = frozenset({"gui-thread", "gui-thread-process-events"})
-WORKLOADS = ("download", "disk-write", "cpu-python", "cpu-native", "queue")
-IO_WORKLOADS = frozenset({"download", "disk-write"})
+WORKLOADS = ("download", "disk-write", "cpu-python", "cpu-native", "queue", "pipeline")
+#: The workloads that wait on sockets or disks, and may keep files (``RunSpec.io_bound``).
+IO_WORKLOADS = frozenset({"download", "disk-write", "pipeline"})
+#: What one item of the pipeline goes through, in order: a download, a pure-Python
+#: checksum, a write. The record sums each stage's busy seconds (``stages``).
+PIPELINE_STAGES = ("download", "checksum", "write")
+#: Back ends made for one kind of job only, and the workloads each takes. ``hybrid`` runs
+#: each stage of an item where it fits (I/O on threads, pure Python on processes): a job
+#: of one kind has nothing to split, and the hazards lab's workers must all be alike.
+ONLY: dict[str, tuple[str, ...]] = {"hybrid": ("pipeline",)}
+#: Back ends that run each stage of a task on workers of their own: their timeline has
+#: one bar per stage per task, on the lane of the worker that ran that stage.
+STAGES_APART = frozenset({"hybrid"})
 #: The hazards lab's workloads with a guard, the fix to try: N = workers (one task each),
 #: K = ``size`` (deposits, or rounds, per worker), counted rather than bytes.
 HAZARDS = ("race", "deadlock")
@@ -62,6 +74,7 @@ NOT_ELSEWHERE = {
     "gui-thread-process-events": "its work runs on the window's GUI thread, in this interpreter",
     "qthread-signal-per-item": "QThreads need Qt in the worker, and PySide6 has no build for "
     "other interpreters (none for free-threaded CPython)",
+    "hybrid": "its checksums run on worker processes spawned from this interpreter",
 }
 
 MAX_WORKERS = 64  # for a back end not named in MANY_WORKERS_BACKENDS
@@ -89,6 +102,9 @@ TRANSFERS = ("pickle", "shared-memory")
 #: cpu-python 8 x 16 MB at ~26 MB/s: ~5 s on one core (and on 2 threads: the GIL)
 #: cpu-native 8 x 1.5 GB at ~1.8 GB/s: ~6.7 s on one core, 3.4 s on 2 threads
 #: queue      2000 items x 64 KB through a queue of 8, checksummed in pure Python: ~5 s
+#: pipeline   24 x 4 MB, each downloaded at 20 MB/s (+50 ms), checksummed in pure Python,
+#:            written: 96 MB of checksum at ~26 MB/s a core: 4-5 s on threads (one core, the
+#:            GIL), ~2 s of checksums on 2 processes once spawned (hybrid)
 DEFAULT_JOBS: dict[str, dict[str, object]] = {
     "download": {"tasks": 16, "size": "16MB", "latency_ms": 50.0, "rate_mbps": 20.0},
     "disk-write": {"tasks": 16, "size": "256MB", "latency_ms": 0.0, "rate_mbps": 0.0},
@@ -102,6 +118,7 @@ DEFAULT_JOBS: dict[str, dict[str, object]] = {
         "items": 2000,
         "depth": 8,
     },
+    "pipeline": {"tasks": 24, "size": "4MB", "latency_ms": 50.0, "rate_mbps": 20.0},
     # race: 4 workers x 300k deposits: 0.1-0.5 s unguarded, 1-2 s with the lock (threads,
     # processes); asyncio awaits once per deposit: ~8 s. deadlock: 4 x 200k transfers, ~2 s
     # ordered; unordered it deadlocks within the first tens of ms once all have started.
@@ -146,6 +163,29 @@ def queue_roles(backend: str, workers: int) -> int:
     run at once, or a producer waits for ever on a full queue), and on the GUI thread,
     which has one, a single task that produces and consumes in turn."""
     return 1 if backend in ON_GUI_THREAD else workers
+
+
+def takes(backend: str, workload: str) -> bool:
+    """``backend`` runs ``workload`` (every back end runs every workload but those in ONLY)."""
+    return workload in ONLY.get(backend, ALL_WORKLOADS)
+
+
+def backends_for(workload: str, among: tuple[str, ...] = BACKENDS) -> tuple[str, ...]:
+    """The back ends ``among`` those given that run ``workload``, in their order
+    (Compare all's runs: BACKENDS; ALL_BACKENDS adds the pitfalls)."""
+    return tuple(b for b in among if takes(b, workload))
+
+
+def check_pair(workload: str, backend: str) -> None:
+    """Refuse, naming the back end, a workload a back end made for one kind of job won't run."""
+    if not takes(backend, workload):
+        raise SpecError(
+            "backend",
+            f"{backend} runs {', '.join(ONLY[backend])} only: it puts each stage of an item "
+            f"where it fits (downloads and writes on threads, the pure-Python checksum on "
+            f"processes), and {workload} has no stages to split; pick thread-pool for I/O, "
+            "multiprocessing for pure-Python work",
+        )
 
 
 def max_workers(backend: str) -> int:
@@ -297,6 +337,7 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
     backend = str(raw.get("backend", ""))
     if backend not in ALL_BACKENDS:
         raise SpecError("backend", f"{backend[:40]!r} is not one of {', '.join(ALL_BACKENDS)}")
+    check_pair(workload, backend)
     workers = raw.get("workers")
     workers = default_workers(workload) if workers in (None, "") else workers
     size = raw.get("size")

@@ -28,6 +28,7 @@ GUESS_MBPS = {
     "cpu-python": 26.0,
     "cpu-native": 1800.0,
     "queue": 26.0,  # its consumers do cpu-python's work
+    "pipeline": 26.0,  # its checksum is cpu-python's work; its download adds the server's time
 }
 #: Workloads timed at start-up: cheap and harmless (no files, no network).
 CALIBRATED = ("cpu-python", "cpu-native")
@@ -139,6 +140,10 @@ class Speed:
         rate = self.rates[spec.workload].mbps
         if spec.workload == "queue":  # one worker checksums every item
             return spec.items * spec.size / 1e6 / rate
+        if spec.workload == "pipeline":  # in turn: download, checksum (cpu-python's), write
+            fetch = spec.size / 1e6 / (spec.rate_mbps or GUESS_MBPS["download"])
+            check = spec.size / 1e6 / self.rates["cpu-python"].mbps
+            return spec.tasks * (spec.latency_ms / 1000 + fetch + check)
         if spec.workload == "download" and spec.rate_mbps:
             rate = min(rate, spec.rate_mbps)
         per_task = spec.size / 1e6 / rate

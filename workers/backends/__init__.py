@@ -1,4 +1,4 @@
-"""The seven back ends and two pitfalls, one module each, behind one interface (:class:`Run`).
+"""The eight back ends and two pitfalls, one module each, behind one interface (:class:`Run`).
 
 Modules are imported on first use: a spawned worker process unpickling a
 task must not drag Qt in with it.
@@ -21,6 +21,7 @@ REGISTRY = {
     "asyncio": "workers.backends.aio:AsyncioRun",
     "gui-thread-process-events": "workers.backends.processevents:GuiThreadProcessEventsRun",
     "qthread-signal-per-item": "workers.backends.signalperitem:QThreadSignalPerItemRun",
+    "hybrid": "workers.backends.hybrid:HybridRun",
 }
 
 DESCRIPTIONS = {
@@ -44,6 +45,9 @@ DESCRIPTIONS = {
     "qthread-signal-per-item": "Pitfall: qthread emitting one queued signal per progress call "
     "(per item), as tutorials do, instead of at most 50 a second: the GUI thread delivers "
     "every one, and the window shows progress late.",
+    "hybrid": "The pipeline job only: each item's download on threads, its pure-Python "
+    "checksum on a pool of processes (one per core), its write on a thread, with bounded "
+    "queues between: every stage busy at once, none outrunning the next.",
 }
 
 

@@ -82,6 +82,11 @@ def init_worker(events: Any, cancel: Any, app_pid: int, objects: dict[str, Any])
     procs.harden_worker(app_pid, events)  # die with the app, run below it, say our pid
 
 
+def worker_cancel() -> Any:
+    """In a worker: the run's cancel event, for work submitted as a plain call (not a Task)."""
+    return _cancel
+
+
 def work(task: Task) -> bytes:
     """Runs one task in a worker; progress goes to the queue as it happens.
 

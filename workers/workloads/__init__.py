@@ -37,6 +37,10 @@ def make_tasks(
         if folder is None:
             raise ValueError("disk-write needs a folder")
         return disk.make_tasks(spec, folder)
+    if spec.workload == "pipeline":
+        from workers.workloads import pipeline
+
+        return pipeline.make_tasks(spec, base_url, folder)
     if spec.workload == "queue":
         from workers.workloads import handoff
 

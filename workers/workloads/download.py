@@ -99,8 +99,11 @@ class _Body(http.Sink):
         max_bytes: int,
         folder: str | None,
         files: contextlib.ExitStack,
+        *,
+        keep: bool = False,
     ) -> None:
         self.progress, self.max_bytes, self.folder, self.files = progress, max_bytes, folder, files
+        self.kept = bytearray() if keep else None  # the body, for a stage that works on it
         self.sha = hashlib.sha256()
         self.size = 0
         self.response: http.Head | None = None
@@ -126,6 +129,8 @@ class _Body(http.Sink):
                 f"{format_bytes(self.max_bytes)}"
             )
         self.sha.update(piece)
+        if self.kept is not None:
+            self.kept += piece
         if self.out is not None:
             self.out.write(piece)
         self.progress(self.size)
@@ -191,6 +196,29 @@ async def adownload(
             return body.verify(expect_sha256)
 
 
+def fetch(
+    progress: Progress, cancel: CancelToken, *, url: str, timeout: float = TIMEOUT_S
+) -> bytes:
+    """GET ``url`` into memory, checked as :func:`download` checks (length, and SHA-256
+    against the server's digest): the first stage of the pipeline workload."""
+    with contextlib.ExitStack() as files:
+        body = _Body(progress, MAX_SIZE, None, files, keep=True)
+        http.get(url, body, cancel, timeout=timeout)
+        body.verify(None)
+        return bytes(body.kept or b"")
+
+
+async def afetch(
+    progress: Progress, cancel: CancelToken, *, url: str, timeout: float = TIMEOUT_S
+) -> bytes:
+    """The asyncio twin of :func:`fetch`."""
+    with contextlib.ExitStack() as files:
+        body = _Body(progress, MAX_SIZE, None, files, keep=True)
+        await http.aget(url, body, cancel, timeout=timeout)
+        body.verify(None)
+        return bytes(body.kept or b"")
+
+
 def make_tasks(spec: RunSpec, base_url: str | None) -> list[Task]:
     """Task i fetches the local server's ``file-i.bin``, or the user's URLs in turn.
 
@@ -218,4 +246,4 @@ def make_tasks(spec: RunSpec, base_url: str | None) -> list[Task]:
     return tasks
 
 
-__all__ = ["adownload", "download", "final_path", "make_tasks", "safe_name"]
+__all__ = ["adownload", "afetch", "download", "fetch", "final_path", "make_tasks", "safe_name"]
