@@ -46,6 +46,7 @@ def test_calibration_times_each_cpu_workloads_real_task() -> None:
         "cpu-python": "calibration",
         "cpu-native": "calibration",
         "queue": "guess",  # until a gui-thread run measures it
+        "pipeline": "guess",
         "race": None,  # no estimate: the hint gives the counts (workers × deposits)
         "deadlock": None,
     }
