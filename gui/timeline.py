@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Slot
-from PySide6.QtGui import QBrush, QColor, QPainterPath, QPaintEvent
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from gui.series import frozen_spans, since
@@ -46,6 +46,7 @@ BAR_TOP, BAR_HEIGHT = -0.4, 0.55  # of a lane, around its row
 STRIP_TOP, STRIP_HEIGHT = 0.2, 0.17
 SWITCH_LEVELS = (10.0, 30.0, 100.0, 300.0)
 SWITCH_COLOUR = "#9467bd"
+LANE_LABEL_PX = 15  # a lane's name needs this much height
 LANE_AXIS_PX = 150  # both plots' left axes: the same width keeps their x axes aligned
 HELP = (
     "A bar per task on the worker that ran it, shaded by its <b>CPU share</b>; purple strip: "
@@ -291,9 +292,22 @@ class TimelineView(pg.GraphicsLayoutWidget):
         for i in np.flatnonzero(~np.isnan(bars.began)).tolist():
             self.lane_rows.setdefault(bars.lanes[i], len(self.lane_rows))
         if len(self.lane_rows) != before:
-            self.lanes_plot.getAxis("left").setTicks([[(r, n) for n, r in self.lane_rows.items()]])
+            self._name_lanes()
             self.lanes_plot.setYRange(-0.5, max(len(self.lane_rows), 1) - 0.5, padding=0.05)
             self.spans = []  # the bands span every lane: redrawn to the new height
+
+    def _name_lanes(self) -> None:
+        """Name the lanes on the left axis: every one where their names fit, else every
+        k-th (a run of 11 workers in a short dock would print them over each other)."""
+        height = self.lanes_plot.getViewBox().height() or 200.0
+        step = max(1, math.ceil(len(self.lane_rows) * LANE_LABEL_PX / height))
+        ticks = [(r, n) for n, r in self.lane_rows.items() if r % step == 0]
+        self.lanes_plot.getAxis("left").setTicks([ticks])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if getattr(self, "lane_rows", None):  # resized before __init__ ends: nothing to name
+            self._name_lanes()
 
     # -- hover --------------------------------------------------------------
     def task_at(self, x: float, y: float) -> int | None:
