@@ -237,12 +237,12 @@ def hazards(r: RunRecord) -> str:
 
 def specs_from_args(args) -> list[RunSpec]:
     """The bench's combinations, each validated as the window validates input."""
-    from workers.spec import parse_spec
+    from workers.spec import backends_for, parse_spec
 
     out = []
     guards = guards_for(args.workloads, getattr(args, "guard", "none"))
     for workload, guard in ((w, g) for w in args.workloads for g in guards[w]):
-        for backend in args.backends:
+        for backend in (b for b in args.backends if b in backends_for(workload)):
             raw: dict[str, object] = {"workload": workload, "backend": backend, "guard": guard}
             if args.quick:
                 raw.update(QUICK[workload])
@@ -264,6 +264,8 @@ def specs_from_args(args) -> list[RunSpec]:
             if args.folder:
                 raw["folder"] = args.folder
             raw["fsync"] = args.fsync
+            if backend == "dask" and getattr(args, "scheduler", None):
+                raw["scheduler"] = args.scheduler
             out.append(parse_spec(raw))
     return out
 

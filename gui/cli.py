@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workers.spec import ALL_WORKLOADS, BACKENDS, WORKLOADS, SpecError
+from workers.spec import ALL_WORKLOADS, BACKENDS, WORKLOADS, SpecError, check_scheduler
 
 
 def _choices(kind: str, allowed: tuple[str, ...]):
@@ -60,6 +60,19 @@ def _repeat(text: str) -> int:
     return int(text)
 
 
+def _scheduler(text: str) -> str:
+    try:
+        return check_scheduler(text)
+    except SpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+SCHEDULER_HELP = (
+    "dask: run on the scheduler at ADDRESS (tcp://host:8786) instead of a LocalCluster "
+    "the app starts; its workers must be able to import unfreeze"
+)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="unfreeze",
@@ -84,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
         help="the window's size, e.g. 1280x800 (screenshots default to 1400x900)",
     )
     p.add_argument("--compare", action="store_true", help="run Compare all once the window is up")
+    p.add_argument("--scheduler", type=_scheduler, metavar="ADDRESS", help=SCHEDULER_HELP)
     sub = p.add_subparsers(dest="command")
     b = sub.add_parser("bench", help="run workloads x back ends headless and print the table")
     b.add_argument(
@@ -112,6 +126,7 @@ def parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--depth", help="queue: the most items the queue holds (its size)")
     b.add_argument("--items", help="queue: items the producers pass to the consumers")
+    b.add_argument("--scheduler", type=_scheduler, metavar="ADDRESS", help=SCHEDULER_HELP)
     b.add_argument("--url", action="append", help="download this URL instead (repeatable)")
     b.add_argument("--folder", help="write files here instead of a temp folder")
     b.add_argument("--fsync", action="store_true", help="fsync each written file")

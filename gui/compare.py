@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QProgressBar
 
 from gui.controller import Active, Comparison, RunController
 from gui.jobs import compare_spec, job_text
-from workers.spec import BACKENDS, RunSpec
+from workers.spec import RunSpec, backends_for
 
 
 def compare_eta(
@@ -82,7 +82,7 @@ class CompareAll(QObject):
             return
         small = compare_spec(spec, speed)
         self.logged.emit(
-            f"Compare all: {small.workload}, {job_text(small)} on {len(BACKENDS)} back ends"
+            f"Compare all: {small.workload}, {job_text(small)} on {len(backends_for(small.workload))} back ends"
             + (f" (scaled from {job_text(spec)})" if small != spec else "")
         )
         self.comparison = self.controller.compare(small)

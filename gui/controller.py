@@ -36,7 +36,7 @@ from workers import backends, workloads
 from workers.backends.base import Run
 from workers.footprint import FootprintSampler
 from workers.record import RunRecord, RunState, current_switch_ms
-from workers.spec import BACKENDS, RunSpec
+from workers.spec import RunSpec, backends_for
 from workers.speed import Speed
 
 FRAME_MS = 16
@@ -144,8 +144,10 @@ class RunController(QObject):
         self.queue_changed.emit(len(self.queue))
         self._start_next()
 
-    def compare(self, spec: RunSpec, backends: tuple[str, ...] = BACKENDS) -> Comparison:
-        """``spec`` on every back end in turn; ``compared`` tells how it goes."""
+    def compare(self, spec: RunSpec, backends: tuple[str, ...] | None = None) -> Comparison:
+        """``spec`` on every back end in turn (that runs its workload: dask runs no
+        hazards lab); ``compared`` tells how it goes."""
+        backends = backends_for(spec.workload) if backends is None else backends
         self.comparison = Comparison([spec.with_(backend=b) for b in backends])
         for one in self.comparison.specs:
             self.submit(one)
@@ -305,7 +307,7 @@ class RunController(QObject):
         footprint = FootprintSampler()
         footprint.start()
         try:
-            run = backends.start(spec.backend, tasks, spec.workers)
+            run = backends.start(spec.backend, tasks, spec.workers, spec.scheduler)
         except BaseException:
             footprint.stop()
             raise

@@ -106,6 +106,12 @@ class JobForm(QWidget):
         self.limit.setSpecialValueText("no limit")
         self.depth = QSpinBox(minimum=0, maximum=MAX_DEPTH)
         self.items = QSpinBox(minimum=0, maximum=MAX_ITEMS)
+        self.scheduler = QLineEdit(
+            placeholderText="empty: a LocalCluster of its own", maxLength=200
+        )
+        #: The running cluster's dashboard, linked while a dask run has one (needs bokeh).
+        self.dashboard = QLabel(openExternalLinks=True)
+        self.dashboard.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.defaults_button = QPushButton("Defaults")
         self.defaults_button.setToolTip("Put this workload's default job back in the form.")
         self.defaults_button.clicked.connect(self.reset)
@@ -152,6 +158,7 @@ class JobForm(QWidget):
             ("limit", "Li&mit", self.limit, self.limit),
             ("depth", "Queue &depth", self.depth, self.depth),
             ("items", "&Items", self.items, self.items),
+            ("scheduler", "S&cheduler", self.scheduler, self.scheduler),
         ):
             label = QLabel(text)
             label.setBuddy(buddy)  # Alt+letter focuses the field, also when it sits in a row
@@ -169,6 +176,8 @@ class JobForm(QWidget):
                 form.addRow("", self.hint)
         form.addRow("", self.fsync)
         self.rows["fsync"] = self.fsync
+        form.addRow("", self.dashboard)
+        form.setRowVisible(self.dashboard, False)
         for widget, tip in self.tips.items():
             widget.setToolTip(tip)
 
@@ -196,6 +205,7 @@ class JobForm(QWidget):
             self.limit.valueChanged,
             self.depth.valueChanged,
             self.items.valueChanged,
+            self.scheduler.textChanged,
         ):
             signal.connect(self.changed)
 
@@ -212,6 +222,8 @@ class JobForm(QWidget):
             "size": self.size.text(),
         }
         raw |= {field: self.readers[field]() for field in FIELDS[workload]}
+        if raw["backend"] == "dask":
+            raw["scheduler"] = self.scheduler.text()
         return raw
 
     def spec(self, *, fresh: bool = False) -> RunSpec | None:
@@ -290,6 +302,7 @@ class JobForm(QWidget):
     def on_backend(self, backend: str) -> None:
         """gui-thread has one worker: Workers shows 1, greyed, and says why; the
         number typed before comes back with another back end."""
+        self.form.setRowVisible(self.scheduler, backend == "dask")
         one = backend == "gui-thread"
         if one == (not self.workers.isEnabled()):
             return
@@ -343,6 +356,7 @@ class JobForm(QWidget):
         """Only the fields ``workload`` has, each labelled and explained for it."""
         for field, row in self.rows.items():
             self.form.setRowVisible(row, field in EVERY_JOB + FIELDS[workload])
+        self.form.setRowVisible(self.scheduler, self.backend.currentText() == "dask")
         self.guard.blockSignals(True)  # one ``changed`` for the whole switch, from _apply
         self.guard.clear()
         self.guard.addItems(list(GUARDS.get(workload, ("none",))))
@@ -379,6 +393,7 @@ class JobForm(QWidget):
         settings.setValue("form/urls", "\n".join(self.urls.toPlainText().split()))
         settings.setValue("form/folder", self.folder.text())
         settings.setValue("form/fsync", self.fsync.isChecked())
+        settings.setValue("form/scheduler", self.scheduler.text())
 
     def restore(self, settings: QSettings) -> None:
         try:
@@ -400,3 +415,10 @@ class JobForm(QWidget):
         self.urls.setPlainText(str(settings.value("form/urls", "")))
         self.folder.setText(str(settings.value("form/folder", "")))
         self.fsync.setChecked(str(settings.value("form/fsync", "false")).lower() == "true")
+        self.scheduler.setText(str(settings.value("form/scheduler", "")))
+
+    def show_dashboard(self, link: str) -> None:
+        """Link the running cluster's dashboard ("": none, hide the line)."""
+        self.dashboard.setText(f'<a href="{link}">dask dashboard</a>' if link else "")
+        self.dashboard.setToolTip(link)
+        self.form.setRowVisible(self.dashboard, bool(link))

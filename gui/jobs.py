@@ -71,6 +71,9 @@ FIELD_TIPS: dict[str, str] = {
     "depth": "Queue: the most items it holds; a producer that finds it full blocks until a "
     "consumer takes one (at least 1: a queue of size 0 is unbounded).",
     "items": "Queue: how many items the producers make and the consumers checksum.",
+    "scheduler": "dask: the address of a running scheduler (tcp://host:8786); empty: the app "
+    "starts a LocalCluster of its own, one worker process per worker, and closes it after "
+    "the run. The workers must be able to import unfreeze.",
 }
 WORKERS_TIPS = {
     "queue": "queue runs one task per worker, half producers and half consumers (all must "
@@ -112,6 +115,7 @@ _NEUTRAL: dict[str, object] = {
     "limit": 0,
     "depth": 1,
     "items": 1,
+    "scheduler": "",
 }
 
 

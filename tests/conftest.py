@@ -28,10 +28,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(lagplugin, "unfreeze")
 
 
+#: Idle pools distributed starts once per process, on first use, and keeps for its life
+#: (results deserialized off its loop; futures' done-callbacks), like resource_tracker.
+PROCESS_POOLS = ("Dask-Offload", "Dask-Callback-Thread")
+
+
 def _live_threads() -> set[threading.Thread]:
     # Dummy threads are Python's view of threads it did not start (QThreads);
     # they never report dead, so QThreads are checked through Qt instead.
-    return {t for t in threading.enumerate() if not isinstance(t, threading._DummyThread)}
+    return {
+        t
+        for t in threading.enumerate()
+        if not isinstance(t, threading._DummyThread) and not t.name.startswith(PROCESS_POOLS)
+    }
 
 
 def _children() -> set[int]:

@@ -21,7 +21,7 @@ import pytest
 from gui.controller import RunController
 from gui.readback import compare_summary, expect, preview, readback
 from workers.record import RunRecord
-from workers.spec import BACKENDS, HAZARDS, WORKLOADS, parse_spec
+from workers.spec import BACKENDS, HAZARDS, WORKLOADS, backends_for, parse_spec
 
 #: Small jobs, ~0.1-0.5 s each on one core: the whole walk takes ~15-25 s.
 JOBS: dict[str, dict[str, object]] = {
@@ -32,6 +32,7 @@ JOBS: dict[str, dict[str, object]] = {
     "queue": {"items": 60, "size": "16KB", "depth": 4},
 }
 THREADS = {"qthread", "threading", "thread-pool", "qthread-pool"}
+PROCESSES = {"multiprocessing", "dask"}  # each worker a process with its own GIL
 AWAITS = ("download", "race")  # their coroutines await: they do not hold the loop
 SMOOTH_MS, FROZEN_MS, FASTER = 50.0, 100.0, 1.2  # the lines the rules draw, restated here
 
@@ -106,16 +107,16 @@ RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] =
     ("talks of pure Python", r"pure-Python", _is("cpu-python"), _is("cpu-python")),
     ("talks of queues", r"\bqueue\b", _is("queue"), _is("queue")),
     ("talks of the GIL", r"\bGIL\b",
-     lambda f: f.r.backend in THREADS | {"multiprocessing"} or f.r.workload == "cpu-native",
+     lambda f: f.r.backend in THREADS | PROCESSES or f.r.workload == "cpu-native",
      lambda f: f.done and (f.r.backend in THREADS
-                           or (f.r.backend == "multiprocessing" and f.r.workload[:3] == "cpu"))),
+                           or (f.r.backend in PROCESSES and f.r.workload[:3] == "cpu"))),
     ("talks of coroutines", r"coroutine", _is(backends={"asyncio"}), _is(backends={"asyncio"})),
-    ("talks of processes", r"process", _is(backends={"multiprocessing"}),
-     _is(backends={"multiprocessing"})),
+    ("talks of processes", r"process", _is(backends=PROCESSES), _is(backends=PROCESSES)),
+    ("talks of dask's cluster", r"cluster|dask", _is(backends={"dask"}), lambda f: False),
     ("talks of worker threads", r"\bthreads\b|QThread|\d thread\b", _is(backends=THREADS),
      _is(backends=THREADS)),
-    ("talks of start-up", r"start-up", _is(backends={"multiprocessing"}),
-     lambda f: f.done and f.r.backend == "multiprocessing"),
+    ("talks of start-up", r"start-up", _is(backends=PROCESSES),
+     lambda f: f.done and f.r.backend in PROCESSES),
     ("talks of the event loop being blocked", r"cannot run|never awaits|waits out",
      lambda f: f.r.backend == "gui-thread"
      or (f.r.backend == "asyncio" and f.r.workload not in AWAITS),
@@ -430,7 +431,9 @@ def test_every_hazard_readback_is_true_for_its_record(hazard_runs) -> None:
     """The hazards lab's pairs (tests/hazardruns.py: race on every back end, deadlock
     on every back end), each with its edge cases, against the same rules and its own."""
     records = list(hazard_runs.values())
-    assert {(r.workload, r.backend) for r in records} == {(w, b) for w in HAZARDS for b in BACKENDS}
+    assert {(r.workload, r.backend) for r in records} == {
+        (w, b) for w in HAZARDS for b in backends_for(w)
+    }
     problems, checked = [], 0
     for i, record in enumerate(records):
         for name, r, history in variants(record, records[:i]):
@@ -458,7 +461,7 @@ def test_every_hazard_readback_is_true_for_its_record(hazard_runs) -> None:
 def test_every_hazard_preview_is_true_for_its_pair() -> None:
     problems = []
     for workload in HAZARDS:
-        for backend in BACKENDS:
+        for backend in backends_for(workload):
             n = 1 if backend == "gui-thread" else 2
             text = preview(workload, backend, 2)
             where = f"{workload} on {backend}"
@@ -514,8 +517,8 @@ PREVIEW_RULES: list[tuple[str, str, Callable[[str, str], bool], Callable[[str, s
      lambda w, b: b == "gui-thread" or (b == "asyncio" and w.startswith("cpu")),
      lambda w, b: b == "gui-thread" or (b == "asyncio" and w.startswith("cpu"))),
     ("expects a responsive window", r"responsive|left alone|outside the GUI thread",
-     lambda w, b: b == "multiprocessing" or (b in THREADS and w not in PY_WORK),
-     lambda w, b: b == "multiprocessing" or (b in THREADS and w not in PY_WORK)),
+     lambda w, b: b in PROCESSES or (b in THREADS and w not in PY_WORK),
+     lambda w, b: b in PROCESSES or (b in THREADS and w not in PY_WORK)),
     ("expects stutter", r"stutter",
      lambda w, b: (b in THREADS and w in PY_WORK) or (b, w) in STUTTER_ON_THE_LOOP,
      lambda w, b: (b in THREADS and w in PY_WORK) or (b, w) in STUTTER_ON_THE_LOOP),
@@ -524,12 +527,13 @@ PREVIEW_RULES: list[tuple[str, str, Callable[[str, str], bool], Callable[[str, s
     ("talks of hashing", r"hash", lambda w, b: w == "cpu-native",
      lambda w, b: w == "cpu-native" and b in THREADS),
     ("talks of the GIL", r"\bGIL\b",
-     lambda w, b: b in THREADS | {"multiprocessing"} or w == "cpu-native",
-     lambda w, b: b in THREADS or (b == "multiprocessing" and w.startswith("cpu"))),
+     lambda w, b: b in THREADS | PROCESSES or w == "cpu-native",
+     lambda w, b: b in THREADS or (b in PROCESSES and w.startswith("cpu"))),
     ("talks of coroutines", r"coroutine", lambda w, b: b == "asyncio",
      lambda w, b: b == "asyncio"),
-    ("talks of processes or spawn", r"process|spawn", lambda w, b: b == "multiprocessing",
-     lambda w, b: b == "multiprocessing"),
+    ("talks of processes or spawn", r"process|spawn", lambda w, b: b in PROCESSES,
+     lambda w, b: b in PROCESSES),
+    ("talks of the scheduler", r"scheduler", lambda w, b: b == "dask", lambda w, b: b == "dask"),
     ("quotes a measurement", r"\bms\b|MB/s|×|p99|lag\b", lambda w, b: False, lambda w, b: False),
 ]  # fmt: skip
 
@@ -541,6 +545,7 @@ WHO = {
     "qthread-pool": r"a QThreadPool of {n} threads?",
     "multiprocessing": r"{n} process(?:es)?",
     "asyncio": r"{n} coroutines? on the GUI thread",
+    "dask": r"{n} dask worker process(?:es)?",
 }
 
 

@@ -26,6 +26,7 @@ BACKENDS = (
     "qthread-pool",
     "multiprocessing",
     "asyncio",
+    "dask",
 )
 WORKLOADS = ("download", "disk-write", "cpu-python", "cpu-native", "queue")
 IO_WORKLOADS = frozenset({"download", "disk-write"})
@@ -39,6 +40,13 @@ GUARDS: dict[str, tuple[str, ...]] = {"race": ("none", "lock"), "deadlock": ("no
 K_UNITS = {"race": "deposits", "deadlock": "rounds"}
 MAX_K = 100_000_000
 
+#: Why the race and the deadlock do not run on dask (measured on loopback).
+NO_DASK_HAZARDS = (
+    "dask runs no race or deadlock: their account, locks and wait-for graph are memory "
+    "every worker reads and writes at each step, and on a cluster each read is a round "
+    "trip to the scheduler (~0.5 ms), so 4 x 300 000 deposits would take ~20 min; "
+    "run them on multiprocessing"
+)
 MAX_WORKERS = 64  # for a back end not named in MANY_WORKERS_BACKENDS
 #: Back ends whose workers cost a thread's stack or a coroutine's frame, not a
 #: process: they may have up to MAX_MANY_WORKERS (asyncio at scale: 1 000 connections
@@ -106,6 +114,36 @@ def throughput_unit(workload: str) -> tuple[str, float]:
     if workload in HAZARDS:
         return f"k {K_UNITS[workload]}/s", 1e3
     return "MB/s", 1e6
+
+
+def backends_for(workload: str) -> tuple[str, ...]:
+    """The back ends that run ``workload``: every one, but dask for the hazards lab."""
+    return tuple(b for b in BACKENDS if not (b == "dask" and workload in HAZARDS))
+
+
+def check_scheduler(address: object) -> str:
+    """A dask scheduler's address, ``tcp://host:port`` (``host:port`` is taken as tcp),
+    or "" for none (the app starts a LocalCluster)."""
+    text = "" if address is None else str(address).strip()
+    if not text:
+        return ""
+    if len(text) > 200 or any(c.isspace() for c in text):
+        raise SpecError("scheduler", f"{text[:40]!r} is not an address such as tcp://host:8786")
+    if "://" not in text:
+        text = f"tcp://{text}"
+    scheme = text.partition("://")[0]
+    if scheme not in ("tcp", "tls"):
+        raise SpecError("scheduler", f"{scheme!r}: a dask scheduler's address is tcp:// or tls://")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise SpecError("scheduler", f"{text[:60]!r} has no valid port (1-65535)") from None
+    if not parts.hostname or port is None or port == 0 or parts.path or parts.query:
+        raise SpecError(
+            "scheduler", f"{text[:60]!r} is not an address such as tcp://127.0.0.1:8786"
+        )
+    return text
 
 
 def default_workers(workload: str) -> int:
@@ -245,6 +283,7 @@ class RunSpec:
     limit: int = 0  # download: at most this many connections at once (a semaphore), 0 = none
     depth: int = 0  # queue: the most items the queue holds (producers block beyond)
     items: int = 0  # queue: items passed from producers to consumers
+    scheduler: str = ""  # dask: an existing scheduler's address; "": a LocalCluster of our own
 
     @property
     def io_bound(self) -> bool:
@@ -266,6 +305,11 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
     backend = str(raw.get("backend", ""))
     if backend not in BACKENDS:
         raise SpecError("backend", f"{backend[:40]!r} is not one of {', '.join(BACKENDS)}")
+    if backend == "dask" and workload in HAZARDS:
+        raise SpecError("backend", NO_DASK_HAZARDS)
+    scheduler = check_scheduler(raw.get("scheduler"))
+    if scheduler and backend != "dask":
+        raise SpecError("scheduler", f"applies to the dask back end only ({backend} given)")
     workers = raw.get("workers")
     workers = default_workers(workload) if workers in (None, "") else workers
     size = raw.get("size")
@@ -324,6 +368,7 @@ def parse_spec(raw: Mapping[str, object]) -> RunSpec:
         limit=limit,
         depth=depth,
         items=items,
+        scheduler=scheduler,
     )
 
 

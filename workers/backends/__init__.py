@@ -1,4 +1,4 @@
-"""The seven back ends, one module each, behind one interface (:class:`Run`).
+"""The eight back ends, one module each, behind one interface (:class:`Run`).
 
 Modules are imported on first use: a spawned worker process unpickling a
 task must not drag Qt in with it.
@@ -19,6 +19,7 @@ REGISTRY = {
     "qthread-pool": "workers.backends.qthreadpool:QThreadPoolRun",
     "multiprocessing": "workers.backends.processes:ProcessRun",
     "asyncio": "workers.backends.aio:AsyncioRun",
+    "dask": "workers.backends.dask:DaskRun",
 }
 
 DESCRIPTIONS = {
@@ -36,6 +37,9 @@ DESCRIPTIONS = {
     "scales pure-Python work over all cores, at a start-up and pickling cost.",
     "asyncio": "Coroutines on an asyncio loop driven by Qt's event loop, all on the GUI thread: "
     "juggles many downloads with no thread, but CPU work blocks it.",
+    "dask": "Tasks on a dask.distributed cluster: by default a LocalCluster of worker processes "
+    "the app starts, or the scheduler you name. Scales like processes; every task, result and "
+    "message goes through the scheduler.",
 }
 
 
@@ -52,8 +56,10 @@ def preload() -> None:
         load(backend)
 
 
-def start(backend: str, tasks: list[Task], workers: int) -> Run:
-    """Start ``tasks`` on ``backend`` with ``workers`` workers."""
-    run = load(backend)(tasks, workers)
+def start(backend: str, tasks: list[Task], workers: int, scheduler: str = "") -> Run:
+    """Start ``tasks`` on ``backend`` with ``workers`` workers (dask: on the scheduler at
+    ``scheduler``, if given)."""
+    options = {"scheduler": scheduler} if scheduler else {}
+    run = load(backend)(tasks, workers, **options)
     run.start()
     return run

@@ -1,0 +1,252 @@
+"""``dask``: tasks on a dask.distributed cluster, on this machine or another.
+
+The pattern, as the dask lesson tells it: start a cluster (by default a
+``LocalCluster`` of worker processes, one thread each, made by the app), connect a
+``Client``, hand it the tasks (``client.map``), take each result from its future
+(a done-callback, never ``future.result()`` on the GUI thread), and
+``client.cancel`` what has not started. Like ``multiprocessing``, each worker
+is a process with its own GIL; unlike it, the workers may be anywhere a
+scheduler can reach (``--scheduler tcp://host:8786``), and every task, result
+and message goes through that scheduler.
+
+What crosses to a worker with a task (its cancel token, its semaphore or queue,
+its events) is in :mod:`workers.daskkit`. Starting the cluster (or reaching the
+scheduler) and, at the end, closing it run on a launcher thread below the GUI's
+priority (:class:`workers.procs.Launcher`), so their cost is the run's start-up
+time, never the window's; the worker processes inherit that priority.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from functools import partial
+from importlib.util import find_spec
+from typing import Any
+
+from workers import daskkit, procs
+from workers.backends.base import Run
+from workers.core import Cancelled, CancelToken, Event, Task, describe, make_event, run_task
+
+#: How long a client waits for a scheduler before the run fails, saying so.
+CONNECT_TIMEOUT_S = 3.0
+#: How long cancelled tasks get to stop at a chunk before the cluster is closed under them.
+CANCEL_GRACE_S = 1.5
+#: How often the app asks the scheduler how deep the queue workload's queue is.
+DEPTH_EVERY_S = 0.03
+#: How long closing the client and the cluster may take.
+CLOSE_TIMEOUT_S = 2.0
+
+
+# -- the pattern ------------------------------------------------------------------
+def quiet_logs() -> None:
+    """distributed logs to the app's stderr (INFO and up by default): a worker that
+    joins or leaves, a client that closes, and at ERROR with a traceback each
+    ``distributed.Queue`` get or put that times out (a consumer polling, a producer
+    blocked: the queue workload's normal course), from the scheduler, which runs in
+    the app's process. The app reports every task's outcome itself."""
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
+def connect(scheduler: str, workers: int) -> tuple[Any, Any]:
+    """A ``Client`` on the scheduler at ``scheduler``, or (empty) on a new ``LocalCluster``
+    of ``workers`` processes with one thread each; returns (client, cluster or None).
+
+    A worker that dies fails its task at once (``allowed_failures=0``), as on
+    ``multiprocessing``: dask's default runs it again on another worker up to 3
+    times. ``silence_logs``: the workers' logs too (see :func:`quiet_logs`).
+    """
+    from distributed import Client, LocalCluster
+
+    quiet_logs()
+    if scheduler:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False), None
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        # The dashboard needs bokeh, which unfreeze does not install; a free port if so.
+        dashboard_address=":0" if find_spec("bokeh") else None,
+        silence_logs=logging.CRITICAL,
+        scheduler_kwargs={"allowed_failures": 0},
+    )
+    try:
+        return Client(cluster, set_as_default=False), cluster
+    except BaseException:
+        cluster.close()
+        raise
+
+
+def work(task: Task, topic: str, cancel: CancelToken) -> list[Event]:
+    """Runs one task in a dask worker; "started" and progress go to the scheduler's
+    log under ``topic`` as they happen (never waiting), and "started" and the final
+    event are returned as the future's result too: the log may deliver later."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    kept: list[Event] = []
+
+    def post(event: Event) -> None:
+        if event.kind != "progress":
+            kept.append(event)
+        if not event.final:
+            worker.log_event(topic, daskkit.encode(event))
+
+    run_task(task, post, cancel)
+    return kept
+
+
+def outcome(index: int, future: Any, cancelled: bool) -> list[Event]:
+    """The events a finished dask future stands for; ``cancelled``: the run was."""
+    from distributed import KilledWorker
+
+    if future.status == "cancelled" or (cancelled and future.status != "finished"):
+        return [make_event("cancelled", index)]
+    if future.status == "error":
+        exc = future.exception()
+        if isinstance(exc, KilledWorker):
+            return [make_event("failed", index, detail="worker process died")]
+        return [make_event("failed", index, detail=describe(exc))]
+    events: list[Event] = future.result()
+    return events
+
+
+# -- the back end -----------------------------------------------------------------
+class DaskRun(Run):
+    backend = "dask"
+
+    def __init__(self, tasks: list[Task], workers: int, scheduler: str = "") -> None:
+        super().__init__(tasks, workers)
+        self.scheduler = scheduler
+        self.name = f"unfreeze-{uuid.uuid4().hex[:12]}"  # its topic, cancel event, objects
+        self.kit = daskkit.kit(self.name)
+        self.client: Any = None
+        self.cluster: Any = None
+        self.dashboard = ""  # the cluster's dashboard, where it has one (bokeh installed)
+        self.futures: list[Any] = []
+        self.cancelled_at: float | None = None
+        self.lock = threading.Lock()
+        self.running: set[int] = set()  # tasks whose "started" came: they stop themselves
+
+    def _start(self) -> None:
+        queue = self.shared.get("queue")
+        if isinstance(queue, daskkit.ClusterQueue):
+            # The tasks have the queue (bound at start); the app reads its depth from here.
+            self.shared["queue"] = daskkit.QueueDepth(queue.name)
+        self.launcher = procs.Launcher(self._connect, self._shut_down, name="dask-launcher")
+        self.launcher.start()
+
+    def _connect(self) -> None:
+        try:
+            self.client, self.cluster = connect(self.scheduler, self.workers)
+            if self.cluster is None:  # the scheduler's workers are what they are
+                self.workers = max(1, sum(self.client.nthreads().values()))
+            if find_spec("bokeh"):
+                self.dashboard = str(self.client.dashboard_link)
+            self.client.subscribe_topic(self.name, self._on_log)
+            self._submit()
+            depth = self.shared.get("queue")
+            if isinstance(depth, daskkit.QueueDepth):
+                self._watch_depth(depth)
+        except Exception as exc:
+            self._give_up(exc)
+
+    def _watch_depth(self, depth: daskkit.QueueDepth) -> None:
+        """Ask the scheduler for the queue's depth every frame or so, here: the window
+        reads it each frame (``qsize``), and a round trip on the GUI thread is lag."""
+        from distributed import Queue
+
+        queue = Queue(depth.name, client=self.client)
+        while not self.cancel_token.is_set() and not all(f.done() for f in self.futures):
+            depth.depth = int(queue.qsize())
+            time.sleep(DEPTH_EVERY_S)
+
+    def _submit(self) -> None:
+        if self.cancel_token.is_set():
+            raise Cancelled
+        keys = [f"{self.name}-task-{task.index}" for task in self.tasks]
+        futures = self.client.map(
+            work, self.tasks, key=keys, topic=self.name, cancel=daskkit.ClusterCancel(self.name)
+        )
+        self.futures = futures
+        for task, future in zip(self.tasks, futures, strict=True):
+            future.add_done_callback(partial(self._settle, task.index))
+
+    def _on_log(self, entry: tuple[float, list[Any]]) -> None:
+        """A started or progress event, on the client's thread."""
+        event = daskkit.decode(entry[1])
+        if event.kind == "started":
+            with self.lock:
+                self.running.add(event.task)
+        self.post(event)
+
+    def _settle(self, index: int, future: Any) -> None:
+        for event in outcome(index, future, self.cancel_token.is_set()):
+            self.post(event)
+
+    def _give_up(self, exc: Exception) -> None:
+        """No cluster, or no scheduler: a verdict for every task, no hang."""
+        if isinstance(exc, Cancelled):
+            detail = ""
+        elif self.scheduler:
+            detail = f"could not reach the dask scheduler at {self.scheduler}: {describe(exc)}"
+        else:
+            detail = f"could not start a dask cluster: {describe(exc)}"
+        for task in self.tasks:
+            self.post(make_event("failed" if detail else "cancelled", task.index, detail=detail))
+
+    def _stop_tasks(self) -> None:
+        """Cancelled: queued tasks never start, running ones stop at their next chunk."""
+        from distributed import Event as ClusterEvent
+        from distributed import wait
+
+        ClusterEvent(self.name, client=self.client).set()
+        with self.lock:
+            running = set(self.running)
+        queued = [
+            f for t, f in zip(self.tasks, self.futures, strict=True) if t.index not in running
+        ]
+        self.client.cancel(queued)
+        left = [f for t, f in zip(self.tasks, self.futures, strict=True) if t.index in running]
+        until = (self.cancelled_at or time.perf_counter()) + CANCEL_GRACE_S
+        wait(left, timeout=max(0.0, until - time.perf_counter()))  # then closed under them
+
+    def _shut_down(self) -> None:
+        if self.client is None:
+            return
+        try:
+            if self.cancelled_at is not None and not self.finished:
+                self._stop_tasks()
+            self.client.unsubscribe_topic(self.name)
+            self.client.close(timeout=CLOSE_TIMEOUT_S)
+        except Exception:  # noqa: S110 - a lost scheduler: nothing left to stop there
+            pass
+        if self.cluster is not None:
+            self.cluster.close(timeout=CLOSE_TIMEOUT_S)
+
+    def worker_processes(self) -> list[int]:
+        """The pids of the LocalCluster's workers (none of an outside cluster's are ours)."""
+        cluster = self.cluster
+        if cluster is None:
+            return []
+        try:
+            nannies = list(cluster.workers.values())
+        except RuntimeError:  # changed while read: next time
+            return []
+        return [
+            pid for pid in (getattr(n, "pid", None) for n in nannies) if pid and pid != os.getpid()
+        ]
+
+    def cancel(self) -> None:
+        if self.cancelled_at is not None:
+            return
+        super().cancel()
+        self.cancelled_at = time.perf_counter()
+        self.launcher.stop()
+
+    def _close(self, deadline: float) -> None:
+        self.launcher.stop()
+        self.launcher.join(max(0.0, deadline - time.perf_counter()))
