@@ -88,6 +88,7 @@ def test_events_follow_the_contract(qtbot, backend: str) -> None:
         "qthread": lambda n: all(x.startswith("QThread-") for x in n),
         "qthread-pool": lambda n: all(x.startswith("QThreadPool-") for x in n),
         "multiprocessing": lambda n: all(x.startswith("SpawnProcess-") for x in n if x),
+        "dask": lambda n: all("-Dask-Default-Threads-" in x for x in n),
     }[backend]
     assert expected(names), names
 

@@ -18,8 +18,10 @@ time, never the window's; the worker processes inherit that priority.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import threading
 import time
 import uuid
@@ -37,8 +39,10 @@ CONNECT_TIMEOUT_S = 3.0
 CANCEL_GRACE_S = 1.5
 #: How often the app asks the scheduler how deep the queue workload's queue is.
 DEPTH_EVERY_S = 0.03
-#: How long closing the client and the cluster may take.
-CLOSE_TIMEOUT_S = 2.0
+#: How long the client may take to fetch a finished task's events from its worker.
+RESULT_TIMEOUT_S = 10.0
+#: How long closing the client, then the cluster, may take (then its workers are killed).
+CLOSE_TIMEOUT_S = 1.0
 
 
 # -- the pattern ------------------------------------------------------------------
@@ -68,8 +72,11 @@ def connect(scheduler: str, workers: int) -> tuple[Any, Any]:
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        # The dashboard needs bokeh, which unfreeze does not install; a free port if so.
-        dashboard_address=":0" if find_spec("bokeh") else None,
+        # On loopback only, like the local server, and on free ports: never a fixed 8786
+        # or 8787 another program (or another cluster) may hold. The dashboard's page
+        # needs bokeh, which unfreeze does not install.
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
         silence_logs=logging.CRITICAL,
         scheduler_kwargs={"allowed_failures": 0},
     )
@@ -103,14 +110,14 @@ def outcome(index: int, future: Any, cancelled: bool) -> list[Event]:
     """The events a finished dask future stands for; ``cancelled``: the run was."""
     from distributed import KilledWorker
 
-    if future.status == "cancelled" or (cancelled and future.status != "finished"):
-        return [make_event("cancelled", index)]
-    if future.status == "error":
-        exc = future.exception()
+    try:
+        events: list[Event] = future.result(timeout=RESULT_TIMEOUT_S)
+    except Exception as exc:  # it raised, its worker died, or it was cancelled
+        if cancelled or future.cancelled():
+            return [make_event("cancelled", index)]
         if isinstance(exc, KilledWorker):
             return [make_event("failed", index, detail="worker process died")]
         return [make_event("failed", index, detail=describe(exc))]
-    events: list[Event] = future.result()
     return events
 
 
@@ -130,6 +137,8 @@ class DaskRun(Run):
         self.cancelled_at: float | None = None
         self.lock = threading.Lock()
         self.running: set[int] = set()  # tasks whose "started" came: they stop themselves
+        self.shut_down_error = ""  # why stopping the tasks failed, if it did
+        self.close_by = float("inf")  # close()'s deadline, once it is called
 
     def _start(self) -> None:
         queue = self.shared.get("queue")
@@ -201,18 +210,20 @@ class DaskRun(Run):
     def _stop_tasks(self) -> None:
         """Cancelled: queued tasks never start, running ones stop at their next chunk."""
         from distributed import Event as ClusterEvent
-        from distributed import wait
 
         ClusterEvent(self.name, client=self.client).set()
         with self.lock:
             running = set(self.running)
-        queued = [
-            f for t, f in zip(self.tasks, self.futures, strict=True) if t.index not in running
-        ]
+        pairs = list(zip(self.tasks, self.futures, strict=True))
+        queued = [f for t, f in pairs if t.index not in running and not f.done()]
         self.client.cancel(queued)
-        left = [f for t, f in zip(self.tasks, self.futures, strict=True) if t.index in running]
-        until = (self.cancelled_at or time.perf_counter()) + CANCEL_GRACE_S
-        wait(left, timeout=max(0.0, until - time.perf_counter()))  # then closed under them
+        left = [f for t, f in pairs if t.index in running]
+        until = min(
+            (self.cancelled_at or time.perf_counter()) + CANCEL_GRACE_S,
+            self.close_by - 2 * CLOSE_TIMEOUT_S,  # a close's deadline leaves time to close
+        )
+        while any(not f.done() for f in left) and time.perf_counter() < until:
+            time.sleep(0.01)  # then the cluster is closed under them
 
     def _shut_down(self) -> None:
         if self.client is None:
@@ -221,11 +232,25 @@ class DaskRun(Run):
             if self.cancelled_at is not None and not self.finished:
                 self._stop_tasks()
             self.client.unsubscribe_topic(self.name)
+        except Exception as exc:  # a lost scheduler: nothing left to stop there
+            self.shut_down_error = describe(exc)
+        finally:
+            self._close_cluster()
+
+    def _close_cluster(self) -> None:
+        """Close the client, then the LocalCluster; if that fails or overruns, its worker
+        processes are killed: they never outlive the run."""
+        pids = self.worker_processes()
+        try:
             self.client.close(timeout=CLOSE_TIMEOUT_S)
-        except Exception:  # noqa: S110 - a lost scheduler: nothing left to stop there
-            pass
-        if self.cluster is not None:
-            self.cluster.close(timeout=CLOSE_TIMEOUT_S)
+            if self.cluster is not None:
+                self.cluster.close(timeout=CLOSE_TIMEOUT_S)
+        except Exception as exc:  # e.g. timed out: a worker still ran a task
+            self.shut_down_error = self.shut_down_error or describe(exc)
+            for pid in pids:
+                if procs.running_child(pid):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
 
     def worker_processes(self) -> list[int]:
         """The pids of the LocalCluster's workers (none of an outside cluster's are ours)."""
@@ -248,5 +273,6 @@ class DaskRun(Run):
         self.launcher.stop()
 
     def _close(self, deadline: float) -> None:
+        self.close_by = deadline
         self.launcher.stop()
         self.launcher.join(max(0.0, deadline - time.perf_counter()))
