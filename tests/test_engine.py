@@ -21,6 +21,8 @@ from workers.stats import FROZEN_MS, LagStats
 from workers.workloads import cpu, disk
 
 BACKENDS = list(REGISTRY)
+#: dask runs share one LocalCluster for this module (conftest's ``shared_dask``).
+SHARED_DASK = True
 
 
 def spec(workload: str, backend: str, **kw: object) -> RunSpec:

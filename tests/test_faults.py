@@ -44,6 +44,8 @@ from workers.spec import MAX_TASKS, MAX_WORKERS, RunSpec, SpecError, parse_spec
 from workers.workloads import disk
 
 BACKENDS = list(REGISTRY)
+#: dask runs share one LocalCluster for this module (conftest's ``shared_dask``).
+SHARED_DASK = True
 THREADED = ["threading", "thread-pool", "qthread", "qthread-pool"]
 ON_GUI_THREAD = ["gui-thread", "asyncio"]  # where CPU work runs on the GUI thread itself
 ROOT = Path(__file__).resolve().parent.parent
@@ -389,7 +391,8 @@ def finish(qtbot, controller: RunController, timeout_s: float = 20.0) -> RunReco
     return blocker.args[0]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+#: dask is left out: 1 000 tasks through a scheduler cost ~10 s of this suite (measured).
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "dask"])
 def test_cancelling_1000_queued_tasks_is_quick_and_smooth(qtbot, controller, backend: str) -> None:
     probe = controller.probe
     quiet = calm(qtbot, probe)

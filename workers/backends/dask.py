@@ -22,19 +22,32 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
 from functools import partial
 from importlib.util import find_spec
 from typing import Any
+from urllib.parse import urlsplit
 
 from workers import daskkit, procs
 from workers.backends.base import Run
-from workers.core import Cancelled, CancelToken, Event, Task, describe, make_event, run_task
+from workers.core import (
+    Cancelled,
+    CancelToken,
+    Event,
+    Task,
+    TaskError,
+    describe,
+    make_event,
+    run_task,
+)
 
 #: How long a client waits for a scheduler before the run fails, saying so.
 CONNECT_TIMEOUT_S = 3.0
+#: How long a run waits for the scheduler to have a worker before it fails, saying so.
+WORKER_TIMEOUT_S = 10.0
 #: How long cancelled tasks get to stop at a chunk before the cluster is closed under them.
 CANCEL_GRACE_S = 1.5
 #: How often the app asks the scheduler how deep the queue workload's queue is.
@@ -55,6 +68,15 @@ def quiet_logs() -> None:
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
+def reach(address: str) -> None:
+    """Raise ``OSError`` (refused, no route, timed out) unless something listens at
+    ``address``: a plain connect says why at once, where a dask ``Client`` retries for
+    its whole timeout, then fails with a message of its own."""
+    parts = urlsplit(address)
+    with socket.create_connection((parts.hostname or "", parts.port or 0), CONNECT_TIMEOUT_S):
+        pass
+
+
 def connect(scheduler: str, workers: int) -> tuple[Any, Any]:
     """A ``Client`` on the scheduler at ``scheduler``, or (empty) on a new ``LocalCluster``
     of ``workers`` processes with one thread each; returns (client, cluster or None).
@@ -67,7 +89,14 @@ def connect(scheduler: str, workers: int) -> tuple[Any, Any]:
 
     quiet_logs()
     if scheduler:
-        return Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False), None
+        reach(scheduler)
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        try:  # tasks sent to a scheduler with no worker would wait for ever
+            client.wait_for_workers(1, timeout=WORKER_TIMEOUT_S)
+        except BaseException:
+            client.close()
+            raise TaskError(f"no worker joined it within {WORKER_TIMEOUT_S:g} s") from None
+        return client, None
     cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
@@ -110,6 +139,8 @@ def outcome(index: int, future: Any, cancelled: bool) -> list[Event]:
     """The events a finished dask future stands for; ``cancelled``: the run was."""
     from distributed import KilledWorker
 
+    if future.cancelled():  # known here: no round trip (1 000 cancelled futures: ~1 s)
+        return [make_event("cancelled", index)]
     try:
         events: list[Event] = future.result(timeout=RESULT_TIMEOUT_S)
     except Exception as exc:  # it raised, its worker died, or it was cancelled
@@ -218,11 +249,11 @@ class DaskRun(Run):
         queued = [f for t, f in pairs if t.index not in running and not f.done()]
         self.client.cancel(queued)
         left = [f for t, f in pairs if t.index in running]
-        until = min(
-            (self.cancelled_at or time.perf_counter()) + CANCEL_GRACE_S,
-            self.close_by - 2 * CLOSE_TIMEOUT_S,  # a close's deadline leaves time to close
-        )
-        while any(not f.done() for f in left) and time.perf_counter() < until:
+        grace = (self.cancelled_at or time.perf_counter()) + CANCEL_GRACE_S
+        # A close's deadline (it may come during the grace) leaves time to close.
+        while any(not f.done() for f in left) and time.perf_counter() < min(
+            grace, self.close_by - 2 * CLOSE_TIMEOUT_S
+        ):
             time.sleep(0.01)  # then the cluster is closed under them
 
     def _shut_down(self) -> None:
