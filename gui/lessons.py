@@ -78,6 +78,8 @@ def lesson_key(workload: str, backend: str, switch_interval_ms: float = DEFAULT_
         return "asyncio"
     if backend == "multiprocessing":
         return "processes"
+    if backend == "dask":
+        return "dask"
     if workload == "cpu-python":
         return "switch-interval" if switch_interval_ms != DEFAULT_SWITCH_MS else "gil"
     if workload == "cpu-native":
