@@ -54,7 +54,8 @@ CANCEL_GRACE_S = 1.5
 DEPTH_EVERY_S = 0.03
 #: How long the client may take to fetch a finished task's events from its worker.
 RESULT_TIMEOUT_S = 10.0
-#: How long closing the client, then the cluster, may take (then its workers are killed).
+#: How long closing the cluster may take (then its workers are killed), and half that the
+#: client: the app's whole close has ~2 s.
 CLOSE_TIMEOUT_S = 1.0
 
 
@@ -98,7 +99,8 @@ def connect(scheduler: str, workers: int) -> tuple[Any, Any]:
             raise TaskError(f"no worker joined it within {WORKER_TIMEOUT_S:g} s") from None
         return client, None
     cluster = LocalCluster(
-        n_workers=workers,
+        n_workers=0,  # then scale(): the workers start while the tasks are sent, and a
+        # close during their start need not wait for them to be up
         threads_per_worker=1,
         processes=True,
         # On loopback only, like the local server, and on free ports: never a fixed 8786
@@ -110,7 +112,9 @@ def connect(scheduler: str, workers: int) -> tuple[Any, Any]:
         scheduler_kwargs={"allowed_failures": 0},
     )
     try:
-        return Client(cluster, set_as_default=False), cluster
+        cluster.scale(workers)
+        # By address: a Client(cluster) waits here for the workers to be up.
+        return Client(cluster.scheduler_address, set_as_default=False), cluster
     except BaseException:
         cluster.close()
         raise
@@ -252,7 +256,7 @@ class DaskRun(Run):
         grace = (self.cancelled_at or time.perf_counter()) + CANCEL_GRACE_S
         # A close's deadline (it may come during the grace) leaves time to close.
         while any(not f.done() for f in left) and time.perf_counter() < min(
-            grace, self.close_by - 2 * CLOSE_TIMEOUT_S
+            grace, self.close_by - 1.5 * CLOSE_TIMEOUT_S
         ):
             time.sleep(0.01)  # then the cluster is closed under them
 
@@ -273,7 +277,7 @@ class DaskRun(Run):
         processes are killed: they never outlive the run."""
         pids = self.worker_processes()
         try:
-            self.client.close(timeout=CLOSE_TIMEOUT_S)
+            self.client.close(timeout=CLOSE_TIMEOUT_S / 2)
             if self.cluster is not None:
                 self.cluster.close(timeout=CLOSE_TIMEOUT_S)
         except Exception as exc:  # e.g. timed out: a worker still ran a task
@@ -282,6 +286,8 @@ class DaskRun(Run):
                 if procs.running_child(pid):
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
+            if self.cluster is not None:  # distributed would close it again at exit, 10 s
+                self.cluster.shutdown_on_close = False
 
     def worker_processes(self) -> list[int]:
         """The pids of the LocalCluster's workers (none of an outside cluster's are ours)."""
