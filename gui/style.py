@@ -21,6 +21,7 @@ BACKEND_COLOURS = {
     "qthread-pool": "#e377c2",  # pink, next to qthread's purple: Qt's threads both
     "multiprocessing": "#2ca02c",
     "asyncio": "#ff7f0e",
+    "dask": "#bcbd22",  # olive: a cluster, apart from the process pool's green
 }
 #: Runs of one back end on the plots at once: solid, dashed, dotted... and the
 #: legend's sample of each line.

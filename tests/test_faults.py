@@ -35,7 +35,7 @@ from gui.lagwatch import LagWatch
 from gui.probe import INTERVAL_MS
 from tests import faulttasks
 from tests.helpers import calm, finals, start, started
-from workers import content, workloads
+from workers import backends, content, workloads
 from workers.backends import REGISTRY
 from workers.backends.base import Run
 from workers.core import PROGRESS_INTERVAL_S, Event, Task
@@ -215,6 +215,28 @@ def quick_run_works(qtbot) -> None:
 
 
 # -- case 3: a worker process dies mid-task ---------------------------------------
+@pytest.mark.parametrize("backend", ["dask"])
+def test_a_dask_worker_that_dies_fails_its_task_and_the_others_end_done(
+    qtbot, tmp_path, backend: str
+) -> None:
+    """dask would run the task again elsewhere (up to 3 times by default): here it fails
+    at once, as on multiprocessing, and so do the tasks already handed to that worker;
+    its nanny starts a fresh worker for the rest. On a LocalCluster of the run's own:
+    the shared one would keep the fresh worker."""
+    note = tmp_path / "died-at"
+    tasks = [
+        Task(i, faulttasks.steps,
+             {"count": 10, "step_s": 0.03, "die_at": 3 if i == 1 else -1, "note": str(note)}, 10)
+        for i in range(4)
+    ]  # fmt: skip
+    watch = Watch(qtbot, backends.start(backend, tasks, 2))
+    watch.to_the_end(timeout_s=20)
+    done = assert_one_final_each(watch.events, 4)
+    assert done[1].kind == "failed" and done[1].detail == "worker process died", done[1]
+    assert all(e.kind == "done" or e.detail == "worker process died" for e in done.values())
+    assert sum(e.kind == "done" for e in done.values()) >= 1, done  # the other worker's
+
+
 def test_a_worker_that_dies_fails_its_task_and_the_run_still_ends(qtbot, tmp_path) -> None:
     note = tmp_path / "died-at"
     tasks = [

@@ -23,7 +23,6 @@ import logging
 import os
 import signal
 import socket
-import threading
 import time
 import uuid
 from functools import partial
@@ -54,9 +53,9 @@ CANCEL_GRACE_S = 1.5
 DEPTH_EVERY_S = 0.03
 #: How long the client may take to fetch a finished task's events from its worker.
 RESULT_TIMEOUT_S = 10.0
-#: How long closing the cluster may take (then its workers are killed), and half that the
-#: client: the app's whole close has ~2 s.
-CLOSE_TIMEOUT_S = 1.0
+#: How long closing the client, then the cluster, may take (then its workers are killed).
+#: On the launcher thread: a close waits for it only until its own deadline.
+CLOSE_TIMEOUT_S = 2.0
 
 
 # -- the pattern ------------------------------------------------------------------
@@ -170,8 +169,6 @@ class DaskRun(Run):
         self.dashboard = ""  # the cluster's dashboard, where it has one (bokeh installed)
         self.futures: list[Any] = []
         self.cancelled_at: float | None = None
-        self.lock = threading.Lock()
-        self.running: set[int] = set()  # tasks whose "started" came: they stop themselves
         self.shut_down_error = ""  # why stopping the tasks failed, if it did
         self.close_by = float("inf")  # close()'s deadline, once it is called
 
@@ -221,11 +218,7 @@ class DaskRun(Run):
 
     def _on_log(self, entry: tuple[float, list[Any]]) -> None:
         """A started or progress event, on the client's thread."""
-        event = daskkit.decode(entry[1])
-        if event.kind == "started":
-            with self.lock:
-                self.running.add(event.task)
-        self.post(event)
+        self.post(daskkit.decode(entry[1]))
 
     def _settle(self, index: int, future: Any) -> None:
         for event in outcome(index, future, self.cancel_token.is_set()):
@@ -243,20 +236,23 @@ class DaskRun(Run):
             self.post(make_event("failed" if detail else "cancelled", task.index, detail=detail))
 
     def _stop_tasks(self) -> None:
-        """Cancelled: queued tasks never start, running ones stop at their next chunk."""
+        """Cancelled: queued tasks never start, running ones stop at their next chunk.
+
+        The token first: a task that starts from now on sees it and does nothing. Then
+        only the tasks the scheduler has not handed to a worker are cancelled: one
+        already handed over may have run to its end, and its verdict is its own (a
+        ``client.cancel`` would call a whole, written file "cancelled").
+        """
         from distributed import Event as ClusterEvent
 
         ClusterEvent(self.name, client=self.client).set()
-        with self.lock:
-            running = set(self.running)
-        pairs = list(zip(self.tasks, self.futures, strict=True))
-        queued = [f for t, f in pairs if t.index not in running and not f.done()]
-        self.client.cancel(queued)
-        left = [f for t, f in pairs if t.index in running]
+        handed = {key for keys in self.client.processing().values() for key in keys}
+        self.client.cancel([f for f in self.futures if f.key not in handed and not f.done()])
+        left = [f for f in self.futures if f.key in handed]
         grace = (self.cancelled_at or time.perf_counter()) + CANCEL_GRACE_S
         # A close's deadline (it may come during the grace) leaves time to close.
         while any(not f.done() for f in left) and time.perf_counter() < min(
-            grace, self.close_by - 1.5 * CLOSE_TIMEOUT_S
+            grace, self.close_by - CLOSE_TIMEOUT_S
         ):
             time.sleep(0.01)  # then the cluster is closed under them
 
@@ -277,17 +273,20 @@ class DaskRun(Run):
         processes are killed: they never outlive the run."""
         pids = self.worker_processes()
         try:
-            self.client.close(timeout=CLOSE_TIMEOUT_S / 2)
-            if self.cluster is not None:
-                self.cluster.close(timeout=CLOSE_TIMEOUT_S)
+            self.client.close(timeout=CLOSE_TIMEOUT_S)
+        except Exception as exc:  # a lost scheduler, or a machine too busy to answer
+            self.shut_down_error = self.shut_down_error or describe(exc)
+        if self.cluster is None:
+            return
+        try:
+            self.cluster.close(timeout=CLOSE_TIMEOUT_S)
         except Exception as exc:  # e.g. timed out: a worker still ran a task
             self.shut_down_error = self.shut_down_error or describe(exc)
             for pid in pids:
                 if procs.running_child(pid):
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
-            if self.cluster is not None:  # distributed would close it again at exit, 10 s
-                self.cluster.shutdown_on_close = False
+            self.cluster.shutdown_on_close = False  # distributed would close it again at exit
 
     def worker_processes(self) -> list[int]:
         """The pids of the LocalCluster's workers (none of an outside cluster's are ours)."""
