@@ -237,7 +237,7 @@ def hazards(r: RunRecord) -> str:
 
 def specs_from_args(args) -> list[RunSpec]:
     """The bench's combinations, each validated as the window validates input."""
-    from workers.spec import backends_for, parse_spec
+    from workers.spec import NO_DASK_HAZARDS, SpecError, backends_for, parse_spec
 
     out = []
     guards = guards_for(args.workloads, getattr(args, "guard", "none"))
@@ -267,6 +267,8 @@ def specs_from_args(args) -> list[RunSpec]:
             if backend == "dask" and getattr(args, "scheduler", None):
                 raw["scheduler"] = args.scheduler
             out.append(parse_spec(raw))
+    if not out:  # e.g. --workloads race --backends dask: nothing to run is an error, not a hang
+        raise SpecError("backends", NO_DASK_HAZARDS)
     return out
 
 

@@ -118,3 +118,13 @@ def test_bad_schedulers_and_the_hazards_lab_are_refused_by_name(raw, field, word
     with pytest.raises(SpecError) as err:
         parse_spec({"workload": "cpu-python", "backend": "dask", "workers": 2} | raw)
     assert err.value.field == field and words in err.value.message, err.value
+
+
+def test_a_bench_of_only_dask_on_the_hazards_lab_is_refused_not_a_hang() -> None:
+    from gui.bench import specs_from_args
+    from gui.cli import parser
+
+    args = parser().parse_args(["bench", "--workloads", "race", "--backends", "dask"])
+    with pytest.raises(SpecError) as err:
+        specs_from_args(args)
+    assert err.value.field == "backends" and "dask runs no race" in err.value.message
