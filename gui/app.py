@@ -213,6 +213,8 @@ def run_app(args: Namespace) -> int:
         stack.callback(install_signal_handlers(window))
         code = 0
 
+        if getattr(args, "scheduler", None):
+            window.form.scheduler.setText(args.scheduler)
         workload = args.run[0] if args.run else None
         if args.compare:
             QTimer.singleShot(START_DELAY_MS, window, lambda: window.compare_all(workload))

@@ -126,3 +126,10 @@ class CompareBars(pg.GraphicsLayoutWidget):
             for value, text in zip(values, texts, strict=True):
                 text.setPos(value + VALUE_GAP_PX * right / px, text.pos().y())
             plot.setXRange(0, right, padding=0)
+            # Rows shorter than a value's line (9 back ends in a short plot): a little
+            # more room above the first and below the last, so no value leaves the plot.
+            n = len(values)
+            row_px = max(plot.getViewBox().height(), 1.0) / max(n, 1)
+            tall = max((t.boundingRect().height() for t in texts), default=0.0)
+            pad = max(0.0, tall / 2 / row_px - 0.5) * 1.2
+            plot.setYRange(-0.5 - pad, n - 0.5 + pad, padding=0)

@@ -303,7 +303,7 @@ def pitfalls(r: RunRecord) -> str:
 
 def specs_from_args(args) -> list[RunSpec]:
     """The bench's combinations, each validated as the window validates input."""
-    from workers.spec import check_pair, parse_spec, takes
+    from workers.spec import SpecError, check_pair, parse_spec, takes
 
     out = []
     guards = guards_for(args.workloads, getattr(args, "guard", "none"))
@@ -314,8 +314,8 @@ def specs_from_args(args) -> list[RunSpec]:
             for b in args.backends
             for t in (transfers.get(workload, ["pickle"]) if b == "multiprocessing" else ["pickle"])
         ):
-            if not takes(backend, workload) and len(args.workloads) * len(args.backends) > 1:
-                continue  # a back end made for one kind of job, among others: skipped
+            if not takes(backend, workload):
+                continue  # a back end made for one kind of job: the others only (see below)
             raw: dict[str, object] = {
                 "workload": workload,
                 "backend": backend,
@@ -344,9 +344,14 @@ def specs_from_args(args) -> list[RunSpec]:
             raw["fsync"] = args.fsync
             if backend in PYTHON_BACKENDS:  # the others run here: gui-thread is the baseline
                 raw["python"] = getattr(args, "python", None)
+            if backend == "dask" and getattr(args, "scheduler", None):
+                raw["scheduler"] = args.scheduler
             out.append(parse_spec(raw))
-    if not out:  # e.g. only hybrid, with workloads it does not take
-        check_pair(args.workloads[0], args.backends[0])
+    if not out:  # e.g. only hybrid, or only dask on the hazards lab: an error, not a hang
+        try:
+            check_pair(args.workloads[0], args.backends[0])
+        except SpecError as exc:  # named after the bench's option
+            raise SpecError("backends", exc.message) from None
     return out
 
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workers.spec import ALL_BACKENDS, ALL_WORKLOADS, BACKENDS, PITFALLS, WORKLOADS, SpecError
+from workers.spec import (
+    ALL_BACKENDS,
+    ALL_WORKLOADS,
+    BACKENDS,
+    PITFALLS,
+    WORKLOADS,
+    SpecError,
+    check_scheduler,
+)
 
 #: Panels --view can bring to the front (the window's docks of those names).
 VIEWS = ("results", "timeline", "costs", "lessons")
@@ -69,6 +77,19 @@ def _repeat(text: str) -> int:
     return int(text)
 
 
+def _scheduler(text: str) -> str:
+    try:
+        return check_scheduler(text)
+    except SpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+SCHEDULER_HELP = (
+    "dask: run on the scheduler at ADDRESS (tcp://host:8786) instead of a LocalCluster "
+    "the app starts; its workers must be able to import unfreeze"
+)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="unfreeze",
@@ -100,6 +121,7 @@ def parser() -> argparse.ArgumentParser:
         "--view timeline for a screenshot of the Timeline",
     )
     p.add_argument("--python", metavar="PATH", help=PYTHON_HELP)
+    p.add_argument("--scheduler", type=_scheduler, metavar="ADDRESS", help=SCHEDULER_HELP)
     sub = p.add_subparsers(dest="command")
     b = sub.add_parser("bench", help="run workloads x back ends headless and print the table")
     b.add_argument(
@@ -133,6 +155,7 @@ def parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--depth", help="queue: the most items the queue holds (its size)")
     b.add_argument("--items", help="queue: items the producers pass to the consumers")
+    b.add_argument("--scheduler", type=_scheduler, metavar="ADDRESS", help=SCHEDULER_HELP)
     b.add_argument("--url", action="append", help="download this URL instead (repeatable)")
     b.add_argument("--folder", help="write files here instead of a temp folder")
     b.add_argument("--fsync", action="store_true", help="fsync each written file")

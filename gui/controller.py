@@ -36,7 +36,7 @@ from workers import backends, workloads
 from workers.backends.base import Run
 from workers.footprint import FootprintSampler
 from workers.record import RunRecord, RunState, current_switch_ms
-from workers.spec import BACKENDS, PYTHON_BACKENDS, TRANSFERS, RunSpec, takes
+from workers.spec import PYTHON_BACKENDS, TRANSFERS, RunSpec, backends_for
 from workers.speed import Speed
 
 FRAME_MS = 16
@@ -153,11 +153,12 @@ class RunController(QObject):
         self.queue_changed.emit(len(self.queue))
         self._start_next()
 
-    def compare(self, spec: RunSpec, backends: tuple[str, ...] = BACKENDS) -> Comparison:
-        """``spec`` on every back end that takes it, in turn; ``compared`` tells how it
-        goes. Its transfer is multiprocessing's: the others run in this process (pickle)."""
-        taken = [b for b in backends if takes(b, spec.workload)]  # hybrid: the pipeline only
-        self.comparison = Comparison([for_backend(spec, b) for b in taken])
+    def compare(self, spec: RunSpec, backends: tuple[str, ...] | None = None) -> Comparison:
+        """``spec`` on every back end that takes it (hybrid: the pipeline only; dask: no
+        hazards lab), in turn; ``compared`` tells how it goes. Its transfer is
+        multiprocessing's: the others run in this process (pickle)."""
+        backends = backends_for(spec.workload) if backends is None else backends
+        self.comparison = Comparison([for_backend(spec, b) for b in backends])
         for one in self.comparison.specs:
             self.submit(one)
         return self.comparison
@@ -317,7 +318,12 @@ class RunController(QObject):
         footprint.start()
         try:
             run = backends.start(
-                spec.backend, tasks, spec.workers, python=spec.python, workload=spec.workload
+                spec.backend,
+                tasks,
+                spec.workers,
+                python=spec.python,
+                workload=spec.workload,
+                scheduler=spec.scheduler,
             )
         except BaseException:
             footprint.stop()

@@ -102,6 +102,12 @@ class JobForm(QWidget):
         self.limit.setSpecialValueText("no limit")
         self.depth = QSpinBox(minimum=0, maximum=MAX_DEPTH)
         self.items = QSpinBox(minimum=0, maximum=MAX_ITEMS)
+        self.scheduler = QLineEdit(
+            placeholderText="empty: a LocalCluster of its own", maxLength=200
+        )
+        #: The running cluster's dashboard, linked while a dask run has one (needs bokeh).
+        self.dashboard = QLabel(openExternalLinks=True)
+        self.dashboard.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.defaults_button = QPushButton("Defaults")
         self.defaults_button.setToolTip("Put this workload's default job back in the form.")
         self.defaults_button.clicked.connect(self.reset)
@@ -151,6 +157,7 @@ class JobForm(QWidget):
             ("depth", "Queue &depth", self.depth, self.depth),
             ("items", "&Items", self.items, self.items),
             ("python", "P&ython", self.python, self.python.edit),
+            ("scheduler", "S&cheduler", self.scheduler, self.scheduler),
         ):
             label = QLabel(text)
             label.setBuddy(buddy)  # Alt+letter focuses the field, also when it sits in a row
@@ -168,6 +175,8 @@ class JobForm(QWidget):
                 form.addRow("", self.hint)
         form.addRow("", self.fsync)
         self.rows["fsync"] = self.fsync
+        form.addRow("", self.dashboard)
+        form.setRowVisible(self.dashboard, False)
         for widget, tip in self.tips.items():
             widget.setToolTip(tip)
 
@@ -196,6 +205,7 @@ class JobForm(QWidget):
             self.limit.valueChanged,
             self.depth.valueChanged,
             self.items.valueChanged,
+            self.scheduler.textChanged,
         ):
             signal.connect(self.changed)
 
@@ -213,6 +223,8 @@ class JobForm(QWidget):
         }
         shown = [f for f in FIELDS[workload] if f != "transfer" or self._processes()]
         raw |= {field: self.readers[field]() for field in shown}
+        if raw["backend"] == "dask":
+            raw["scheduler"] = self.scheduler.text()
         return raw
 
     def spec(self, *, fresh: bool = False) -> RunSpec | None:
@@ -299,6 +311,7 @@ class JobForm(QWidget):
         self.python.for_backend(backend)
         shown = "transfer" in FIELDS[self.workload.currentText()] and self._processes()
         self.form.setRowVisible(self.transfer, shown)  # CPU work on multiprocessing only
+        self.form.setRowVisible(self.scheduler, backend == "dask")
         one = backend in ON_GUI_THREAD
         if one == (not self.workers.isEnabled()):
             return
@@ -356,6 +369,7 @@ class JobForm(QWidget):
         for field, row in self.rows.items():
             shown = field in EVERY_JOB + FIELDS[workload]
             self.form.setRowVisible(row, shown and (field != "transfer" or self._processes()))
+        self.form.setRowVisible(self.scheduler, self.backend.currentText() == "dask")
         self.guard.blockSignals(True)  # one ``changed`` for the whole switch, from _apply
         self.guard.clear()
         self.guard.addItems(list(GUARDS.get(workload, ("none",))))
@@ -393,6 +407,7 @@ class JobForm(QWidget):
         settings.setValue("form/folder", self.folder.text())
         settings.setValue("form/fsync", self.fsync.isChecked())
         settings.setValue("form/python", self.python.text())
+        settings.setValue("form/scheduler", self.scheduler.text())
 
     def restore(self, settings: QSettings) -> None:
         try:
@@ -415,3 +430,10 @@ class JobForm(QWidget):
         self.folder.setText(str(settings.value("form/folder", "")))
         self.fsync.setChecked(str(settings.value("form/fsync", "false")).lower() == "true")
         self.python.edit.setText(str(settings.value("form/python", "")))  # asked at Start
+        self.scheduler.setText(str(settings.value("form/scheduler", "")))
+
+    def show_dashboard(self, link: str) -> None:
+        """Link the running cluster's dashboard ("": none, hide the line)."""
+        self.dashboard.setText(f'<a href="{link}">dask dashboard</a>' if link else "")
+        self.dashboard.setToolTip(link)
+        self.form.setRowVisible(self.dashboard, bool(link))

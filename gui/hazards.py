@@ -27,6 +27,11 @@ Freed = Callable[[str, RunRecord, str], str]
 
 def expect(workload: str, backend: str) -> str:
     """What a hazards-lab job will show on ``backend`` (not the GUI thread), with no number."""
+    if backend == "dask":
+        return (
+            "Not on dask: the shared account and locks would be a round trip to the scheduler "
+            "at every step. Pick multiprocessing to see processes race or deadlock."
+        )
     if workload == "race":
         if backend == "asyncio":
             return (
@@ -77,6 +82,11 @@ def expect_queue(backend: str, n: int) -> str:
         return (
             f"{flow}; the processes pay a start-up pause (spawn) and the queue pickles each "
             "item, but the GUI thread is left alone."
+        )
+    if backend == "dask":
+        return (
+            f"{flow}; the dask worker processes pay a start-up pause, and each item goes "
+            "through the scheduler's queue, but the GUI thread is left alone."
         )
     return (
         f"{flow}; the consumers' Python code holds the GIL: expect the window to stutter "

@@ -2,7 +2,7 @@
 
 Before a run: the folder (checked again: it may have gone since the form checked
 it), a temp folder, stale temp files of writers killed earlier, the open-file
-limit, the local server. After it: the temp folder, the stale files of workers a
+limit, the local server, dask's first import. After it: the temp folder, the stale files of workers a
 cancel killed, the server's count of connections. Each of these blocks for a
 moment (starting the server takes ~200 ms); on the GUI thread, before or after
 the run's clock, it would be a freeze charged to nobody.
@@ -77,6 +77,8 @@ def prepare(spec: RunSpec, server: Server) -> Prepared:
             limits.for_connections(spec.workers)
         if spec.workload in ("download", "pipeline") and not spec.urls:
             base_url = server.url()
+        if spec.backend == "dask":  # its first import, ~0.3-1 s, once: not the run's to pay
+            import distributed  # noqa: F401
         return Prepared(spec, folder, temp_dir, base_url)
     except Exception as exc:
         return Prepared(spec, error=f"{spec.workload} on {spec.backend} could not start: {exc}")

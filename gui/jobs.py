@@ -84,6 +84,9 @@ FIELD_TIPS: dict[str, str] = {
     "processes. pickle: pickled with every task and sent down a pipe, the bytes counted. "
     "shared-memory: written once into a SharedMemory block the workers attach to by name; "
     "a task carries only the name. The Costs tab shows the bytes sent either way.",
+    "scheduler": "dask: the address of a running scheduler (tcp://host:8786); empty: the app "
+    "starts a LocalCluster of its own, one worker process per worker, and closes it after "
+    "the run. The workers must be able to import unfreeze.",
 }
 WORKERS_TIPS = {
     "queue": "queue runs one task per worker, half producers and half consumers (all must "
@@ -138,6 +141,7 @@ _NEUTRAL: dict[str, object] = {
     "limit": 0,
     "depth": 1,
     "items": 1,
+    "scheduler": "",
 }
 
 

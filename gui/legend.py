@@ -24,7 +24,7 @@ def legend_text(traces: Sequence[Trace], earlier: int, palette: QPalette) -> str
     colour = palette.color(QPalette.ColorRole.WindowText).name()
     entries = []
     if earlier:
-        hidden = not any(t.visible for t in traces[:earlier])
+        hidden = not all(t.visible for t in traces[:earlier])  # a click shows them all
         entries.append(
             f'<a href="earlier" style="text-decoration:none">({earlier} earlier: '
             f"{'show' if hidden else 'hide'})</a>"

@@ -98,6 +98,8 @@ def lesson_key(
         return "asyncio"
     if backend == "multiprocessing":
         return "processes"
+    if backend == "dask":
+        return "dask"
     if workload == "cpu-python":
         return "switch-interval" if switch_interval_ms != DEFAULT_SWITCH_MS else "gil"
     if workload == "cpu-native":

@@ -260,7 +260,9 @@ class LivePlots(pg.GraphicsLayoutWidget):
         """A click on a legend entry: hide that run, or show it again."""
         if href == "earlier":
             older = self.traces[: self.earlier]
-            show = not any(t.visible for t in older)
+            # Any hidden: show them all. (Hidden runs' struck-out names may wrap the
+            # legend otherwise, and fold a visible run into the group.)
+            show = not all(t.visible for t in older)
             for trace in older:
                 self.set_visible(trace, show)
         elif href.isdigit() and int(href) < len(self.traces):

@@ -54,6 +54,7 @@ def _who(backend: str, n: int) -> str:
         "gui-thread-process-events": "the GUI thread with processEvents() between chunks",
         "qthread-signal-per-item": f"{_plural(n, 'QThread')} sending a signal per item",
         "hybrid": f"{_plural(n, 'download thread')}, a process per core and a writer thread",
+        "dask": _plural(n, "dask worker process", "es"),
     }.get(backend, _plural(n, "worker"))
 
 
@@ -123,6 +124,18 @@ def expect(workload: str, backend: str, workers: int, cores: int | None = None) 
             "While one coroutine waits for its socket, the loop runs the others and the "
             "window: expect downloads to overlap with no thread at all. Receiving and "
             "checking the bytes happens on the GUI thread too."
+        )
+    if backend == "dask":
+        then = (
+            f"up to {_plural(min(n, cores), 'core')} working at once while the GUI thread "
+            "is left alone"
+            if workload.startswith("cpu")
+            else "the work running outside the GUI thread"
+        )
+        return (
+            "Each dask worker is a process with its own interpreter and GIL: expect a "
+            "start-up pause while the cluster starts (a scheduler, then the worker "
+            f"processes), then {then}; every task and event goes through the scheduler."
         )
     if backend == "multiprocessing":
         if workload.startswith("cpu"):
@@ -275,6 +288,17 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
             r,
             "receiving and checking the bytes runs on the GUI thread too",
         )
+    if r.backend == "dask":
+        busy = "the GUI thread shares the cores with the scheduler, these processes and others"
+        start = f"the cluster's start-up took {r.startup_s:.2f} s"
+        if not cpu:
+            return _freed(f"waiting needs no process of its own, yet {start}", r, busy)
+        gain = "each dask worker process has its own GIL"
+        if parallel:
+            gain += ", so the cores worked at once"
+        elif speedup is not None and speedup < FASTER:
+            gain += ", yet this run was no faster (were the cores busy?)"
+        return _freed(f"{gain}; {start}", r, busy)
     if r.backend == "multiprocessing":
         start = f"{r.startup_s:.2f} s of start-up"
         busy = "the GUI thread shares the cores with these processes and other programs"
@@ -326,7 +350,7 @@ def _why_queue(r: RunRecord, speedup: float | None) -> str:
         return _blocked(
             "a consumer coroutine never awaits while it checksums: it holds the loop", r
         )
-    if r.backend == "multiprocessing":
+    if r.backend in ("multiprocessing", "dask"):
         busy = "the GUI thread shares the cores with these processes and other programs"
         gain = f"each process has its own GIL; start-up took {r.startup_s:.2f} s"
         return _freed(gain, r, busy)

@@ -33,6 +33,13 @@ def expect(backend: str) -> str:
             "its own: expect a start-up pause (spawn), then the work running outside the GUI "
             "thread."
         )
+    if backend == "dask":
+        return (
+            "Each dask worker is a process that downloads, checksums and writes its items in "
+            "turn, with a GIL of its own: expect a start-up pause while the cluster starts, "
+            "then the work running outside the GUI thread; every task goes through the "
+            "scheduler."
+        )
     return (
         "Downloads and writes let go of the GIL while they wait, but the pure-Python "
         "checksum holds it: expect the checksums to take turns, and the window to stutter "
@@ -52,9 +59,10 @@ def why(r: RunRecord, freed: Freed, blocked: Blocked) -> str:
             r,
             f"the threads' Python code takes the GIL too; {busy}",
         )
-    if r.backend == "multiprocessing":
+    if r.backend in ("multiprocessing", "dask"):
         start = f"start-up took {r.startup_s:.2f} s"
-        gain = f"each process has its own GIL for its items, in turn; {start}"
+        who = "dask worker process" if r.backend == "dask" else "process"
+        gain = f"each {who} has its own GIL for its items, in turn; {start}"
         return freed(gain, r, busy)
     # On threads the checksums share the GIL with the GUI thread: its turns, as measured.
     return freed(

@@ -25,6 +25,7 @@ BACKEND_COLOURS = {
     "gui-thread-process-events": "#c49c94",
     "qthread-signal-per-item": "#c5b0d5",
     "hybrid": "#bcbd22",  # olive: neither the threads' blues nor the processes' green
+    "dask": "#393b79",  # indigo: a cluster, apart from the process pool's green
 }
 #: Runs of one back end on the plots at once: solid, dashed, dotted... and the
 #: legend's sample of each line.

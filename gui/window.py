@@ -320,11 +320,17 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def on_events(self, events: list[Event]) -> None:
         self.pending_log.extend(format_event(e, self.wall_offset) for e in events)
+        active = self.controller.active
+        link = getattr(active.run, "dashboard", "") if active is not None else ""
+        if link and link != self.form.dashboard.toolTip():  # known once the cluster is up
+            self.form.show_dashboard(link)
+            self.pending_log.append(f"   dask dashboard: {link}")
 
     @Slot(object)
     def on_run_finished(self, record: RunRecord) -> None:
         self.redraw(force=True)  # the last samples, including the freeze that just ended
         self.progress.finish()
+        self.form.show_dashboard("")  # the cluster closed with its run
         history = list(self.results.records)
         self.results.add(record)
         self.costs.add(record)

@@ -28,10 +28,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(lagplugin, "unfreeze")
 
 
+#: Idle pools distributed starts once per process, on first use, and keeps for its life
+#: (results deserialized off its loop; futures' done-callbacks), like resource_tracker.
+PROCESS_POOLS = ("Dask-Offload", "Dask-Callback-Thread")
+
+
 def _live_threads() -> set[threading.Thread]:
     # Dummy threads are Python's view of threads it did not start (QThreads);
     # they never report dead, so QThreads are checked through Qt instead.
-    return {t for t in threading.enumerate() if not isinstance(t, threading._DummyThread)}
+    return {
+        t
+        for t in threading.enumerate()
+        if not isinstance(t, threading._DummyThread) and not t.name.startswith(PROCESS_POOLS)
+    }
 
 
 def _children() -> set[int]:
@@ -140,9 +149,49 @@ def window(qtbot, tmp_path, machine_speed):
     sys.setswitchinterval(0.005)
 
 
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """One LocalCluster (2 worker processes, one thread each) for a test module's dask
+    runs: starting one costs ~1-2 s. Its runs reach it as a scheduler given by address."""
+    import logging
+
+    from distributed import LocalCluster
+
+    from workers.backends.dask import quiet_logs
+
+    quiet_logs()
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        silence_logs=logging.CRITICAL,
+        scheduler_kwargs={"allowed_failures": 0},
+    )
+    yield cluster.scheduler_address
+    cluster.close()
+
+
 @pytest.fixture(autouse=True)
-def leak_guard():
-    """No thread, QThread, pool task or child process may outlive a test."""
+def shared_dask(request):
+    """Tests of the dask back end in modules that opt in (``SHARED_DASK = True``) run on
+    the module's cluster."""
+    callspec = getattr(request.node, "callspec", None)
+    wanted = getattr(request.module, "SHARED_DASK", False)
+    if not (wanted and callspec is not None and callspec.params.get("backend") == "dask"):
+        yield
+        return
+    from tests import helpers
+
+    helpers.DASK["scheduler"] = request.getfixturevalue("dask_cluster")
+    yield
+    helpers.DASK["scheduler"] = ""
+
+
+@pytest.fixture(autouse=True)
+def leak_guard(shared_dask):
+    """No thread, QThread, pool task or child process may outlive a test (a module's
+    shared dask cluster, made first, is the module's)."""
     threads, children = _live_threads(), _children()
     yield
     deadline = time.monotonic() + 3.0

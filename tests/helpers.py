@@ -48,8 +48,17 @@ def calm(qtbot, probe=None, ticks: int = 50):
             probe.stop()
 
 
+#: The scheduler dask runs of this test go to: a LocalCluster shared by the test module
+#: (``shared_dask`` in conftest), "" for a cluster of the run's own.
+DASK = {"scheduler": ""}
+
+
+def scheduler_for(backend: str) -> str:
+    return DASK["scheduler"] if backend == "dask" else ""
+
+
 def start(backend: str, tasks: list[Task], workers: int = 2) -> Run:
-    return backends.start(backend, tasks, workers)
+    return backends.start(backend, tasks, workers, scheduler=scheduler_for(backend))
 
 
 def finals(events: list[Event]) -> dict[int, Event]:

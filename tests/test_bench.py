@@ -161,6 +161,6 @@ def test_ui_report_measures_the_window_itself(qtbot) -> None:
     assert 0 < report["frame_ms_5x20k_median"] <= report["frame_ms_5x20k_max"]
     # The plugin's probe is measured beside the window's (its 1 % target is the bench's):
     # it ticked every 20 ms of the 0.5 s, and its cost is a share of one core.
-    assert 15 <= report["lag_watch_ticks"] <= 26
+    assert 15 <= report["lag_watch_ticks"] <= 28  # 25, a first and a closing tick, a late timer
     assert 0 <= report["lag_watch_cpu_percent_of_one_core"] < 100
     assert 0 < report["timeline_frame_ms_8x2000_median"] <= report["timeline_frame_ms_8x2000_max"]

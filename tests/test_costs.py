@@ -158,7 +158,11 @@ def cost_violations(cells: dict[str, str], r: RunRecord) -> list[str]:
             out.append(f"{name}: {cells[name]!r} for {value}")
 
     def size(name: str, value: int | None) -> None:
-        if value is None or cells[name] != format_bytes(value):
+        if value is None:  # not counted (dask): a dash, never a number
+            if cells[name] != "—":
+                out.append(f"{name}: {cells[name]!r} for None bytes")
+            return
+        if cells[name] != format_bytes(value):
             out.append(f"{name}: {cells[name]!r} for {value} bytes")
             return
         scale = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9}[cells[name].split()[1]]

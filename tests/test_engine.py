@@ -20,6 +20,8 @@ from workers.stats import FROZEN_MS, LagStats
 from workers.workloads import cpu, disk
 
 BACKENDS = list(backends_for("cpu-python"))  # hybrid runs the pipeline: tests/test_pipeline.py
+#: dask runs share one LocalCluster for this module (conftest's ``shared_dask``).
+SHARED_DASK = True
 
 
 def spec(workload: str, backend: str, **kw: object) -> RunSpec:
@@ -89,6 +91,7 @@ def test_events_follow_the_contract(qtbot, backend: str) -> None:
         "qthread-signal-per-item": lambda n: all(x.startswith("QThread-") for x in n),
         "qthread-pool": lambda n: all(x.startswith("QThreadPool-") for x in n),
         "multiprocessing": lambda n: all(x.startswith("SpawnProcess-") for x in n if x),
+        "dask": lambda n: all("-Dask-Default-Threads-" in x for x in n),
     }[backend]
     assert expected(names), names
 

@@ -48,6 +48,7 @@ THREADS = {"qthread", "threading", "thread-pool", "qthread-pool", "qthread-signa
 PROCESS_EVENTS, PER_ITEM = "gui-thread-process-events", "qthread-signal-per-item"
 #: Where a pipeline's stages run apart: its threads download and write, its processes checksum.
 APART = {"hybrid"}
+PROCESSES = {"multiprocessing", "dask"}  # each worker a process with its own GIL
 AWAITS = ("download", "race")  # their coroutines await: they do not hold the loop
 SMOOTH_MS, FROZEN_MS, FASTER = 50.0, 100.0, 1.2  # the lines the rules draw, restated here
 
@@ -129,18 +130,19 @@ RULES: list[tuple[str, str, Callable[[Facts], bool], Callable[[Facts], bool]]] =
      lambda f: f.r.workload in ("cpu-python", "pipeline")),
     ("talks of queues", r"\bqueue\b", _is("queue"), _is("queue")),
     ("talks of the GIL", r"\bGIL\b",
-     lambda f: f.r.backend in THREADS | APART | {"multiprocessing"}
+     lambda f: f.r.backend in THREADS | APART | PROCESSES
      or f.r.workload == "cpu-native",
      lambda f: f.done and (f.r.backend in THREADS | APART
-                           or (f.r.backend == "multiprocessing" and f.r.workload[:3] == "cpu"))),
+                           or (f.r.backend in PROCESSES and f.r.workload[:3] == "cpu"))),
     ("talks of coroutines", r"coroutine", _is(backends={"asyncio"}), _is(backends={"asyncio"})),
     ("talks of processes", r"process(?!Events)",
-     lambda f: f.r.backend in {"multiprocessing"} | APART or elsewhere(f),
-     lambda f: f.r.backend in {"multiprocessing"} | APART or elsewhere(f)),
+     lambda f: f.r.backend in PROCESSES | APART or elsewhere(f),
+     lambda f: f.r.backend in PROCESSES | APART or elsewhere(f)),
+    ("talks of dask's cluster", r"cluster|dask", _is(backends={"dask"}), lambda f: False),
     ("talks of worker threads", r"\bthreads\b|QThread|\d thread\b", _is(backends=THREADS | APART),
      _is(backends=THREADS | APART)),
-    ("talks of start-up", r"start-up", _is(backends={"multiprocessing"}),
-     lambda f: f.done and f.r.backend == "multiprocessing"),
+    ("talks of start-up", r"start-up", _is(backends=PROCESSES),
+     lambda f: f.done and f.r.backend in PROCESSES),
     ("talks of the event loop being blocked", r"cannot run|never awaits|waits out",
      lambda f: f.r.backend == "gui-thread"
      or (f.r.backend == "asyncio" and f.r.workload not in AWAITS),
@@ -424,6 +426,8 @@ def test_every_readback_is_true_for_its_record_on_every_pair(qtbot) -> None:
         crossed = (r.bytes_sent, r.bytes_received)
         if r.backend in {"multiprocessing"} | APART:  # hybrid sends its items to checksum
             ok = all(n is not None and n > 0 for n in crossed)
+        elif r.backend == "dask":  # its own protocol, through the scheduler: not counted
+            ok = crossed == (None, None)
         else:
             ok = crossed == (0, 0)
         if not ok:
@@ -686,8 +690,8 @@ PREVIEW_RULES: list[tuple[str, str, Callable[[str, str], bool], Callable[[str, s
      lambda w, b: b == "gui-thread" or (b == "asyncio" and (w[:3] == "cpu" or w == "pipeline")),
      lambda w, b: b == "gui-thread" or (b == "asyncio" and (w[:3] == "cpu" or w == "pipeline"))),
     ("expects a responsive window", r"responsive|left alone|outside the GUI thread",
-     lambda w, b: b in {"multiprocessing"} | APART or (b in THREADS and w not in PY_WORK),
-     lambda w, b: b in {"multiprocessing"} | APART or (b in THREADS and w not in PY_WORK)),
+     lambda w, b: b in PROCESSES | APART or (b in THREADS and w not in PY_WORK),
+     lambda w, b: b in PROCESSES | APART or (b in THREADS and w not in PY_WORK)),
     ("expects stutter", r"stutter",
      lambda w, b: (b in THREADS and w in PY_WORK) or (b, w) in STUTTER_ON_THE_LOOP,
      lambda w, b: (b in THREADS and w in PY_WORK) or (b, w) in STUTTER_ON_THE_LOOP),
@@ -697,12 +701,13 @@ PREVIEW_RULES: list[tuple[str, str, Callable[[str, str], bool], Callable[[str, s
     ("talks of hashing", r"hash", lambda w, b: w == "cpu-native",
      lambda w, b: w == "cpu-native" and b in THREADS),
     ("talks of the GIL", r"\bGIL\b",
-     lambda w, b: b in THREADS | APART | {"multiprocessing"} or w == "cpu-native",
-     lambda w, b: b in THREADS | APART or (b == "multiprocessing" and w.startswith("cpu"))),
+     lambda w, b: b in THREADS | APART | PROCESSES or w == "cpu-native",
+     lambda w, b: b in THREADS | APART or (b in PROCESSES and w.startswith("cpu"))),
     ("talks of coroutines", r"coroutine", lambda w, b: b == "asyncio",
      lambda w, b: b == "asyncio"),
     ("talks of processes or spawn", r"process(?!Events)|spawn",
-     lambda w, b: b in {"multiprocessing"} | APART, lambda w, b: b in {"multiprocessing"} | APART),
+     lambda w, b: b in PROCESSES | APART, lambda w, b: b in PROCESSES | APART),
+    ("talks of the scheduler", r"scheduler", lambda w, b: b == "dask", lambda w, b: b == "dask"),
     ("quotes a measurement", r"\bms\b|MB/s|×|p99|lag\b", lambda w, b: False, lambda w, b: False),
 ]  # fmt: skip
 
@@ -717,6 +722,7 @@ WHO = {
     PROCESS_EVENTS: r"the GUI thread with processEvents\(\) between chunks",
     PER_ITEM: r"{n} QThreads? sending a signal per item",
     "hybrid": r"{n} download threads?, a process per core and a writer thread",
+    "dask": r"{n} dask worker process(?:es)?",
 }
 
 

@@ -94,6 +94,33 @@ class Input:
         return Carried, (pickle.PickleBuffer(data) if int(protocol) >= 5 else data,)
 
 
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """An input made where it is used, from its seed (the content is deterministic):
+    what a task carries to a worker the app does not feed by pipe, a dask cluster's,
+    whose scheduler would otherwise ship every task's bytes inside the task graph."""
+
+    seed: int
+    length: int
+
+    def view(self) -> memoryview:
+        return Input(self.seed, self.length).view()
+
+
+def as_recipes(tasks: list[Task]) -> list[Task]:
+    """``tasks`` with each input a :class:`Recipe`: a few bytes each, wherever they go."""
+    return [
+        replace(
+            task,
+            kwargs={
+                k: Recipe(v.seed, v.length) if isinstance(v, Input) else v
+                for k, v in task.kwargs.items()
+            },
+        )
+        for task in tasks
+    ]
+
+
 def _buffer(memory: shared_memory.SharedMemory) -> memoryview:
     return cast(memoryview, memory.buf)  # None only once closed
 

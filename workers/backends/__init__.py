@@ -1,4 +1,4 @@
-"""The eight back ends and two pitfalls, one module each, behind one interface (:class:`Run`).
+"""The nine back ends and two pitfalls, one module each, behind one interface (:class:`Run`).
 
 Modules are imported on first use: a spawned worker process unpickling a
 task must not drag Qt in with it.
@@ -22,6 +22,7 @@ REGISTRY = {
     "gui-thread-process-events": "workers.backends.processevents:GuiThreadProcessEventsRun",
     "qthread-signal-per-item": "workers.backends.signalperitem:QThreadSignalPerItemRun",
     "hybrid": "workers.backends.hybrid:HybridRun",
+    "dask": "workers.backends.dask:DaskRun",
 }
 
 DESCRIPTIONS = {
@@ -48,6 +49,9 @@ DESCRIPTIONS = {
     "hybrid": "The pipeline job only: each item's download on threads, its pure-Python "
     "checksum on a pool of processes (one per core), its write on a thread, with bounded "
     "queues between: every stage busy at once, none outrunning the next.",
+    "dask": "Tasks on a dask.distributed cluster: by default a LocalCluster of worker processes "
+    "the app starts, or the scheduler you name. Scales like processes; every task, result and "
+    "message goes through the scheduler.",
 }
 
 
@@ -66,16 +70,24 @@ def preload() -> None:
 
 
 def start(
-    backend: str, tasks: list[Task], workers: int, *, python: str = "", workload: str = ""
+    backend: str,
+    tasks: list[Task],
+    workers: int,
+    *,
+    python: str = "",
+    workload: str = "",
+    scheduler: str = "",
 ) -> Run:
     """Start ``tasks`` on ``backend`` with ``workers`` workers; with ``python`` (the path
     of another interpreter), in a helper process of that interpreter (threading and
-    thread-pool only: see :mod:`workers.backends.otherpython`)."""
+    thread-pool only: see :mod:`workers.backends.otherpython`); dask: on the scheduler
+    at ``scheduler``, if given."""
     if python:
         from workers.backends.otherpython import OtherPythonRun
 
         run: Run = OtherPythonRun(tasks, workers, python=python, backend=backend, workload=workload)
     else:
-        run = load(backend)(tasks, workers)
+        options = {"scheduler": scheduler} if scheduler else {}
+        run = load(backend)(tasks, workers, **options)
     run.start()
     return run

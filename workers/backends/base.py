@@ -120,7 +120,7 @@ class Run:
         """The record's ``python`` fields: the interpreter that ran the tasks (this one)."""
         return pythons.here().facts()
 
-    def crossed(self) -> dict[str, int]:
+    def crossed(self) -> dict[str, int | None]:
         """Bytes that crossed a process boundary, each way: here none, and that is a
         measurement, not a gap (the tasks, their events and results never left this
         process: no pickle, no pipe). Back ends with worker processes count theirs."""

@@ -308,7 +308,7 @@ class HybridRun(Run):
         self.post(make_event("done", index, out.units, out.check, out.facts, cpu_s=total_cpu))
 
     # -- the run -------------------------------------------------------------------
-    def crossed(self) -> dict[str, int]:
+    def crossed(self) -> dict[str, int | None]:
         """The items' bytes sent to the checksum workers, and what came back."""
         return {"bytes_sent": self.sent.total, "bytes_received": self.got.total}
 

@@ -258,7 +258,7 @@ class ProcessRun(Run):
     def worker_processes(self) -> list[int]:
         return self.worker_pids.pids()  # no _collect: that is the GUI thread's
 
-    def crossed(self) -> dict[str, int]:
+    def crossed(self) -> dict[str, int | None]:
         """The pickled tasks sent so far, and the events and results received."""
         return {"bytes_sent": self.sent.total, "bytes_received": self.got.total}
 

@@ -1,0 +1,130 @@
+"""The dask back end on a scheduler given by address, and what it refuses by name.
+
+The contract tests (test_engine, test_faults, test_readback, test_shutdown) run dask
+on a LocalCluster; here a separate ``dask scheduler`` and ``dask worker`` process pair
+on loopback, started and stopped by the test, as a user's own cluster would be.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import drive, finals
+from workers import backends, workloads
+from workers.spec import SpecError, parse_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1]
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port} after {timeout} s")
+
+
+@pytest.fixture
+def scheduler_and_worker():
+    """``dask scheduler`` and one ``dask worker`` (no nanny, 2 threads) on loopback; the
+    worker imports this checkout's ``workers`` package, as any cluster's workers must."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_LOGGING__DISTRIBUTED": "error"}
+    cli = [sys.executable, "-m"]
+    scheduler = subprocess.Popen(
+        [*cli, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    worker = None
+    try:
+        wait_for_port(port, scheduler)
+        worker = subprocess.Popen(
+            [*cli, "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}", "--no-nanny",
+             "--nthreads", "2", "--host", "127.0.0.1", "--no-dashboard"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        yield f"tcp://127.0.0.1:{port}", worker
+    finally:
+        for proc in (worker, scheduler):
+            if proc is not None:
+                proc.terminate()
+        for proc in (worker, scheduler):
+            if proc is not None:
+                proc.communicate(timeout=10)
+
+
+def test_a_run_on_a_scheduler_given_by_address_verifies_and_leaves_it_running(
+    qtbot, scheduler_and_worker
+) -> None:
+    address, worker = scheduler_and_worker
+    spec = parse_spec(
+        {"workload": "cpu-python", "backend": "dask", "workers": 2, "tasks": 4,
+         "size": "1MB", "scheduler": address.removeprefix("tcp://")}
+    )  # fmt: skip
+    assert spec.scheduler == address
+    run = backends.start("dask", workloads.make_tasks(spec), spec.workers, scheduler=spec.scheduler)
+    events = drive(qtbot, run, timeout_ms=30_000)
+    done = finals(events)
+    assert [done[i].kind for i in range(4)] == ["done"] * 4, done
+    assert {e.pid for e in events if e.kind == "started"} == {worker.pid}  # ran over there
+    assert run.workers == 2  # the scheduler's worker threads, not the number asked for
+    assert run.worker_processes() == []  # not ours: never counted, never killed
+    assert worker.poll() is None  # closing the run closed its client, not their cluster
+
+
+def test_an_unreachable_scheduler_fails_the_run_with_a_sentence_within_seconds(qtbot) -> None:
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    spec = parse_spec({"workload": "cpu-native", "backend": "dask", "workers": 2,
+                       "tasks": 2, "size": "1MB", "scheduler": address})  # fmt: skip
+    t0 = time.perf_counter()
+    events = drive(qtbot, backends.start("dask", workloads.make_tasks(spec), 2, scheduler=address))
+    took = time.perf_counter() - t0
+    done = finals(events)
+    assert {e.kind for e in done.values()} == {"failed"}
+    assert done[0].detail == f"could not reach the dask scheduler at {address}: connection refused"
+    assert took < 1.0, took
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "words"),
+    [
+        ({"scheduler": "tcp://127.0.0.1"}, "scheduler", "is not an address"),
+        ({"scheduler": "127.0.0.1:99999"}, "scheduler", "port"),
+        ({"scheduler": "http://127.0.0.1:8786"}, "scheduler", "tcp:// or tls://"),
+        ({"scheduler": "tcp://a b:8786"}, "scheduler", "is not an address"),
+        ({"scheduler": "127.0.0.1:8786", "backend": "threading"}, "scheduler", "dask back end"),
+        ({"workload": "race"}, "backend", "dask runs no race or deadlock"),
+        ({"workload": "deadlock"}, "backend", "round trip to the scheduler"),
+    ],
+)
+def test_bad_schedulers_and_the_hazards_lab_are_refused_by_name(raw, field, words) -> None:
+    with pytest.raises(SpecError) as err:
+        parse_spec({"workload": "cpu-python", "backend": "dask", "workers": 2} | raw)
+    assert err.value.field == field and words in err.value.message, err.value
+
+
+def test_a_bench_of_only_dask_on_the_hazards_lab_is_refused_not_a_hang() -> None:
+    from gui.bench import specs_from_args
+    from gui.cli import parser
+
+    args = parser().parse_args(["bench", "--workloads", "race", "--backends", "dask"])
+    with pytest.raises(SpecError) as err:
+        specs_from_args(args)
+    assert err.value.field == "backends" and "dask runs no race" in err.value.message
