@@ -39,8 +39,8 @@ from workers.spec import (
 JOBS: dict[str, dict[str, object]] = {
     "download": {"tasks": 4, "size": "2MB", "latency_ms": 20, "rate_mbps": 0},
     "disk-write": {"tasks": 4, "size": "16MB"},
-    "cpu-python": {"tasks": 4, "size": "3MB"},
-    "cpu-native": {"tasks": 4, "size": "200MB"},
+    "cpu-python": {"tasks": 4, "size": "1MB"},
+    "cpu-native": {"tasks": 4, "size": "100MB"},
     "queue": {"items": 60, "size": "16KB", "depth": 4},
     "pipeline": {"tasks": 2, "size": "512KB", "latency_ms": 20, "rate_mbps": 0},
 }
@@ -381,17 +381,19 @@ def variants(
 
 
 # -- the walk -------------------------------------------------------------------------
-def measure_every_pair(qtbot) -> list[RunRecord]:
-    """One small real run per workload × back end, gui-thread first (the baseline)."""
+def measure_every_pair(qtbot, scheduler: str = "") -> list[RunRecord]:
+    """One small real run per workload × back end, gui-thread first (the baseline);
+    dask's on the cluster at ``scheduler`` (one for the walk: ~1 s a run saved)."""
     controller = RunController()
     records: list[RunRecord] = []
     try:
         qtbot.wait(100)  # the probe ticks
         for workload in WORKLOADS:
             for backend in backends_for(workload, ALL_BACKENDS):
-                spec = parse_spec(
-                    {"workload": workload, "backend": backend, "workers": 2} | JOBS[workload]
-                )
+                raw = {"workload": workload, "backend": backend, "workers": 2} | JOBS[workload]
+                if backend == "dask" and scheduler:
+                    raw["scheduler"] = scheduler
+                spec = parse_spec(raw)
                 with qtbot.waitSignal(controller.run_finished, timeout=60_000) as finished:
                     controller.submit(spec)
                 records.append(finished.args[0])
@@ -400,8 +402,8 @@ def measure_every_pair(qtbot) -> list[RunRecord]:
     return records
 
 
-def test_every_readback_is_true_for_its_record_on_every_pair(qtbot) -> None:
-    records = measure_every_pair(qtbot)
+def test_every_readback_is_true_for_its_record_on_every_pair(qtbot, dask_cluster) -> None:
+    records = measure_every_pair(qtbot, dask_cluster)
     pairs = {(r.workload, r.backend) for r in records}
     assert pairs == {(w, b) for w in WORKLOADS for b in backends_for(w, ALL_BACKENDS)}
     assert all(r.outcome == "done" and r.ok for r in records), [
