@@ -23,7 +23,7 @@ def drive(qtbot, run: Run, timeout_ms: int = 20_000) -> list[Event]:
     return events
 
 
-def calm(qtbot, probe=None, ticks: int = 50):
+def calm(qtbot, probe=None, ticks: int = 30):
     """The lag the probe reads over its next ``ticks`` ticks, with no run going.
 
     This machine's own noise, now: on a shared machine a busy neighbour delays

@@ -73,7 +73,9 @@ def test_quick_bench_writes_a_record_per_combination(tmp_path) -> None:
     data = json.loads(out.read_text())
     records = data["records"]
     pairs = [(r["workload"], r["backend"]) for r in records]
-    assert sorted(pairs) == sorted((w, b) for w in QUICK_WORKLOADS for b in QUICK_BACKENDS)  # no warm-up
+    assert sorted(pairs) == sorted(
+        (w, b) for w in QUICK_WORKLOADS for b in QUICK_BACKENDS
+    )  # no warm-up
     for r in records:
         assert r["ok"] is True and r["done"] == r["task_count"] == len(r["tasks"]) > 0, r
         queue = r["workload"] == "queue"
@@ -84,7 +86,9 @@ def test_quick_bench_writes_a_record_per_combination(tmp_path) -> None:
         assert r["lag_ms"]["p50"] <= r["lag_ms"]["p99"] <= r["lag_ms"]["max"]
         assert r["lag_ms"]["samples"] >= 10, r  # the probe ticked during the run
     lag = {(r["workload"], r["backend"]): r["lag_ms"] for r in records}
-    for workload in QUICK_WORKLOADS:  # the lesson the bench exists for: work on the GUI thread freezes
+    for (
+        workload
+    ) in QUICK_WORKLOADS:  # the lesson the bench exists for: work on the GUI thread freezes
         assert lag[workload, "gui-thread"]["max"] >= 100, lag[workload, "gui-thread"]
         assert lag[workload, "multiprocessing"]["p99"] < lag[workload, "gui-thread"]["p99"]
     medians = {(m["workload"], m["backend"]): m for m in data["medians"]}

@@ -37,10 +37,10 @@ from workers.spec import (
 
 #: Small jobs, ~0.1-0.5 s each on one core: the whole walk takes ~15-25 s.
 JOBS: dict[str, dict[str, object]] = {
-    "download": {"tasks": 4, "size": "2MB", "latency_ms": 20, "rate_mbps": 0},
-    "disk-write": {"tasks": 4, "size": "16MB"},
-    "cpu-python": {"tasks": 4, "size": "1MB"},
-    "cpu-native": {"tasks": 4, "size": "100MB"},
+    "download": {"tasks": 2, "size": "2MB", "latency_ms": 20, "rate_mbps": 0},
+    "disk-write": {"tasks": 2, "size": "16MB"},
+    "cpu-python": {"tasks": 2, "size": "1MB"},
+    "cpu-native": {"tasks": 2, "size": "100MB"},
     "queue": {"items": 60, "size": "16KB", "depth": 4},
     "pipeline": {"tasks": 2, "size": "512KB", "latency_ms": 20, "rate_mbps": 0},
 }

@@ -47,7 +47,7 @@ def sigterm_when_ready(tmp_path, workload: str, backend: str) -> tuple[float, st
     env = {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
-        "UNFREEZE_SETTINGS": str(tmp_path / f"{workload}.ini"),
+        "UNFREEZE_SETTINGS": str(tmp_path / f"{backend}-{workload}.ini"),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "gui", "--run", f"{workload}:{backend}"],
@@ -61,14 +61,20 @@ def sigterm_when_ready(tmp_path, workload: str, backend: str) -> tuple[float, st
 #: dask is left out: a SIGTERM that lands while its LocalCluster starts (the download
 #: case: dask's own connections look like a download begun) exits in 2.4-4.3 s, over
 #: the bound; mid-run (cpu-python) it exits in 0.3-0.5 s.
-@pytest.mark.parametrize("backend", [b for b in backends_for("cpu-python") if b != "dask"])
-def test_sigterm_during_a_default_run_exits_cleanly(tmp_path, backend: str) -> None:
+SIGTERMED = [b for b in backends_for("cpu-python") if b != "dask"]
+
+
+@pytest.mark.parametrize(
+    "backends", [SIGTERMED[i : i + 2] for i in range(0, len(SIGTERMED), 2)], ids="+".join
+)
+def test_sigterm_during_a_default_run_exits_cleanly(tmp_path, backends: list[str]) -> None:
     """The default job (more queued tasks than 2 per worker) on every back end, for
-    cpu-python and download. The two apps run side by side, one core each: most of
-    each test is an app starting, and the exit it measures takes 0.04-0.25 s."""
-    with ThreadPoolExecutor(2) as pool:
-        ended = {w: pool.submit(sigterm_when_ready, tmp_path, w, backend) for w in READY}
-    for workload, future in ended.items():
+    cpu-python and download. Four apps (two back ends) run side by side: most of each
+    test is apps starting, and the exit it measures takes 0.04-0.25 s."""
+    jobs = [(w, b) for b in backends for w in READY]
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        ended = {(w, b): pool.submit(sigterm_when_ready, tmp_path, w, b) for w, b in jobs}
+    for (workload, backend), future in ended.items():
         took, err, children = future.result()
         if workload == "download":
             assert children  # at least the local server
