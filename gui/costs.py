@@ -33,8 +33,8 @@ LISTED_WORKERS = 4
 HELP = (
     "What each run cost, as its record measured it (sampled at 10 Hz on a thread of its "
     "own). <b>Sent / received</b>: bytes pickled across the process boundary (tasks out; "
-    "events and results back); 0 when the work ran in this process and nothing crossed. "
-    "Hover a header for more."
+    "events and results back); 0 when the work ran in this process and nothing crossed, "
+    "— where it crossed uncounted (dask's own protocol). Hover a header for more."
 )
 
 
@@ -70,7 +70,7 @@ COLUMNS = [
     Column("per worker MB", worker_text, "Each worker process's own peak resident memory (— without worker processes)."),
     Column("total MB", lambda r: _mb(r.total_rss_mb), "App and worker processes at one instant, at its peak."),
     Column("threads", lambda r: NONE if r.peak_threads is None else str(r.peak_threads), "The most threads at once: the app's plus its worker processes'."),
-    Column("sent", lambda r: _bytes(r.bytes_sent), "Bytes of the tasks pickled to worker processes (0: nothing crossed)."),
+    Column("sent", lambda r: _bytes(r.bytes_sent), "Bytes of the tasks pickled to worker processes (0: nothing crossed; —: not counted, dask)."),
     Column("received", lambda r: _bytes(r.bytes_received), "Bytes of the events and results pickled back from worker processes."),
     Column("ctx switches", lambda r: NONE if r.context_switches is None else f"{r.context_switches:,}", "Voluntary context switches of the tasks' worker threads, summed over the tasks (— for coroutines: not measured)."),
 ]  # fmt: skip
