@@ -288,28 +288,24 @@ def _why(r: RunRecord, base: RunRecord | None) -> str:
             r,
             "receiving and checking the bytes runs on the GUI thread too",
         )
-    if r.backend == "dask":
-        busy = "the GUI thread shares the cores with the scheduler, these processes and others"
-        start = f"the cluster's start-up took {r.startup_s:.2f} s"
+    if r.backend in ("multiprocessing", "dask"):
+        dask = r.backend == "dask"
+        others = (
+            "the scheduler, these processes and others"
+            if dask
+            else "these processes and other programs"
+        )
+        busy = f"the GUI thread shares the cores with {others}"
+        what = "the cluster's start-up" if dask else "start-up"
+        start = f"{what} took {r.startup_s:.2f} s"
         if not cpu:
             return _freed(f"waiting needs no process of its own, yet {start}", r, busy)
-        gain = "each dask worker process has its own GIL"
+        gain = f"each {'dask worker ' if dask else ''}process has its own GIL"
         if parallel:
             gain += ", so the cores worked at once"
         elif speedup is not None and speedup < FASTER:
             gain += ", yet this run was no faster (were the cores busy?)"
         return _freed(f"{gain}; {start}", r, busy)
-    if r.backend == "multiprocessing":
-        start = f"{r.startup_s:.2f} s of start-up"
-        busy = "the GUI thread shares the cores with these processes and other programs"
-        if not cpu:
-            return _freed(f"waiting needs no process of its own: these paid {start}", r, busy)
-        gain = "each process has its own GIL"
-        if parallel:
-            gain += ", so the cores worked at once"
-        elif speedup is not None and speedup < FASTER:
-            gain += ", yet this run was no faster (were the cores busy?)"
-        return _freed(f"{gain}; start-up took {r.startup_s:.2f} s", r, busy)
     # Threads in another interpreter (--python) share no GIL with the GUI thread.
     freed = _freed_elsewhere if r.python_path else _freed
     if r.python_path and r.workload == "cpu-python":
