@@ -156,6 +156,16 @@ def outcome(index: int, future: Any, cancelled: bool) -> list[Event]:
 
 
 # -- the back end -----------------------------------------------------------------
+#: The scheduler's states of a task not yet given to a worker.
+HELD_BACK = frozenset({"released", "waiting", "queued", "no-worker"})
+
+
+def _states(keys: list[str], dask_scheduler: Any = None) -> dict[str, str]:
+    """On the scheduler: the state of each of ``keys`` it knows."""
+    tasks = dask_scheduler.tasks
+    return {key: tasks[key].state for key in keys if key in tasks}
+
+
 class DaskRun(Run):
     backend = "dask"
 
@@ -242,17 +252,20 @@ class DaskRun(Run):
     def _stop_tasks(self) -> None:
         """Cancelled: queued tasks never start, running ones stop at their next chunk.
 
-        The token first: a task that starts from now on sees it and does nothing. Then
-        only the tasks the scheduler has not handed to a worker are cancelled: one
-        already handed over may have run to its end, and its verdict is its own (a
-        ``client.cancel`` would call a whole, written file "cancelled").
+        The token first, then a wait of one look's age (a worker remembers its last
+        look for CHECK_S): a task that starts after that sees the token and does
+        nothing. Then only the tasks the scheduler still holds back are cancelled: one
+        handed to a worker, or done there, may have run to its end, and its verdict is
+        its own (a ``client.cancel`` would call a whole, written file "cancelled").
         """
         from distributed import Event as ClusterEvent
 
         ClusterEvent(self.name, client=self.client).set()
-        handed = {key for keys in self.client.processing().values() for key in keys}
-        self.client.cancel([f for f in self.futures if f.key not in handed and not f.done()])
-        left = [f for f in self.futures if f.key in handed]
+        time.sleep(daskkit.CHECK_S + 0.01)
+        states = self.client.run_on_scheduler(_states, [f.key for f in self.futures])
+        held = [f for f in self.futures if states.get(f.key) in HELD_BACK]
+        self.client.cancel(held)
+        left = [f for f in self.futures if f not in held]
         grace = (self.cancelled_at or time.perf_counter()) + CANCEL_GRACE_S
         # A close's deadline (it may come during the grace) leaves time to close.
         while any(not f.done() for f in left) and time.perf_counter() < min(
