@@ -219,6 +219,17 @@ async def afetch(
         return bytes(body.kept or b"")
 
 
+def served(base_url: str, spec: RunSpec, i: int) -> str:
+    """The local server's ``file-i.bin`` for ``spec``: its size, latency and rate cap."""
+    return local_url(
+        base_url,
+        f"file-{i:04d}.bin",
+        spec.size,
+        latency_ms=spec.latency_ms,
+        rate_mbps=spec.rate_mbps,
+    )
+
+
 def make_tasks(spec: RunSpec, base_url: str | None) -> list[Task]:
     """Task i fetches the local server's ``file-i.bin``, or the user's URLs in turn.
 
@@ -231,14 +242,7 @@ def make_tasks(spec: RunSpec, base_url: str | None) -> list[Task]:
         elif base_url is None:
             raise ValueError("downloads need the local server's address or URLs")
         else:
-            url = local_url(
-                base_url,
-                f"file-{i:04d}.bin",
-                spec.size,
-                latency_ms=spec.latency_ms,
-                rate_mbps=spec.rate_mbps,
-            )
-            total = spec.size
+            url, total = served(base_url, spec, i), spec.size
         kwargs: dict[str, Any] = {"url": url, "folder": spec.folder, "timeout": TIMEOUT_S}
         if spec.limit:  # one semaphore for the whole run: at most ``limit`` connections at once
             kwargs["gate"] = Shared("gate", "semaphore", spec.limit)

@@ -21,7 +21,6 @@ import zlib
 from typing import Any
 
 from workers.core import CancelToken, Outcome, Progress, Task, TaskError, checkpoint
-from workers.server import local_url
 from workers.spec import PIPELINE_STAGES, RunSpec
 from workers.workloads import download
 from workers.workloads.cpu import PY_CHUNK, adler32_py
@@ -127,15 +126,8 @@ def make_tasks(spec: RunSpec, base_url: str | None, folder: str | None) -> list[
         raise ValueError("the pipeline needs the local server's address and a folder")
     tasks = []
     for i in range(spec.tasks):
-        url = local_url(
-            base_url,
-            f"file-{i:04d}.bin",
-            spec.size,
-            latency_ms=spec.latency_ms,
-            rate_mbps=spec.rate_mbps,
-        )
         kwargs: dict[str, Any] = {
-            "url": url,
+            "url": download.served(base_url, spec, i),
             "folder": folder,
             "name": f"pipeline-{i:04d}.bin",
             "fsync": spec.fsync,
