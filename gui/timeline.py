@@ -101,6 +101,9 @@ def task_tip(state: RunState, i: int, now: float) -> str:
     return text
 
 
+LAG_MAX_PX = 120  # the lag strip beneath the lanes, its time axis included
+
+
 class TimelineView(pg.GraphicsLayoutWidget):
     """The lanes and their bars on top, the GUI thread's lag below, x linked."""
 
@@ -128,6 +131,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
         layout = self.ci.layout
         layout.setRowStretchFactor(0, 3)
         layout.setRowStretchFactor(1, 1)
+        # Three ticks and the time axis need no more; the lanes get the rest (at
+        # 1600 x 1000 the lag took a quarter of the dock, a strip it reads as well in).
+        self.lag_plot.setMaximumHeight(LAG_MAX_PX)
         # Steps, as on the main lag plot: a sample measures the wait that ended at it.
         self.lag = self.lag_plot.plot(pen=pen("#1f77b4"), stepMode="left")
         self.lag_plot.setDownsampling(auto=True, mode="peak")

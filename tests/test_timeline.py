@@ -254,3 +254,16 @@ def test_view_timeline_brings_the_timeline_to_the_front_for_a_screenshot(qtbot, 
     for name in VIEWS:  # every choice names a panel
         raise_panel(window, name)
     assert not view.on_screen
+
+
+def test_the_lanes_get_the_docks_height_beyond_a_lag_strip(qtbot) -> None:
+    """A tall dock grows the lanes, not the three-tick lag strip beneath them."""
+    from gui.timeline import LAG_MAX_PX, TimelineView
+
+    view = TimelineView()
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    qtbot.waitUntil(lambda: view.lanes_plot.geometry().height() > 0, timeout=3000)
+    lanes, lag = view.lanes_plot.geometry().height(), view.lag_plot.geometry().height()
+    assert lag <= LAG_MAX_PX + 0.5 and lanes >= 4 * lag, (lanes, lag)
