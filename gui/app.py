@@ -164,7 +164,7 @@ def run_app(args: Namespace) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
 
     if args.python:
-        from workers.spec import SpecError, check_python
+        from workers.fields import SpecError, check_python
 
         try:  # a bad path, or a back end that cannot run elsewhere, is said before any window
             workload, backend = args.run or ("cpu-python", "threading")

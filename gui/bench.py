@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from workers.names import ALL_BACKENDS, PYTHON_BACKENDS, default_workers
 from workers.record import RunRecord
-from workers.spec import ALL_BACKENDS, PYTHON_BACKENDS, RunSpec, default_workers
+from workers.spec import RunSpec
 
 #: --quick: every task still lasts >= ~150 ms on one core here, so a freeze shows.
 QUICK = {
@@ -227,7 +228,8 @@ def transfers_for(workloads: list[str], backends: list[str], text: str) -> dict[
     """``--transfer pickle,shared-memory``: per workload, the transfers it runs on
     multiprocessing (each is a run; every other pair runs once, pickled); a transfer
     that no pair takes is an error naming the field."""
-    from workers.spec import TRANSFERS, check_transfer
+    from workers.fields import check_transfer
+    from workers.names import TRANSFERS
 
     asked = [t.strip() for t in str(text).split(",") if t.strip()] or [TRANSFERS[0]]
     out: dict[str, list[str]] = {}
@@ -241,7 +243,7 @@ def transfers_for(workloads: list[str], backends: list[str], text: str) -> dict[
 
 
 def _takes(workload: str, backend: str, transfer: str) -> bool:
-    from workers.spec import SpecError, check_transfer
+    from workers.fields import SpecError, check_transfer
 
     try:
         return check_transfer(workload, backend, transfer) == transfer
@@ -252,7 +254,8 @@ def _takes(workload: str, backend: str, transfer: str) -> bool:
 def guards_for(workloads: list[str], text: str) -> dict[str, list[str]]:
     """``--guard none,lock``: per workload, the guards it knows from the list (each
     is a run); a guard no workload knows, or a hazard left without one, is an error."""
-    from workers.spec import GUARDS, HAZARDS, SpecError
+    from workers.fields import SpecError
+    from workers.names import GUARDS, HAZARDS
 
     asked = [g.strip() for g in str(text).split(",") if g.strip()] or ["none"]
     out = {w: [g for g in asked if g in GUARDS.get(w, ("none",))] or ["none"] for w in workloads}
@@ -303,7 +306,9 @@ def pitfalls(r: RunRecord) -> str:
 
 def specs_from_args(args) -> list[RunSpec]:
     """The bench's combinations, each validated as the window validates input."""
-    from workers.spec import SpecError, check_pair, parse_spec, takes
+    from workers.fields import SpecError, check_pair
+    from workers.names import takes
+    from workers.spec import parse_spec
 
     out = []
     guards = guards_for(args.workloads, getattr(args, "guard", "none"))

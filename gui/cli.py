@@ -9,15 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workers.spec import (
-    ALL_BACKENDS,
-    ALL_WORKLOADS,
-    BACKENDS,
-    PITFALLS,
-    WORKLOADS,
-    SpecError,
-    check_scheduler,
-)
+from workers.fields import SpecError, check_scheduler
+from workers.names import ALL_BACKENDS, ALL_WORKLOADS, BACKENDS, PITFALLS, WORKLOADS
 
 #: Panels --view can bring to the front (the window's docks of those names).
 VIEWS = ("results", "timeline", "costs", "lessons")

@@ -35,8 +35,9 @@ from gui.probe import Probe
 from workers import backends, workloads
 from workers.backends.base import Run
 from workers.footprint import FootprintSampler
+from workers.names import PYTHON_BACKENDS, TRANSFERS, backends_for
 from workers.record import RunRecord, RunState, current_switch_ms
-from workers.spec import PYTHON_BACKENDS, TRANSFERS, RunSpec, backends_for
+from workers.spec import RunSpec
 from workers.speed import Speed
 
 FRAME_MS = 16

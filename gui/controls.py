@@ -42,7 +42,8 @@ from gui.jobs import (
 )
 from gui.picker import backend_picker
 from gui.pythonfield import PythonField
-from workers.spec import (
+from workers.fields import SpecError, check_folder
+from workers.names import (
     ALL_BACKENDS,
     ALL_WORKLOADS,
     GUARDS,
@@ -55,10 +56,8 @@ from workers.spec import (
     MAX_TASKS,
     ON_GUI_THREAD,
     TRANSFERS,
-    RunSpec,
-    SpecError,
-    check_folder,
 )
+from workers.spec import RunSpec
 from workers.speed import Speed
 
 

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workers.fields import format_bytes
 from workers.record import RunRecord
-from workers.spec import format_bytes
 
 NONE = "—"  # not measured, or no such thing (no worker processes)
 #: Up to this many worker processes, each one's peak is listed; beyond, their range.

@@ -16,7 +16,8 @@ import threading
 from dataclasses import dataclass
 
 from workers import limits
-from workers.spec import RunSpec, check_folder
+from workers.fields import check_folder
+from workers.spec import RunSpec
 from workers.workloads import disk
 
 

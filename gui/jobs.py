@@ -6,17 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from workers.spec import (
-    DEFAULT_JOBS,
-    HAZARDS,
-    K_UNITS,
-    ON_GUI_THREAD,
-    RunSpec,
-    SpecError,
-    default_workers,
-    format_bytes,
-    parse_spec,
-)
+from workers.fields import SpecError, format_bytes
+from workers.names import DEFAULT_JOBS, HAZARDS, K_UNITS, ON_GUI_THREAD, default_workers
+from workers.spec import RunSpec, parse_spec
 from workers.speed import CALIBRATED, Speed
 
 #: The form's defaults: the one table of default jobs, with the workers.

@@ -15,8 +15,8 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QListWidget, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from gui.codeview import CodeView
+from workers.names import HAZARDS
 from workers.record import RunRecord
-from workers.spec import HAZARDS
 
 DEFAULT_SWITCH_MS = 5.0
 TITLE_ROWS = 5  # lesson titles in view at once

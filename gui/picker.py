@@ -1,6 +1,6 @@
 """The back-end picker: the seven back ends, each pitfall right below the one it varies.
 
-The pitfalls are classic mistakes made selectable (``workers.spec.PITFALLS``),
+The pitfalls are classic mistakes made selectable (``workers.names.PITFALLS``),
 to be measured against their back end. Each is marked by a warning icon and
 its tooltip starts with "Pitfall:". They sit beside their back end, not in a
 group of their own at the bottom: a keyboard user typing "gui-thread" from
@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QStyle
 
 from workers.backends import DESCRIPTIONS
-from workers.spec import BACKENDS, PITFALLS
+from workers.names import BACKENDS, PITFALLS
 
 #: The back end each pitfall varies.
 VARIES = {"gui-thread-process-events": "gui-thread", "qthread-signal-per-item": "qthread"}

@@ -1,4 +1,4 @@
-"""What the window says about the two pitfalls (``workers.spec.PITFALLS``).
+"""What the window says about the two pitfalls (``workers.names.PITFALLS``).
 
 :data:`EXPECT_PROCESS_EVENTS` and :data:`EXPECT_SIGNAL_PER_ITEM` are the banner
 before a run; :func:`measured_text` the part of the read-back sentence

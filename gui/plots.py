@@ -36,7 +36,7 @@ from gui.style import (
     setup_plot,
 )
 from gui.trace import FLOOR_MS, Trace
-from workers.spec import throughput_unit
+from workers.names import throughput_unit
 from workers.stats import Ring
 
 #: Drawn as dashed lines, named on the right axis in this order of precedence:

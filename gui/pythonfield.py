@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QPushButton, 
 
 from gui.jobs import FIELD_TIPS
 from workers import pythons
-from workers.spec import NOT_ELSEWHERE, PYTHON_BACKENDS, SpecError
+from workers.fields import SpecError
+from workers.names import NOT_ELSEWHERE, PYTHON_BACKENDS
 
 
 class PythonField(QWidget):

@@ -14,9 +14,9 @@ import os
 
 from gui import elsewhere, hazards, pitfalls, stagestext
 from gui.lessons import DEFAULT_SWITCH_MS
+from workers.names import HAZARDS, ON_GUI_THREAD, PYTHON_BACKENDS
 from workers.pythons import Interpreter
 from workers.record import RunRecord
-from workers.spec import HAZARDS, ON_GUI_THREAD, PYTHON_BACKENDS
 from workers.stats import FROZEN_MS
 
 #: Lag p99 at most this, and no freeze: the window "kept up" (over 50 ms, input

@@ -17,7 +17,7 @@ MERGE_S = 0.05  # frozen stretches closer than this (one loop turn apart) are dr
 
 def rate(t: np.ndarray, units: np.ndarray, window_s: float = 0.5, per: float = 1e6) -> np.ndarray:
     """The rate at each sample, over the trailing ``window_s``, in ``per`` units a second
-    (bytes with ``per`` 1e6: MB/s; see ``workers.spec.throughput_unit``)."""
+    (bytes with ``per`` 1e6: MB/s; see ``workers.names.throughput_unit``)."""
     if len(t) < 2:
         return np.zeros(len(t))
     j = np.searchsorted(t, t - window_s)

@@ -18,8 +18,9 @@ import time
 
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot
 
+from workers.names import PITFALLS
 from workers.record import RunRecord
-from workers.spec import PITFALLS, RunSpec, parse_spec
+from workers.spec import RunSpec, parse_spec
 
 THREADS = ("qthread", "threading", "thread-pool", "qthread-pool")
 #: Deposits per worker: unguarded, threads get 300 000 (~30-60 ms of racing: hundreds of

@@ -130,7 +130,7 @@ def other_python():
     """Another CPython 3.11+ on this machine (pyenv's, or ``python3.N`` on PATH) that
     answers as one, newest first; None where there is none (e.g. a CI machine)."""
     from workers import pythons
-    from workers.spec import SpecError
+    from workers.fields import SpecError
 
     global _other
     if _other is False:

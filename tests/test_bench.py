@@ -13,7 +13,8 @@ import pytest
 from gui.bench import specs_from_args
 from gui.cli import parser
 from gui.tracefile import TAIL_S
-from workers.spec import BACKENDS, WORKLOADS, SpecError, takes
+from workers.fields import SpecError
+from workers.names import BACKENDS, WORKLOADS, takes
 
 
 def bench(*args: str, cwd, timeout: float = 240) -> subprocess.CompletedProcess:

@@ -1,5 +1,6 @@
 """The engine's boundaries, enforced: ``workers`` never imports the window or widgets,
-and only the back ends built on Qt (its threads, its pool, its loop) touch ``PySide6.QtCore``."""
+only the back ends built on Qt (its threads, its pool, its loop) touch ``PySide6.QtCore``,
+and a job's names, field checks and assembly import downwards only."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ QT_BOUND = {
     # the pitfalls, each a variant of one of the above
     "workers.backends.processevents",
     "workers.backends.signalperitem",
+}
+#: A job's three layers, each importing only those below it (and no other of ours):
+#: the names and tables, which anything may import, the check of each field, and
+#: the assembly of a whole job. ``pythons`` is the interpreter the python field names.
+SPEC_LAYERS = {
+    "workers.names": set(),
+    "workers.fields": {"workers.names", "workers.core", "workers.pythons"},
+    "workers.spec": {"workers.names", "workers.fields"},
 }
 
 
@@ -67,3 +76,17 @@ def test_importing_the_engine_loads_no_qt_at_all() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout.splitlines()
     assert out == ["[]", "[]"], out
+
+
+def test_the_spec_layers_import_only_the_layers_below() -> None:
+    """names <- fields <- spec: the vocabulary stays free of the checks' imports, and
+    no check imports the assembly that calls it (a cycle)."""
+    ours = {module_name(p) for p in WORKERS.rglob("*.py")} | {
+        module_name(p) for p in (ROOT / "gui").rglob("*.py")
+    }
+    bad = []
+    for name, allowed in SPEC_LAYERS.items():
+        path = ROOT / Path(*name.split(".")).with_suffix(".py")
+        used = {i for i in imports(path) if i in ours and i not in ("workers", "gui")}
+        bad += [f"{name} imports {i} (it may import {sorted(allowed)})" for i in used - allowed]
+    assert not bad, "\n".join(bad)

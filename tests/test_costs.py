@@ -16,9 +16,11 @@ import pytest
 from gui.controller import RunController, for_backend
 from workers import content
 from workers.core import Outcome
+from workers.fields import SpecError, format_bytes
 from workers.inputs import INPUT_MAX, SEGMENT_PREFIX, Carried, Input, Placement
+from workers.names import BACKENDS
 from workers.record import RunRecord
-from workers.spec import BACKENDS, SpecError, format_bytes, parse_spec
+from workers.spec import parse_spec
 from workers.workloads import cpu
 
 MB = 1_000_000

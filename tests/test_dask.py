@@ -18,7 +18,8 @@ import pytest
 
 from tests.helpers import drive, finals
 from workers import backends, workloads
-from workers.spec import SpecError, parse_spec
+from workers.fields import SpecError
+from workers.spec import parse_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 

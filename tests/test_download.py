@@ -20,8 +20,9 @@ from tests.helpers import arun, drive, finals, start
 from workers import content, http, workloads
 from workers.core import Cancelled, Task, TaskError
 from workers.exchange import FEED, Exchange
+from workers.names import backends_for
 from workers.server import LocalServer
-from workers.spec import RunSpec, backends_for
+from workers.spec import RunSpec
 from workers.workloads.download import (
     TIMEOUT_S,
     adownload,

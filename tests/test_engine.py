@@ -14,8 +14,9 @@ import pytest
 from tests.helpers import drive, finals, start
 from workers import content, workloads
 from workers.core import Cancelled, Event, Task, run_task
+from workers.names import backends_for
 from workers.record import RunRecord
-from workers.spec import RunSpec, backends_for, parse_spec
+from workers.spec import RunSpec, parse_spec
 from workers.stats import FROZEN_MS, LagStats
 from workers.workloads import cpu, disk
 

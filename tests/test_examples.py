@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication
 
 from gui.codeview import example_name, load_example
 from gui.lessons import LessonsPanel
-from workers.spec import BACKENDS
+from workers.names import BACKENDS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -38,15 +38,10 @@ from tests.helpers import calm, finals, start, started
 from workers import backends, content, workloads
 from workers.backends.base import Run
 from workers.core import PROGRESS_INTERVAL_S, Event, Task
+from workers.fields import SpecError
+from workers.names import MAX_TASKS, MAX_WORKERS, backends_for
 from workers.record import RunRecord, RunState
-from workers.spec import (
-    MAX_TASKS,
-    MAX_WORKERS,
-    RunSpec,
-    SpecError,
-    backends_for,
-    parse_spec,
-)
+from workers.spec import RunSpec, parse_spec
 from workers.workloads import disk
 
 BACKENDS = list(backends_for("cpu-python"))  # hybrid runs the pipeline: tests/test_pipeline.py
@@ -698,7 +693,7 @@ def test_a_folder_without_write_permission_is_refused(tmp_path) -> None:
 
 CHECK_AS_NOBODY = """
 import os, sys
-from workers.spec import SpecError, check_folder
+from workers.fields import SpecError, check_folder
 try:
     os.seteuid(65534)  # the real uid stays root's
 except PermissionError:  # root without CAP_SETUID, as in many containers

@@ -19,7 +19,8 @@ from gui.cli import parser
 from tests.hazardruns import THREADS
 from workers import shared
 from workers.core import Cancelled
-from workers.spec import SpecError, parse_spec
+from workers.fields import SpecError
+from workers.spec import parse_spec
 from workers.workloads import deadlock
 
 CAN_RACE = (*THREADS, "multiprocessing", "asyncio")

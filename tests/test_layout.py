@@ -25,7 +25,7 @@ from gui.log import LOG_LINES
 from gui.window import MainWindow
 from tests.helpers import dispose
 from tests.test_window import click, job, record
-from workers.spec import ALL_WORKLOADS, BACKENDS, backends_for
+from workers.names import ALL_WORKLOADS, BACKENDS, backends_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -24,9 +24,11 @@ from workers import content, workloads
 from workers.backends.base import Run
 from workers.backends.hybrid import BOUND
 from workers.core import Event
+from workers.fields import SpecError
+from workers.names import BACKENDS, PIPELINE_STAGES, backends_for
 from workers.record import RunRecord, RunState, TaskSpan
 from workers.server import LocalServer
-from workers.spec import BACKENDS, PIPELINE_STAGES, SpecError, backends_for, parse_spec
+from workers.spec import parse_spec
 from workers.stats import LagStats
 
 

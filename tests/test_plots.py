@@ -24,8 +24,8 @@ from PySide6.QtWidgets import QApplication, QLabel
 from gui.plots import TOP_MS, LivePlots
 from gui.style import BACKEND_COLOURS
 from tests.test_window import click, finish, job
+from workers.names import BACKENDS
 from workers.record import RunRecord
-from workers.spec import BACKENDS
 from workers.stats import Ring
 
 

@@ -22,7 +22,8 @@ from gui.controls import JobForm
 from gui.menus import facts_text
 from tests.helpers import other_python
 from workers import backends, pythons, workloads
-from workers.spec import SpecError, parse_spec
+from workers.fields import SpecError
+from workers.spec import parse_spec
 from workers.speed import Speed
 
 OTHER = other_python()

@@ -24,16 +24,16 @@ from gui.readback import compare_summary, expect, preview, readback
 from tests.helpers import other_python
 from tests.test_costs import cost_violations
 from workers import pythons
-from workers.record import RunRecord
-from workers.spec import (
+from workers.names import (
     ALL_BACKENDS,
     HAZARDS,
     ON_GUI_THREAD,
     PYTHON_BACKENDS,
     WORKLOADS,
     backends_for,
-    parse_spec,
 )
+from workers.record import RunRecord
+from workers.spec import parse_spec
 
 #: Small jobs, ~0.1-0.5 s each on one core: the whole walk takes ~15-25 s.
 JOBS: dict[str, dict[str, object]] = {

@@ -12,7 +12,9 @@ import pytest
 
 from tests.test_semaphore_queue import run_all
 from workers import limits
-from workers.spec import MAX_MANY_WORKERS, MAX_WORKERS, SpecError, parse_spec
+from workers.fields import SpecError
+from workers.names import MAX_MANY_WORKERS, MAX_WORKERS
+from workers.spec import parse_spec
 
 N = 300
 

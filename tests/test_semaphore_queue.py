@@ -15,8 +15,9 @@ import pytest
 from gui.controller import RunController
 from gui.jobs import validate
 from workers.backends.processes import CANCEL_GRACE_S
+from workers.fields import SpecError
 from workers.record import RunRecord
-from workers.spec import SpecError, parse_spec
+from workers.spec import parse_spec
 
 THREADS = ("threading", "thread-pool", "qthread", "qthread-pool")
 

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from tests.helpers import signal_when
-from workers.spec import backends_for
+from workers.names import backends_for
 
 
 def downloading(app: psutil.Process) -> bool:

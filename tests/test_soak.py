@@ -19,8 +19,9 @@ import psutil
 import pytest
 
 from gui.controller import RunController
+from workers.names import backends_for
 from workers.record import RunRecord
-from workers.spec import RunSpec, backends_for
+from workers.spec import RunSpec
 
 ROUNDS = int(os.environ.get("UNFREEZE_SOAK_ROUNDS", "50"))
 RSS_GROWTH_LIMIT = 20 << 20

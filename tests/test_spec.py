@@ -11,18 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gui.cli import parser
-from workers.spec import (
-    DEFAULT_JOBS,
-    MAX_SIZE,
-    SpecError,
-    check_folder,
-    default_workers,
-    max_workers,
-    parse_size,
-    parse_spec,
-    queue_roles,
-    takes,
-)
+from workers.fields import SpecError, check_folder, parse_size
+from workers.names import DEFAULT_JOBS, MAX_SIZE, default_workers, max_workers, queue_roles, takes
+from workers.spec import parse_spec
 
 
 @pytest.mark.parametrize(
@@ -201,7 +192,7 @@ def test_the_command_line_refuses_nonsense_by_name_and_keeps_what_was_typed(
 
 
 def test_every_back_end_either_runs_in_another_python_or_says_why_not() -> None:
-    from workers.spec import ALL_BACKENDS, NOT_ELSEWHERE, PYTHON_BACKENDS
+    from workers.names import ALL_BACKENDS, NOT_ELSEWHERE, PYTHON_BACKENDS
 
     assert set(NOT_ELSEWHERE).isdisjoint(PYTHON_BACKENDS)
     assert set(NOT_ELSEWHERE) | set(PYTHON_BACKENDS) == set(ALL_BACKENDS)

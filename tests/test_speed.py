@@ -20,7 +20,8 @@ from gui.jobs import COMPARE_SERIAL_S, DEFAULTS, compare_spec, validate
 from gui.window import MainWindow
 from tests.helpers import dispose, started
 from tests.test_window import click, finish, job, record
-from workers.spec import ALL_WORKLOADS, RunSpec
+from workers.names import ALL_WORKLOADS
+from workers.spec import RunSpec
 from workers.speed import LEARN_MIN_S, Speed, measure_mbps
 
 

@@ -21,9 +21,10 @@ from gui.tracefile import chrome_trace
 from tests.helpers import drive, start
 from workers import workloads
 from workers.core import Event
+from workers.names import backends_for
 from workers.record import RunRecord, RunState, lane_of
 from workers.server import LocalServer
-from workers.spec import RunSpec, backends_for
+from workers.spec import RunSpec
 from workers.stats import LagStats
 
 

@@ -32,8 +32,9 @@ from gui.style import colour_of
 from gui.uicost import frame_costs_ms
 from gui.window import MainWindow
 from tests.helpers import dispose
+from workers.names import ALL_WORKLOADS, HAZARDS, backends_for
 from workers.record import RunRecord
-from workers.spec import ALL_WORKLOADS, HAZARDS, RunSpec, backends_for
+from workers.spec import RunSpec
 from workers.speed import Speed
 from workers.stats import FROZEN_MS
 

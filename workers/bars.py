@@ -16,7 +16,7 @@ from workers.core import Event
 class Bars:
     """What the timeline draws: one bar each, on its worker's lane, from its start to its
     end. A run's bars are its tasks, or, where the back end runs a task's stages on workers
-    of their own (:data:`workers.spec.STAGES_APART`), each task's stages."""
+    of their own (:data:`workers.names.STAGES_APART`), each task's stages."""
 
     task: list[int]  # the task each bar is of
     stage: list[str]  # the stage it is ("": the whole task)

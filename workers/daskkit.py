@@ -18,7 +18,7 @@ scheduler knows, and the worker asks the scheduler:
   ``distributed.Queue.put`` (measured here, 2 000 and 500 calls).
 
 The hazards lab's races and deadlocks are not run on dask: see
-:data:`workers.spec.NO_DASK_HAZARDS`.
+:data:`workers.names.NO_DASK_HAZARDS`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 from workers import shared
 from workers.core import Event
-from workers.spec import NO_DASK_HAZARDS
+from workers.names import NO_DASK_HAZARDS
 
 #: How often a task may ask the scheduler whether the run was cancelled.
 CHECK_S = 0.05

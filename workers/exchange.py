@@ -20,7 +20,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import h11
 
 from workers.core import TaskError, os_reason
-from workers.spec import format_bytes
+from workers.fields import format_bytes
 
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})

@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from workers.spec import SpecError
+from workers.fields import SpecError
 
 #: The folder holding the ``workers`` package: the helper puts it first on its path.
 ROOT = str(Path(__file__).resolve().parent.parent)

@@ -14,8 +14,9 @@ import numpy as np
 from workers import limits
 from workers.bars import Bars, TaskSpan, lane_of, spans
 from workers.core import Event
+from workers.names import PIPELINE_STAGES, STAGES_APART, throughput_unit
 from workers.pythons import gil_enabled
-from workers.spec import PIPELINE_STAGES, STAGES_APART, RunSpec, throughput_unit
+from workers.spec import RunSpec
 from workers.stats import LagStats, Ring
 
 

@@ -29,7 +29,7 @@ from typing import IO, Any
 from workers import helper, pythons
 from workers.backends.base import Run
 from workers.core import Task, make_event
-from workers.spec import SpecError
+from workers.fields import SpecError
 
 #: How long a cancelled helper gets to stop its tasks at a chunk boundary before being killed.
 CANCEL_GRACE_S = 1.5

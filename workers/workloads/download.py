@@ -21,9 +21,11 @@ from urllib.parse import unquote, urlsplit
 
 from workers import http
 from workers.core import CancelToken, Outcome, Task, TaskError
+from workers.fields import format_bytes
+from workers.names import MAX_SIZE
 from workers.server import local_url
 from workers.shared import Shared, aheld, held
-from workers.spec import MAX_SIZE, RunSpec, format_bytes
+from workers.spec import RunSpec
 from workers.workloads.disk import AtomicFile
 
 TIMEOUT_S = 10.0

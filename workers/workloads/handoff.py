@@ -31,8 +31,9 @@ from typing import Any
 
 from workers import content
 from workers.core import CancelToken, Outcome, Progress, Task, TaskError, checkpoint
+from workers.names import queue_roles
 from workers.shared import POLL_S, Shared
-from workers.spec import RunSpec, queue_roles
+from workers.spec import RunSpec
 from workers.workloads.cpu import adler32_py
 
 #: A put or a get that waits this long for one item means its partner stopped.

@@ -21,7 +21,8 @@ import zlib
 from typing import Any
 
 from workers.core import CancelToken, Outcome, Progress, Task, TaskError, checkpoint
-from workers.spec import PIPELINE_STAGES, RunSpec
+from workers.names import PIPELINE_STAGES
+from workers.spec import RunSpec
 from workers.workloads import download
 from workers.workloads.cpu import PY_CHUNK, adler32_py
 from workers.workloads.disk import CHUNK, AtomicFile
