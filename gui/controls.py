@@ -233,7 +233,9 @@ class JobForm(QWidget):
         (Start, Compare all) or once its field is left (``editingFinished``),
         never on a keystroke: a partial path is nobody's folder. Until then a
         changed folder is taken as typed; the run checks it again before it
-        starts, off the GUI thread.
+        starts, off the GUI thread. The Python field is never asked from here:
+        its answer comes from a thread of its own (gui/pythonfield.py), and a
+        spec made before it answered names the path as typed.
         """
         raw = self.raw()
         folder = str(raw.pop("folder", "") or "")
@@ -251,7 +253,7 @@ class JobForm(QWidget):
                 spec = None
             elif spec is not None:
                 spec = spec.with_(folder=path)
-        refusal = self.python.refusal(str(raw["workload"]), fresh=fresh)
+        refusal = self.python.refusal(str(raw["workload"]))
         if refusal:
             errors["python"], spec = refusal, None
         elif spec is not None:

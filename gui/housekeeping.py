@@ -1,11 +1,13 @@
 """What the app does around a run, on its housekeeping thread, never the GUI thread.
 
-Before a run: the folder (checked again: it may have gone since the form checked
-it), a temp folder, stale temp files of writers killed earlier, the open-file
-limit, the local server, dask's first import. After it: the temp folder, the stale files of workers a
-cancel killed, the server's count of connections. Each of these blocks for a
-moment (starting the server takes ~200 ms); on the GUI thread, before or after
-the run's clock, it would be a freeze charged to nobody.
+Before a run: the folder and the other interpreter (checked again: they may have
+changed since the form checked them; an interpreter the form asked about is a
+cache hit), a temp folder, stale temp files of writers killed earlier, the
+open-file limit, the local server, dask's first import. After it: the temp
+folder, the stale files of workers a cancel killed, the server's count of
+connections. Each of these blocks for a moment (starting the server takes
+~200 ms); on the GUI thread, before or after the run's clock, it would be a
+freeze charged to nobody.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 
-from workers import limits
+from workers import limits, pythons
 from workers.fields import check_folder
 from workers.spec import RunSpec
 from workers.workloads import disk
@@ -78,6 +80,8 @@ def prepare(spec: RunSpec, server: Server) -> Prepared:
             limits.for_connections(spec.workers)
         if spec.workload in ("download", "pipeline") and not spec.urls:
             base_url = server.url()
+        if spec.python:  # asked by the form, cached: asked again only if the file changed
+            pythons.inspect(spec.python)
         if spec.backend == "dask":  # its first import, ~0.3-1 s, once: not the run's to pay
             import distributed  # noqa: F401
         return Prepared(spec, folder, temp_dir, base_url)

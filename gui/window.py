@@ -11,6 +11,7 @@ import gc
 import os
 import sys
 import time
+from collections.abc import Callable
 
 import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
@@ -71,6 +72,9 @@ class MainWindow(QMainWindow):
         #: last set for: a finished run's read-back stays until the selection changes.
         self.banner_for: tuple[str, str, int, str] | None = None
         self.closed = False
+        #: Start (or Compare all) clicked while the Python field was being asked: done
+        #: once it answers, forgotten on Cancel.
+        self.after_answer: Callable[[], None] | None = None
         self.calibration_asked = speed is not None
         self.theme = theme_choice(settings)
 
@@ -180,6 +184,10 @@ class MainWindow(QMainWindow):
     # -- actions ------------------------------------------------------------
     @Slot()
     def on_form_changed(self) -> None:
+        if self.after_answer is not None and not self.form.python.waiting():
+            action, self.after_answer = self.after_answer, None
+            self.statusBar().clearMessage()  # "Asking …": answered (a refusal shows in the form)
+            action()
         ok = self.form.spec() is not None
         for widget in (self.start_button, self.compare_button):
             widget.setEnabled(ok)
@@ -192,11 +200,13 @@ class MainWindow(QMainWindow):
 
     def selection(self) -> tuple[str, str, int, str]:
         """The form's workload, back end, the workers a run of it would get, and the
-        interpreter its threads would run in ("" for this one)."""
+        interpreter its threads would run in ("" for this one, and until it answered:
+        its answer changes the selection, so the banner then names it)."""
         form = self.form
         workload, backend = form.workload.currentText(), form.backend.currentText()
         workers = run_workers(workload, backend, form.workers.value(), form.tasks.value())
-        return workload, backend, workers, form.python.value()
+        elsewhere = form.python.interpreter()
+        return workload, backend, workers, elsewhere.path if elsewhere is not None else ""
 
     def show_selection(self) -> None:
         """Banner and lesson: what the selected job will do (no number: none is measured yet)."""
@@ -218,11 +228,26 @@ class MainWindow(QMainWindow):
             if busy
             else "Start the job (Ctrl+R or F5)."
         )
-        self.cancel_button.setEnabled(busy)
-        self.cancel_action.setEnabled(busy)
+        self.cancel_button.setEnabled(busy or self.after_answer is not None)
+        self.cancel_action.setEnabled(busy or self.after_answer is not None)
+
+    def _wait_for_python(self, action: Callable[[], None]) -> bool:
+        """True if the Python field has no answer yet for its text: it is asked (unless
+        it is being asked already) and ``action`` is done once it answers."""
+        if not self.form.python.waiting():
+            return False
+        self.after_answer = action
+        self.form.python.check()
+        self.statusBar().showMessage(
+            f"Asking {self.form.python.text()} what it is: the run starts once it answers."
+        )
+        self._show_busy()
+        return True
 
     @Slot()
     def start(self) -> None:
+        if self._wait_for_python(self.start):
+            return
         spec = self.form.spec(fresh=True)  # the folder may have gone since it was typed
         if spec is not None:
             self.controller.submit(spec)
@@ -235,6 +260,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def cancel(self) -> None:
+        self.after_answer = None
         self.controller.cancel()
         self.compare_flow.stop()
 
@@ -243,6 +269,8 @@ class MainWindow(QMainWindow):
         """The form's job (shrunk to ~3 s serial) on every back end, one after another."""
         if workload:
             self.form.set_job(workload, self.form.backend.currentText())
+        if self._wait_for_python(self.compare_all):
+            return
         spec = self.form.spec(fresh=True)
         if spec is None:
             return
@@ -417,5 +445,6 @@ class MainWindow(QMainWindow):
             self.settings.sync()
             self.frames.stop()
             self.alive.ball.timer.stop()
+            self.form.python.stop_asking()
             self.controller.shutdown()
         event.accept()  # type: ignore[attr-defined]

@@ -13,13 +13,16 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 
+import psutil
 import pytest
 
 from gui.controller import RunController
 from gui.controls import JobForm
 from gui.menus import facts_text
+from gui.pythonfield import ASKING
 from tests.helpers import other_python
 from workers import backends, pythons, workloads
 from workers.fields import SpecError
@@ -188,6 +191,7 @@ def test_the_python_field_is_remembered_greyed_where_it_cannot_apply_and_in_the_
     qtbot.addWidget(form)
     form.backend.setCurrentText("threading")
     form.python.set_path(free)
+    qtbot.waitUntil(lambda: not form.python.waiting(), timeout=15_000)
     spec = form.spec()
     assert spec is not None and spec.python == free
     assert "threads: CPython 3.14.0t · GIL off" in facts_text(form.python.interpreter())
@@ -196,6 +200,7 @@ def test_the_python_field_is_remembered_greyed_where_it_cannot_apply_and_in_the_
     assert form.spec().python == "" and form.python.interpreter() is None
     form.backend.setCurrentText("thread-pool")
     form.python.set_path(str(tmp_path / "gone"))
+    qtbot.waitUntil(lambda: not form.python.waiting(), timeout=15_000)
     assert form.spec() is None and "does not exist" in form.errors["python"].text()
     form.python.set_path(free)
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
@@ -204,3 +209,116 @@ def test_the_python_field_is_remembered_greyed_where_it_cannot_apply_and_in_the_
     qtbot.addWidget(again)
     again.restore(settings)
     assert again.python.text() == free and again.spec(fresh=True).python == free
+
+
+# -- the form's Python field asks off the GUI thread -------------------------------------
+
+
+def _fresh_python(tmp_path, name: str = "python3") -> str:
+    """A real interpreter (this one's) under a path never asked about: answers are
+    remembered per file, so each test's ask runs the subprocess again."""
+    path = tmp_path / name
+    path.symlink_to(os.path.realpath(sys.executable))
+    return str(path)
+
+
+def _children_running(path: str) -> list[psutil.Process]:
+    out = []
+    for child in psutil.Process().children():
+        try:
+            if child.cmdline()[:1] == [path] and child.status() != psutil.STATUS_ZOMBIE:
+                out.append(child)
+        except psutil.Error:
+            continue
+    return out
+
+
+def test_asking_an_interpreter_leaves_the_gui_thread_free_and_says_asking(
+    qtbot, ui_lag, tmp_path
+) -> None:
+    python = _fresh_python(tmp_path)
+    form = JobForm(Speed())
+    qtbot.addWidget(form)
+    form.backend.setCurrentText("threading")  # the field is greyed for the first lesson's
+    field = form.python
+    with ui_lag.watch(10) as lag:
+        t0 = time.perf_counter()
+        field.set_path(python)
+        returned = time.perf_counter()
+        assert field.waiting() and field.status.text() == ASKING  # not answered yet
+        qtbot.waitUntil(lambda: not field.waiting(), timeout=15_000)
+        answered = time.perf_counter()
+    interpreter = field.interpreter()
+    assert interpreter is not None and interpreter.path == python and field.status.text() == ""
+    times = lag.t0 + lag.times
+    during = lag.samples[(times > t0) & (times <= answered)]
+    ask_ms = (answered - t0) * 1000
+    # The event loop turned all along the ask: on the GUI thread, none would land
+    # before the answer and one would carry the whole ask as its lag.
+    assert (returned - t0) * 1000 < ask_ms / 4, (returned - t0, ask_ms)
+    assert len(during) >= 3, (len(during), ask_ms, lag.report())
+    assert during.max() < ask_ms / 2, (ask_ms, lag.report())
+
+
+def test_a_stale_answer_never_overwrites_the_answer_for_the_text_shown(qtbot, tmp_path) -> None:
+    slow = _fresh_python(tmp_path)  # a real interpreter: its answer takes a subprocess
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")  # answered at once: not executable
+    form = JobForm(Speed())
+    qtbot.addWidget(form)
+    form.backend.setCurrentText("threading")  # the field is greyed for the first lesson's
+    field = form.python
+    field.set_path(slow)
+    assert field.waiting() and field.status.text() == ASKING
+    field.set_path(str(notes))  # changed while the interpreter is still being asked
+    qtbot.waitUntil(lambda: not field.waiting(), timeout=15_000)
+    assert "not executable" in field.refusal("cpu-python")
+    with qtbot.assertNotEmitted(field.changed):
+        qtbot.waitUntil(lambda: not field.asks, timeout=15_000)  # the slow answer came, late
+    assert "not executable" in field.refusal("cpu-python") and field.interpreter() is None
+    assert form.spec() is None and "not executable" in form.errors["python"].text()
+
+
+def test_start_right_after_typing_a_path_waits_for_its_answer(qtbot, window, tmp_path) -> None:
+    from PySide6.QtCore import Qt
+
+    python = _fresh_python(tmp_path)
+    form, controller = window.form, window.controller
+    form.set_job("cpu-python", "threading")
+    form.tasks.setValue(2)
+    form.size.setText("64KB")
+    form.python.edit.setText(python)  # typed; the field not left, so never asked
+    with qtbot.waitSignal(controller.run_finished, timeout=30_000) as finished:
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+        assert not controller.busy  # not submitted before the answer
+        assert "Asking" in window.statusBar().currentMessage() and window.cancel_button.isEnabled()
+    r = finished.args[0]
+    assert r.ok and r.python_path == python, r.errors
+    nothing = _script(tmp_path, "nopython", "echo hello")
+    form.python.edit.setText(nothing)
+    qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    assert not controller.busy and form.python.status.text() == ASKING
+    qtbot.waitUntil(lambda: not form.python.waiting(), timeout=15_000)
+    said = form.errors["python"].text()
+    assert "did not answer as a Python interpreter" in said and nothing in said
+    assert not window.start_button.isEnabled() and not window.cancel_button.isEnabled()
+    assert not controller.busy and not controller.queue and len(controller.records) == 1
+
+
+def test_closing_the_window_mid_ask_kills_the_ask_at_once(qtbot, window, tmp_path) -> None:
+    first = _fresh_python(tmp_path, "python-a")
+    window.form.backend.setCurrentText("threading")
+    t0 = time.perf_counter()
+    window.form.python.set_path(first)  # the same question, let run: how long it takes
+    qtbot.waitUntil(lambda: not window.form.python.waiting(), timeout=15_000)
+    ask_s = time.perf_counter() - t0
+    assert "(another process)" in window.readback.text()  # the banner says where, once answered
+    second = _fresh_python(tmp_path, "python-b")
+    window.form.python.set_path(second)
+    qtbot.waitUntil(lambda: bool(_children_running(second)), timeout=5_000)  # asked right now
+    t0 = time.perf_counter()
+    window.close()
+    closed_s = time.perf_counter() - t0
+    assert not _children_running(second)
+    assert not [t for t in threading.enumerate() if t.name == "python-ask"]
+    assert closed_s < ask_s / 2, (closed_s, ask_s)  # killed, not waited for

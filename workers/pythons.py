@@ -19,6 +19,8 @@ import platform
 import re
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +46,8 @@ MODULES = {
     "deadlock": "workers.workloads.deadlock",
 }
 PROBE_TIMEOUT_S = 10.0
+#: How often an ask looks whether it was told to stop: a closing window waits this long.
+STOP_POLL_S = 0.02
 
 # Runs in the interpreter being asked, whatever its version (Python 2.7 too): it
 # must get as far as saying which version it is.
@@ -120,10 +124,11 @@ def pure_paths() -> list[str]:
 _seen: dict[tuple[str, int, int], Interpreter] = {}
 
 
-def inspect(text: str) -> Interpreter:
+def inspect(text: str, stop: threading.Event | None = None) -> Interpreter:
     """The interpreter at ``text``, asked once per file; a :class:`SpecError` naming
     ``python`` for a missing path, a folder, a file that is no program, a program that
-    is no Python, and a Python older than 3.11."""
+    is no Python, and a Python older than 3.11. Once ``stop`` is set, the question's
+    process is killed and the answer is a SpecError (nothing is remembered)."""
     raw = text.strip()
     if not raw:
         raise SpecError("python", "is empty")
@@ -138,11 +143,11 @@ def inspect(text: str) -> Interpreter:
         raise SpecError("python", f"{path} is not executable, so it is no interpreter")
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key not in _seen:
-        _seen[key] = _ask(path)
+        _seen[key] = _ask(path, stop or threading.Event())
     return _seen[key]
 
 
-def _ask(path: Path) -> Interpreter:
+def _ask(path: Path, stop: threading.Event) -> Interpreter:
     args = [
         str(path),
         "-E",
@@ -154,21 +159,21 @@ def _ask(path: Path) -> Interpreter:
         json.dumps(MODULES),
     ]
     try:
-        done = subprocess.run(  # noqa: S603 - the user's chosen interpreter, asked a fixed question
-            args, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, cwd=ROOT, check=False
+        proc = subprocess.Popen(  # noqa: S603 - the user's chosen interpreter, asked a fixed question
+            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
         )
-    except subprocess.TimeoutExpired:
-        raise SpecError("python", f"{path} did not answer within {PROBE_TIMEOUT_S:g} s") from None
     except OSError as exc:  # e.g. exec format error: not a program this system runs
         raise SpecError("python", f"{path} cannot be run ({exc.strerror or exc})") from None
-    line = next((x for x in done.stdout.splitlines() if x.startswith("unfreeze-probe ")), "")
+    with proc:  # its pipe closed and the process reaped, however the ask ends
+        stdout = _answer(proc, path, stop)
+    line = next((x for x in stdout.splitlines() if x.startswith("unfreeze-probe ")), "")
     try:
         said = json.loads(line.partition(" ")[2])
         version = tuple(int(v) for v in said["version"])
     except (ValueError, KeyError, TypeError):
         raise SpecError(
             "python",
-            f"{path} did not answer as a Python interpreter does (exit status {done.returncode})",
+            f"{path} did not answer as a Python interpreter does (exit status {proc.returncode})",
         ) from None
     shown = ".".join(map(str, version))
     if version[:2] < OLDEST:
@@ -179,6 +184,23 @@ def _ask(path: Path) -> Interpreter:
         str(path), str(said["implementation"]), shown, bool(said["gil_enabled"]),
         dict(said["missing"]),
     )  # fmt: skip
+
+
+def _answer(proc: subprocess.Popen[str], path: Path, stop: threading.Event) -> str:
+    """What ``proc`` printed once it exited; killed after :data:`PROBE_TIMEOUT_S`, or
+    within :data:`STOP_POLL_S` of ``stop`` being set (``communicate`` may be called
+    again after its timeout without losing output)."""
+    deadline = time.monotonic() + PROBE_TIMEOUT_S
+    while True:
+        try:
+            return proc.communicate(timeout=STOP_POLL_S)[0]
+        except subprocess.TimeoutExpired:
+            late = time.monotonic() > deadline
+            if stop.is_set() or late:
+                proc.kill()
+                proc.communicate()
+                said = f"did not answer within {PROBE_TIMEOUT_S:g} s" if late else "was stopped"
+                raise SpecError("python", f"{path} {said}") from None
 
 
 def check_workload(interpreter: Interpreter, workload: str) -> None:
