@@ -253,11 +253,13 @@ def test_asking_an_interpreter_leaves_the_gui_thread_free_and_says_asking(
     times = lag.t0 + lag.times
     during = lag.samples[(times > t0) & (times <= answered)]
     ask_ms = (answered - t0) * 1000
-    # The event loop turned all along the ask: on the GUI thread, none would land
-    # before the answer and one would carry the whole ask as its lag.
-    assert (returned - t0) * 1000 < ask_ms / 4, (returned - t0, ask_ms)
+    # The event loop turned all along the ask: on the GUI thread, set_path would
+    # return with the answer, no tick would land before it and one would carry the
+    # whole ask as its lag. (Halves, not less: on a loaded machine a thread's start,
+    # or one tick, can wait tens of ms for a core, and an ask takes 0.1-0.4 s.)
+    assert (returned - t0) * 1000 < ask_ms / 2, (returned - t0, ask_ms)
     assert len(during) >= 3, (len(during), ask_ms, lag.report())
-    assert during.max() < ask_ms / 2, (ask_ms, lag.report())
+    assert during.max() < ask_ms * 0.75, (ask_ms, lag.report())
 
 
 def test_a_stale_answer_never_overwrites_the_answer_for_the_text_shown(qtbot, tmp_path) -> None:
