@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.helpers import drive, finals
@@ -129,3 +130,49 @@ def test_a_bench_of_only_dask_on_the_hazards_lab_is_refused_not_a_hang() -> None
     with pytest.raises(SpecError) as err:
         specs_from_args(args)
     assert err.value.field == "backends" and "dask runs no race" in err.value.message
+
+
+def spawned_workers(parent: psutil.Process) -> list[psutil.Process]:
+    """``parent``'s multiprocessing children, as started (``--multiprocessing-fork``)."""
+    found = []
+    for child in parent.children():
+        try:
+            if "--multiprocessing-fork" in child.cmdline():
+                found.append(child)
+        except psutil.Error:  # exited meanwhile
+            continue
+    return found
+
+
+def test_a_close_while_the_cluster_s_workers_boot_ends_at_once_leaving_no_process_or_file(
+    qtbot, tmp_path, capfd
+) -> None:
+    """A worker process boots for a while (a fresh Python importing distributed), and
+    dask closes a worker only once it is up: a close that lands meanwhile (a Cancel,
+    the window closed, SIGTERM) waited for the boot: 1.1-1.3 s here with 6 workers
+    booting on 2 cores. It kills the booting workers instead, which ran no task: the
+    run ends in 0.06-0.12 s, all cancelled, no file, no process left, nothing said."""
+    spec = parse_spec({"workload": "disk-write", "backend": "dask", "workers": 6, "tasks": 12,
+                       "size": "1MB"})  # fmt: skip
+    run = backends.start("dask", workloads.make_tasks(spec, folder=str(tmp_path)), spec.workers)
+    booting: list[psutil.Process] = []
+
+    def spawned() -> bool:
+        booting.extend(spawned_workers(psutil.Process()))
+        return bool(booting)
+
+    try:
+        qtbot.waitUntil(spawned, timeout=10_000)
+    finally:
+        t0 = time.perf_counter()
+        run.close(timeout=3.0)
+        took = time.perf_counter() - t0
+    booting += spawned_workers(psutil.Process())  # any spawned after the first was seen
+    _, alive = psutil.wait_procs(booting, timeout=0.2)  # killed, reaped by dask's watcher
+    err = capfd.readouterr().err  # the workers' too: they write to this process's stderr
+    print(f"closed {took:.3f} s after a worker process was spawned")
+    assert took < 0.6, f"the close waited {took:.2f} s for the workers to boot"
+    assert alive == [], f"worker processes left running: {alive}"
+    assert {e.kind for e in run.verdicts.values()} == {"cancelled"}, run.verdicts
+    assert os.listdir(tmp_path) == []  # nothing written, not even a temp file
+    assert "Traceback" not in err and "Exception" not in err, err

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
@@ -42,26 +43,29 @@ def computing(app: psutil.Process) -> bool:
 READY = {"download": downloading, "cpu-python": computing}
 
 
-def sigterm_when_ready(tmp_path, workload: str, backend: str) -> tuple[float, str, list]:
-    """The app with the default ``workload`` job on ``backend``, SIGTERMed once it runs."""
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "UNFREEZE_SETTINGS": str(tmp_path / f"{backend}-{workload}.ini"),
-    }
+def sigterm_when_ready(tmp_path, workload: str, backend: str) -> tuple[float, str, list, str]:
+    """The app with the default ``workload`` job on ``backend``, SIGTERMed once it runs;
+    returns what :func:`signal_when` does and the app's own settings path."""
+    settings = str(tmp_path / f"{backend}-{workload}.ini")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "UNFREEZE_SETTINGS": settings}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gui", "--run", f"{workload}:{backend}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     took, err, children = signal_when(proc, READY[workload], signal.SIGTERM)
     assert proc.returncode == 0, err
-    return took, err, children
+    return took, err, children, settings
 
 
-#: dask is left out: a SIGTERM that lands while its LocalCluster starts (the download
-#: case: dask's own connections look like a download begun) exits in 2.4-4.3 s, over
-#: the bound; mid-run (cpu-python) it exits in 0.3-0.5 s.
-SIGTERMED = [b for b in backends_for("cpu-python") if b != "dask"]
+#: On dask, the download case SIGTERMs the app while its LocalCluster starts (dask's
+#: own connections look like a download begun): its workers are still booting.
+SIGTERMED = list(backends_for("cpu-python"))
+#: Left out: dask's cpu-python SIGTERM lands as its first tasks start (the workers' boot
+#: counts in the CPU time), and a dask worker closed while one of its tasks builds the
+#: worker's client (the cancel token's first look at the scheduler) prints "Exception
+#: ignored in Client.__del__ ... IOLoop is closed" as it exits: Worker.close finds no
+#: client yet and closes none (1 run in 8 under load). Its exit takes 0.2-0.7 s.
+NOT_SIGTERMED = {("cpu-python", "dask")}
 
 
 @pytest.mark.parametrize(
@@ -69,13 +73,14 @@ SIGTERMED = [b for b in backends_for("cpu-python") if b != "dask"]
 )
 def test_sigterm_during_a_default_run_exits_cleanly(tmp_path, backends: list[str]) -> None:
     """The default job (more queued tasks than 2 per worker) on every back end, for
-    cpu-python and download. Four apps (two back ends) run side by side: most of each
-    test is apps starting, and the exit it measures takes 0.04-0.25 s."""
-    jobs = [(w, b) for b in backends for w in READY]
+    cpu-python and download (dask: during its cluster's start). Up to four apps (two
+    back ends) run side by side: most of each test is apps starting, and the exit it
+    measures takes 0.04-0.5 s."""
+    jobs = [(w, b) for b in backends for w in READY if (w, b) not in NOT_SIGTERMED]
     with ThreadPoolExecutor(len(jobs)) as pool:
         ended = {(w, b): pool.submit(sigterm_when_ready, tmp_path, w, b) for w, b in jobs}
     for (workload, backend), future in ended.items():
-        took, err, children = future.result()
+        took, err, children, settings = future.result()
         if workload == "download":
             assert children  # at least the local server
         print(f"{workload} on {backend}: exit {took:.2f} s after SIGTERM")
@@ -83,6 +88,26 @@ def test_sigterm_during_a_default_run_exits_cleanly(tmp_path, backends: list[str
         assert "Traceback" not in err and "Destroyed while thread" not in err, err
         _, alive = psutil.wait_procs(children, timeout=1)
         assert not [p for p in alive if lingering(p)]
+        leftover = left_behind(settings)
+        assert not leftover, f"{workload} on {backend} left {leftover}"
+
+
+def left_behind(settings: str, grace_s: float = 1.0) -> list[psutil.Process]:
+    """Processes the app started, at any depth and whoever adopted them once it exited,
+    still running after ``grace_s`` (a worker spawned after the signal is not among the
+    children it had then): they inherited its environment, which names its ``settings``."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        found = []
+        for proc in psutil.process_iter():
+            try:
+                if proc.environ().get("UNFREEZE_SETTINGS") == settings and lingering(proc):
+                    found.append(proc)
+            except psutil.Error:  # exited, or another user's
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def lingering(proc: psutil.Process) -> bool:
@@ -101,8 +126,6 @@ def test_a_worker_stuck_in_a_call_that_cannot_be_cancelled_neither_holds_nor_abo
     """A QThread freed while it runs aborts the process; a pool thread is joined at
     exit for ever, and a QThreadPool destroyed waits for its runnables for ever.
     The app still exits 0 within 3 s of closing."""
-    import time
-
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.faultapp", "stuck", backend],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

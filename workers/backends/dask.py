@@ -13,7 +13,9 @@ What crosses to a worker with a task (its cancel token, its semaphore or queue,
 its events) is in :mod:`workers.daskkit`. Starting the cluster (or reaching the
 scheduler) and, at the end, closing it run on a launcher thread below the GUI's
 priority (:class:`workers.procs.Launcher`), so their cost is the run's start-up
-time, never the window's; the worker processes inherit that priority.
+time, never the window's; the worker processes inherit that priority. A close
+that lands while the workers still boot kills them instead of waiting for them
+(:mod:`workers.daskboot`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from importlib.util import find_spec
 from typing import Any
 from urllib.parse import urlsplit
 
-from workers import daskkit, inputs, procs
+from workers import daskboot, daskkit, inputs, procs
 from workers.backends.base import Run
 from workers.core import (
     Cancelled,
@@ -77,9 +79,10 @@ def reach(address: str) -> None:
         pass
 
 
-def connect(scheduler: str, workers: int) -> tuple[Any, Any]:
+def connect(scheduler: str, workers: int, boot: daskboot.Boot) -> tuple[Any, Any]:
     """A ``Client`` on the scheduler at ``scheduler``, or (empty) on a new ``LocalCluster``
-    of ``workers`` processes with one thread each; returns (client, cluster or None).
+    of ``workers`` processes with one thread each, whose start ``boot`` may cut short;
+    returns (client, cluster or None).
 
     A worker that dies fails its task at once (``allowed_failures=0``), as on
     ``multiprocessing``: dask's default runs it again on another worker up to 3
@@ -98,8 +101,7 @@ def connect(scheduler: str, workers: int) -> tuple[Any, Any]:
             raise TaskError(f"no worker joined it within {WORKER_TIMEOUT_S:g} s") from None
         return client, None
     cluster = LocalCluster(
-        n_workers=0,  # then scale(): the workers start while the tasks are sent, and a
-        # close during their start need not wait for them to be up
+        n_workers=0,  # then scale(): the workers start while the tasks are sent
         threads_per_worker=1,
         processes=True,
         # On loopback only, like the local server, and on free ports: never a fixed 8786
@@ -109,6 +111,8 @@ def connect(scheduler: str, workers: int) -> tuple[Any, Any]:
         dashboard_address="127.0.0.1:0",
         silence_logs=logging.CRITICAL,
         scheduler_kwargs={"allowed_failures": 0},
+        worker_class=daskboot.BootingNanny,
+        boot=boot,
     )
     try:
         cluster.scale(workers)
@@ -176,6 +180,7 @@ class DaskRun(Run):
         self.kit = daskkit.kit(self.name)
         self.client: Any = None
         self.cluster: Any = None
+        self.boot = daskboot.Boot()  # the LocalCluster's workers, booting or up
         self.dashboard = ""  # the cluster's dashboard, where it has one (bokeh installed)
         self.futures: list[Any] = []
         self.cancelled_at: float | None = None
@@ -192,7 +197,7 @@ class DaskRun(Run):
 
     def _connect(self) -> None:
         try:
-            self.client, self.cluster = connect(self.scheduler, self.workers)
+            self.client, self.cluster = connect(self.scheduler, self.workers, self.boot)
             if self.cluster is None:  # the scheduler's workers are what they are
                 self.workers = max(1, sum(self.client.nthreads().values()))
             if find_spec("bokeh"):
@@ -277,7 +282,7 @@ class DaskRun(Run):
         if self.client is None:
             return
         try:
-            if self.cancelled_at is not None and not self.finished:
+            if self.cancelled_at is not None and self.futures and not self.finished:
                 self._stop_tasks()
             self.client.unsubscribe_topic(self.name)
         except Exception as exc:  # a lost scheduler: nothing left to stop there
@@ -287,8 +292,10 @@ class DaskRun(Run):
 
     def _close_cluster(self) -> None:
         """Close the client, then the LocalCluster; if that fails or overruns, its worker
-        processes are killed: they never outlive the run."""
-        pids = self.worker_processes()
+        processes are killed: they never outlive the run. Workers still booting are
+        killed first (:mod:`workers.daskboot`): dask's close would wait for them."""
+        self.boot.cut_short(min(self.close_by, time.perf_counter() + CLOSE_TIMEOUT_S))
+        pids = self.worker_processes()  # now: a nanny forgets its pid when it closes
         try:
             self.client.close(timeout=CLOSE_TIMEOUT_S)
         except Exception as exc:  # a lost scheduler, or a machine too busy to answer
@@ -311,23 +318,16 @@ class DaskRun(Run):
         return {"bytes_sent": None, "bytes_received": None}
 
     def worker_processes(self) -> list[int]:
-        """The pids of the LocalCluster's workers (none of an outside cluster's are ours)."""
-        cluster = self.cluster
-        if cluster is None:
-            return []
-        try:
-            nannies = list(cluster.workers.values())
-        except RuntimeError:  # changed while read: next time
-            return []
-        return [
-            pid for pid in (getattr(n, "pid", None) for n in nannies) if pid and pid != os.getpid()
-        ]
+        """The pids of the LocalCluster's workers, booting or up (none of an outside
+        cluster's are ours)."""
+        return self.boot.pids()
 
     def cancel(self) -> None:
         if self.cancelled_at is not None:
             return
         super().cancel()
         self.cancelled_at = time.perf_counter()
+        self.boot.stop()  # no worker starts for a cancelled run
         self.launcher.stop()
 
     def _close(self, deadline: float) -> None:
