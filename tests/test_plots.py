@@ -66,6 +66,12 @@ def gather(qtbot, window, n: int, timeout_s: float = 40.0) -> None:
 
 
 # -- the switch interval --------------------------------------------------------
+#: Probe ticks taken at each interval. With a thread holding the GIL at 5 ms, a tick
+#: came every ~45 ms here (p50 lag 12 ms, and the frames' waits for the GIL between):
+#: 100 took 5 s.
+SAMPLES = 50
+
+
 def test_lowering_the_switch_interval_mid_run_is_marked_recorded_and_lowers_the_lag(
     qtbot, window
 ) -> None:
@@ -78,7 +84,7 @@ def test_lowering_the_switch_interval_mid_run_is_marked_recorded_and_lowers_the_
     with qtbot.waitSignal(window.controller.run_started, timeout=15_000) as started:
         click(qtbot, window.start_button)
     t_start = started.args[0].state.t_start
-    gather(qtbot, window, 100)
+    gather(qtbot, window, SAMPLES)
     readout = window.plots.readout
     # The read-out moves with the frames, which a loaded machine spaces up to 2 s.
     qtbot.waitUntil(lambda: "lag p50" in readout.text(), timeout=10_000)
@@ -90,7 +96,7 @@ def test_lowering_the_switch_interval_mid_run_is_marked_recorded_and_lowers_the_
     changed_at = time.perf_counter() - t_start
     qtbot.keyClick(window.switch, Qt.Key.Key_Return)
     assert sys.getswitchinterval() == pytest.approx(0.001)
-    gather(qtbot, window, 100)
+    gather(qtbot, window, SAMPLES)
     qtbot.waitUntil(lambda: "switch interval 1 ms" in readout.text(), timeout=10_000)
     record = finish(qtbot, window, window.cancel_button)
 
@@ -102,7 +108,7 @@ def test_lowering_the_switch_interval_mid_run_is_marked_recorded_and_lowers_the_
     assert (before["ms"], before["from_s"], before["to_s"]) == (5.0, 0.0, at)
     assert (after["ms"], after["from_s"]) == (1.0, at)
     assert before["samples"] + after["samples"] == record.lag_ms["samples"]
-    assert min(before["samples"], after["samples"]) >= 80
+    assert min(before["samples"], after["samples"]) >= SAMPLES - 10
     # What the experiment shows: the GUI thread waits less for its turn.
     assert after["p50"] < 0.8 * before["p50"], record.lag_by_switch
     # Marked on the lag plot where it happened, and named.
