@@ -28,8 +28,8 @@ def downloading(app: psutil.Process) -> bool:
 
 
 def computing(app: psutil.Process) -> bool:
-    """True once the app and its workers have spent ~1 s of CPU beyond starting up
-    (~1.2 s here): with the default job, tasks are done, running and still queued."""
+    """True once the app and its workers have spent ~0.8 s of CPU beyond starting up
+    (~1.2 s here): with the default job, a task is done, others run or are queued."""
     total = 0.0
     for proc in [app, *app.children(recursive=True)]:
         try:
@@ -37,7 +37,7 @@ def computing(app: psutil.Process) -> bool:
         except psutil.Error:
             continue
         total += times.user + times.system
-    return total >= 2.5
+    return total >= 2.0
 
 
 READY = {"download": downloading, "cpu-python": computing}
