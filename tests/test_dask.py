@@ -64,12 +64,16 @@ def scheduler_and_worker():
         )  # fmt: skip
         yield f"tcp://127.0.0.1:{port}", worker
     finally:
+        # The worker first, while its scheduler still answers: a worker whose scheduler
+        # is closing at the same moment tries to reach it again, and once outlived 10 s.
         for proc in (worker, scheduler):
             if proc is not None:
                 proc.terminate()
-        for proc in (worker, scheduler):
-            if proc is not None:
-                proc.communicate(timeout=10)
+                try:
+                    proc.communicate(timeout=10)
+                except subprocess.TimeoutExpired:  # dask's own shutdown, not the app's
+                    proc.kill()
+                    proc.communicate()
 
 
 def test_a_run_on_a_scheduler_given_by_address_verifies_and_leaves_it_running(
