@@ -392,7 +392,7 @@ def test_plots_pause_while_threads_hold_the_gil_and_catch_up_after(qtbot, window
         return any(a[0] and b[0] for a, b in pairwise(frames))
 
     window.frames.timer.timeout.connect(on_frame)  # after the frame's own slot
-    job(window, "cpu-python", "threading", workers=2, tasks=40, size="8MB")
+    job(window, "cpu-python", "threading", workers=2, tasks=160, size="2MB")
     click(qtbot, window.start_button)
     qtbot.waitUntil(two_paused_in_a_row, timeout=25_000)
     assert "threads hold the GIL" in window.plots.paused.text()
