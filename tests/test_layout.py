@@ -8,7 +8,6 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import json
-import re
 import subprocess
 import sys
 import time
@@ -376,26 +375,6 @@ def test_the_results_table_scrolls_to_the_newest_row(qtbot, window) -> None:
 
 
 # -- Compare all says how far it is -----------------------------------------------------
-def test_compare_all_shows_k_of_n_and_an_eta_while_it_runs(qtbot, window) -> None:
-    n = len(backends_for("cpu-native"))  # hybrid runs the pipeline only
-    job(window, "cpu-native", "threading", workers=2, tasks=2, size="8MB")
-    seen: list[str] = []
-    window.controller.compared.connect(lambda c: seen.append(window.compare_progress.text()))
-    click(qtbot, window.compare_button)
-    bar = window.compare_progress
-    assert bar.isVisible() and re.fullmatch(rf"Compare all 0 of {n} · ETA ~\d+ s", bar.text())
-    with qtbot.waitSignal(window.controller.run_started, timeout=20_000):
-        pass
-    assert re.fullmatch(rf"Compare all 0 of {n} · ETA ~\d+ s", bar.text())
-    qtbot.waitUntil(lambda: len(window.results.records) == n, timeout=90_000)
-    qtbot.waitUntil(lambda: not bar.isVisible(), timeout=5000)
-    # As each run ended: k of n, then the end (the bar is gone, the time is said).
-    assert [re.sub(r"ETA ~\d+ s", "ETA", s) for s in seen[:-1]] == [
-        f"Compare all {k} of {n} · ETA" for k in range(1, n)
-    ]
-    assert re.fullmatch(rf"Compare all: {n} runs in \d+\.\d s", window.statusBar().currentMessage())
-
-
 def test_cancel_ends_the_compare_all_progress(qtbot, window) -> None:
     job(window, "cpu-native", "threading", workers=2, tasks=4, size="200MB")
     with qtbot.waitSignal(window.controller.run_started, timeout=20_000):

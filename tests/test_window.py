@@ -10,6 +10,7 @@ import csv
 import dataclasses
 import io
 import json
+import re
 import sys
 import threading
 import time
@@ -307,11 +308,25 @@ def test_a_second_start_is_queued_and_says_so(qtbot, window) -> None:
     assert window.queue_label.text() == "" and window.start_button.text() == "Start"
 
 
-def test_compare_all_gives_a_row_and_a_bar_per_backend(qtbot, window) -> None:
+def test_compare_all_gives_a_row_and_a_bar_per_backend_and_k_of_n_as_it_goes(qtbot, window) -> None:
     job(window, "cpu-native", "threading", workers=2, tasks=2, size="8MB")
     cpu_backends = backends_for("cpu-native")  # hybrid runs the pipeline only
+    n = len(cpu_backends)
+    seen: list[str] = []  # the progress bar's text as each run ended
+    window.controller.compared.connect(lambda c: seen.append(window.compare_progress.text()))
     click(qtbot, window.compare_button)
-    qtbot.waitUntil(lambda: len(window.results.records) == len(cpu_backends), timeout=60_000)
+    bar = window.compare_progress
+    assert bar.isVisible() and re.fullmatch(rf"Compare all 0 of {n} · ETA ~\d+ s", bar.text())
+    with qtbot.waitSignal(window.controller.run_started, timeout=20_000):
+        pass
+    assert re.fullmatch(rf"Compare all 0 of {n} · ETA ~\d+ s", bar.text())
+    qtbot.waitUntil(lambda: len(window.results.records) == n, timeout=60_000)
+    qtbot.waitUntil(lambda: not bar.isVisible(), timeout=5000)
+    # As each run ended: k of n, then the end (the bar is gone, the time is said).
+    assert [re.sub(r"ETA ~\d+ s", "ETA", s) for s in seen[:-1]] == [
+        f"Compare all {k} of {n} · ETA" for k in range(1, n)
+    ]
+    assert re.fullmatch(rf"Compare all: {n} runs in \d+\.\d s", window.statusBar().currentMessage())
     assert [r.backend for r in window.results.records] == list(cpu_backends)
     throughput, lag = window.bars.bars
     assert list(throughput.opts["width"]) == [r.throughput for r in window.results.records]
